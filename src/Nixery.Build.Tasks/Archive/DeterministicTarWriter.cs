@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using ICSharpCode.SharpZipLib.Tar;
+
+namespace Nixery.Build.Archive;
+
+/// <summary>
+/// Writes a POSIX (ustar + PAX) tar whose bytes depend only on the entries given:
+/// one fixed modification time, uid/gid 0 with empty owner names, the caller's order and modes.
+/// Names or link targets that are longer than ustar allows or not ASCII get a PAX extended
+/// header (<c>path</c>, <c>linkpath</c>) with a stable name. Nothing is buffered beyond one copy buffer.
+/// </summary>
+public sealed class DeterministicTarWriter : IDisposable
+{
+    private const int UstarNameLength = 100;
+    private const int CopyBufferSize = 1 << 20;
+
+    private readonly TarOutputStream _tar;
+    private readonly DateTime _modificationTime;
+    private bool _finished;
+
+    /// <param name="output">Receives the tar bytes; left open.</param>
+    /// <param name="modificationTime">The mtime of every entry (whole seconds are kept).</param>
+    public DeterministicTarWriter(Stream output, DateTimeOffset modificationTime)
+    {
+        _tar = new TarOutputStream(output, Encoding.UTF8) { IsStreamOwner = false };
+        _modificationTime = modificationTime.UtcDateTime;
+    }
+
+    public void Write(LayerEntry entry)
+    {
+        switch (entry)
+        {
+            case DirectoryEntry d:
+                WriteDirectory(d.Path, d.Mode);
+                break;
+            case FileEntry f:
+                WriteFile(f);
+                break;
+            case SymlinkEntry s:
+                WriteSymlink(s.Path, s.Target);
+                break;
+            default:
+                throw new ArgumentException($"Unknown layer entry type {entry.GetType().Name}.", nameof(entry));
+        }
+    }
+
+    public void WriteDirectory(string path, int mode) =>
+        PutHeader(path + "/", TarHeader.LF_DIR, mode, size: 0, linkTarget: null);
+
+    public void WriteSymlink(string path, string target) =>
+        PutHeader(path, TarHeader.LF_SYMLINK, UnixModes.Symlink, size: 0, linkTarget: target);
+
+    /// <summary>Writes a regular file, streaming its bytes from <paramref name="content"/>.</summary>
+    public void WriteFile(string path, int mode, long size, Stream content)
+    {
+        PutHeader(path, TarHeader.LF_NORMAL, mode, size, linkTarget: null);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        try
+        {
+            long remaining = size;
+            while (remaining > 0)
+            {
+                var read = content.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+                if (read == 0)
+                {
+                    throw new IOException($"'{path}' ended after {size - remaining} of {size} bytes; it changed while the layer was written.");
+                }
+
+                _tar.Write(buffer, 0, read);
+                remaining -= read;
+            }
+
+            if (content.ReadByte() != -1)
+            {
+                throw new IOException($"'{path}' grew beyond {size} bytes; it changed while the layer was written.");
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _tar.CloseEntry();
+    }
+
+    /// <summary>Writes the end-of-archive blocks. The output stream stays open.</summary>
+    public void Finish()
+    {
+        if (!_finished)
+        {
+            _tar.Finish();
+            _finished = true;
+        }
+    }
+
+    public void Dispose()
+    {
+        Finish();
+        _tar.Dispose();
+    }
+
+    private void WriteFile(FileEntry file)
+    {
+        using var stream = new FileStream(file.SourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        WriteFile(file.Path, file.Mode, file.Size, stream);
+    }
+
+    private void PutHeader(string name, byte typeFlag, int mode, long size, string? linkTarget)
+    {
+        var pax = new List<(string Key, string Value)>(2);
+        var headerName = name;
+        if (NeedsPax(name))
+        {
+            pax.Add(("path", name));
+            headerName = AsciiFallback(name, name.EndsWith('/'));
+        }
+
+        var headerLink = linkTarget ?? string.Empty;
+        if (linkTarget is not null && NeedsPax(linkTarget))
+        {
+            pax.Add(("linkpath", linkTarget));
+            headerLink = AsciiFallback(linkTarget, directory: false);
+        }
+
+        if (pax.Count > 0)
+        {
+            WritePaxHeader(headerName, pax);
+        }
+
+        var header = NewHeader(headerName, typeFlag, mode, size);
+        header.LinkName = headerLink;
+        _tar.PutNextEntry(new TarEntry(header));
+        if (size == 0)
+        {
+            _tar.CloseEntry();
+        }
+    }
+
+    private void WritePaxHeader(string headerName, List<(string Key, string Value)> records)
+    {
+        var data = EncodePaxRecords(records);
+        var baseName = headerName.TrimEnd('/');
+        baseName = baseName[(baseName.LastIndexOf('/') + 1)..];
+        var paxName = AsciiFallback("PaxHeaders/" + baseName, directory: false);
+        var header = NewHeader(paxName, TarHeader.LF_XHDR, UnixModes.Regular, data.Length);
+        _tar.PutNextEntry(new TarEntry(header));
+        _tar.Write(data, 0, data.Length);
+        _tar.CloseEntry();
+    }
+
+    private TarHeader NewHeader(string name, byte typeFlag, int mode, long size) => new()
+    {
+        Name = name,
+        TypeFlag = typeFlag,
+        Mode = mode,
+        Size = size,
+        ModTime = _modificationTime,
+        UserId = 0,
+        GroupId = 0,
+        UserName = string.Empty,
+        GroupName = string.Empty,
+        LinkName = string.Empty,
+        Magic = "ustar",
+        Version = "00",
+    };
+
+    private static bool NeedsPax(string value) =>
+        Encoding.UTF8.GetByteCount(value) > UstarNameLength || !Ascii.IsValid(value);
+
+    /// <summary>The stand-in name a reader without PAX support sees: ASCII, at most 100 bytes, stable.</summary>
+    private static string AsciiFallback(string value, bool directory)
+    {
+        var builder = new StringBuilder(value.Length);
+        foreach (var c in value)
+        {
+            builder.Append(c is >= ' ' and <= '~' ? c : '_');
+        }
+
+        var limit = directory ? UstarNameLength - 1 : UstarNameLength;
+        var text = builder.ToString().TrimEnd('/');
+        if (text.Length > limit)
+        {
+            text = text[..limit];
+        }
+
+        return directory ? text + "/" : text;
+    }
+
+    /// <summary>PAX records: "<len> <key>=<value>\n", where len counts the whole record including its own digits.</summary>
+    internal static byte[] EncodePaxRecords(IEnumerable<(string Key, string Value)> records)
+    {
+        using var buffer = new MemoryStream();
+        foreach (var (key, value) in records)
+        {
+            var body = Encoding.UTF8.GetByteCount($" {key}={value}\n");
+            var length = body + 1;
+            while (length.ToString(CultureInfo.InvariantCulture).Length + body != length)
+            {
+                length++;
+            }
+
+            var record = Encoding.UTF8.GetBytes($"{length.ToString(CultureInfo.InvariantCulture)} {key}={value}\n");
+            buffer.Write(record);
+        }
+
+        return buffer.ToArray();
+    }
+}

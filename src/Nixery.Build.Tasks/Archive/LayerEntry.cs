@@ -1,0 +1,37 @@
+namespace Nixery.Build.Archive;
+
+/// <summary>
+/// One entry of a layer tar. <see cref="Path"/> is relative to the image root, '/'-separated,
+/// without a leading or trailing slash (<c>nix/store/abc-jq-1.7/bin/jq</c>).
+/// Owner is always root (0:0, no names); the modification time is the writer's fixed time.
+/// </summary>
+public abstract record LayerEntry(string Path);
+
+public sealed record DirectoryEntry(string Path, int Mode) : LayerEntry(Path);
+
+/// <summary>A regular file whose bytes are read from <see cref="SourcePath"/> when the tar is written.</summary>
+public sealed record FileEntry(string Path, int Mode, string SourcePath, long Size) : LayerEntry(Path);
+
+public sealed record SymlinkEntry(string Path, string Target) : LayerEntry(Path);
+
+/// <summary>Unix permission bits used across the writers (C# has no octal literals).</summary>
+public static class UnixModes
+{
+    /// <summary>0755: directories and executables.</summary>
+    public const int Executable = 0b111_101_101;
+
+    /// <summary>0644: ordinary files.</summary>
+    public const int Regular = 0b110_100_100;
+
+    /// <summary>01777: world-writable with the sticky bit, as /tmp.</summary>
+    public const int StickyWorldWritable = 0b1_111_111_111;
+
+    /// <summary>0777: symlinks.</summary>
+    public const int Symlink = 0b111_111_111;
+
+    /// <summary>Permission bits plus setuid, setgid and sticky.</summary>
+    public const int PermissionMask = 0b111_111_111_111;
+
+    /// <summary>Any execute bit.</summary>
+    public const int AnyExecute = 0b001_001_001;
+}

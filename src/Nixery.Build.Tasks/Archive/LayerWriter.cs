@@ -1,0 +1,60 @@
+using System.IO.Compression;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Archive;
+
+/// <summary>What writing a layer produced: both digests named, never confused.</summary>
+/// <param name="Digest">SHA-256 of the compressed (gzip) blob: what manifests and registries address.</param>
+/// <param name="DiffId">SHA-256 of the uncompressed tar: what the image config lists.</param>
+/// <param name="Size">Bytes of the compressed blob.</param>
+/// <param name="UncompressedSize">Bytes of the tar.</param>
+public sealed record WrittenLayer(Digest Digest, Digest DiffId, long Size, long UncompressedSize);
+
+/// <summary>
+/// Streams layer entries through tar → SHA-256 (diffID) → gzip → SHA-256 (digest) → destination,
+/// in one pass: no layer is ever held in memory.
+/// </summary>
+public sealed class LayerWriter
+{
+    /// <summary>Bumped whenever the bytes written for the same entries change (it is part of cache keys).</summary>
+    public const int FormatVersion = 1;
+
+    private readonly DateTimeOffset _modificationTime;
+    private readonly int _compressionLevel;
+
+    /// <param name="modificationTime">The mtime of every entry.</param>
+    /// <param name="compressionLevel">zlib level 1 (fastest) to 9 (smallest).</param>
+    public LayerWriter(DateTimeOffset modificationTime, int compressionLevel)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(compressionLevel, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(compressionLevel, 9);
+        _modificationTime = modificationTime;
+        _compressionLevel = compressionLevel;
+    }
+
+    public WrittenLayer Write(IEnumerable<LayerEntry> entries, Stream destination, CancellationToken cancellationToken)
+    {
+        using var compressed = new HashingStream(destination, leaveOpen: true);
+        Digest diffId;
+        long uncompressedSize;
+        using (var gzip = new GZipStream(compressed, new ZLibCompressionOptions { CompressionLevel = _compressionLevel }, leaveOpen: true))
+        using (var uncompressed = new HashingStream(gzip, leaveOpen: true))
+        {
+            using (var tar = new DeterministicTarWriter(uncompressed, _modificationTime))
+            {
+                foreach (var entry in entries)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    tar.Write(entry);
+                }
+
+                tar.Finish();
+            }
+
+            diffId = uncompressed.CurrentDigest();
+            uncompressedSize = uncompressed.BytesWritten;
+        }
+
+        return new WrittenLayer(compressed.CurrentDigest(), diffId, compressed.BytesWritten, uncompressedSize);
+    }
+}

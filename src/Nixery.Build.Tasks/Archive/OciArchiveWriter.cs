@@ -1,0 +1,94 @@
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Archive;
+
+/// <summary>
+/// Writes an image as one tar that every common tool reads: an OCI image layout
+/// (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/sha256/…</c>) for <c>skopeo oci-archive:</c> and
+/// <c>podman load</c>, plus Docker's <c>manifest.json</c> over the same blobs for <c>docker load</c> and
+/// <c>skopeo docker-archive:</c>. The file appears complete or not at all (temp file, then rename).
+/// </summary>
+public static class OciArchiveWriter
+{
+    public static void Write(BuiltImage image, string repository, IReadOnlyList<string> tags, string archivePath, DateTimeOffset modificationTime, CancellationToken cancellationToken)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(archivePath))!;
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(archivePath)}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                using (var tar = new DeterministicTarWriter(file, modificationTime))
+                {
+                    WriteBytes(tar, "oci-layout", """{"imageLayoutVersion":"1.0.0"}"""u8.ToArray());
+                    WriteBytes(tar, "index.json", IndexJson(image, repository, tags));
+                    WriteBytes(tar, "manifest.json", DockerManifestJson(image, repository, tags));
+                    tar.WriteDirectory("blobs", UnixModes.Executable);
+                    tar.WriteDirectory("blobs/sha256", UnixModes.Executable);
+                    var blobs = image.Layers.Select(l => l.Blob).Append(image.Config).Append(image.Manifest)
+                        .DistinctBy(b => b.Descriptor.Digest)
+                        .OrderBy(b => b.Descriptor.Digest.Hex, StringComparer.Ordinal);
+                    foreach (var blob in blobs)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        using var content = blob.Open();
+                        tar.WriteFile($"blobs/sha256/{blob.Descriptor.Digest.Hex}", UnixModes.Regular, blob.Descriptor.Size, content);
+                    }
+
+                    tar.Finish();
+                }
+
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, archivePath, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    internal static byte[] IndexJson(BuiltImage image, string repository, IReadOnlyList<string> tags)
+    {
+        var manifests = tags.Select(tag => image.Manifest.Descriptor with
+        {
+            Annotations = new Dictionary<string, string>
+            {
+                ["org.opencontainers.image.ref.name"] = tag,
+                ["io.containerd.image.name"] = $"{repository}:{tag}",
+            },
+        }).ToList();
+        return OciJson.Serialize(new ImageIndex(manifests));
+    }
+
+    internal static byte[] DockerManifestJson(BuiltImage image, string repository, IReadOnlyList<string> tags) => OciJson.Write(w =>
+    {
+        w.WriteStartArray();
+        w.WriteStartObject();
+        w.WriteString("Config", $"blobs/sha256/{image.Config.Descriptor.Digest.Hex}");
+        w.WriteStartArray("RepoTags");
+        foreach (var tag in tags)
+        {
+            w.WriteStringValue($"{repository}:{tag}");
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("Layers");
+        foreach (var layer in image.Layers)
+        {
+            w.WriteStringValue($"blobs/sha256/{layer.Blob.Descriptor.Digest.Hex}");
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndArray();
+    });
+
+    private static void WriteBytes(DeterministicTarWriter tar, string name, byte[] content)
+    {
+        using var stream = new MemoryStream(content, writable: false);
+        tar.WriteFile(name, UnixModes.Regular, content.Length, stream);
+    }
+}

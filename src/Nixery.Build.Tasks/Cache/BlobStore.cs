@@ -1,0 +1,78 @@
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Cache;
+
+/// <summary>
+/// Content-addressed blobs in a folder: <c>sha256/&lt;hex&gt;</c>. A blob is written to a temporary
+/// file beside its final place, flushed to disk, then renamed: a reader sees a whole blob or none,
+/// and a killed build leaves only a temporary file that never counts.
+/// </summary>
+public sealed class BlobStore
+{
+    private readonly string _blobs;
+    private readonly string _temporary;
+
+    public BlobStore(string root)
+    {
+        Root = Path.GetFullPath(root);
+        _blobs = Path.Combine(Root, "sha256");
+        _temporary = Path.Combine(Root, "tmp");
+    }
+
+    public string Root { get; }
+
+    public string PathOf(Digest digest) => Path.Combine(_blobs, digest.Hex);
+
+    /// <summary>Whether a blob with this digest and exactly this size is present.</summary>
+    public bool Contains(Digest digest, long size)
+    {
+        var file = new FileInfo(PathOf(digest));
+        return file.Exists && file.Length == size;
+    }
+
+    /// <summary>Writes a blob through <paramref name="write"/>, which returns what it wrote (including its digest).</summary>
+    public T Add<T>(Func<Stream, T> write, Func<T, Digest> digestOf)
+    {
+        Directory.CreateDirectory(_blobs);
+        Directory.CreateDirectory(_temporary);
+        var temporary = Path.Combine(_temporary, $"{Guid.NewGuid():N}.partial");
+        try
+        {
+            T result;
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                result = write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+
+            Commit(temporary, digestOf(result));
+            return result;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>Stores a small in-memory blob (a config or a manifest).</summary>
+    public Descriptor AddBytes(string mediaType, byte[] content)
+    {
+        var digest = Digest.Of(content);
+        if (!Contains(digest, content.Length))
+        {
+            Add(
+                stream =>
+                {
+                    stream.Write(content);
+                    return digest;
+                },
+                d => d);
+        }
+
+        return new Descriptor(mediaType, digest, content.Length);
+    }
+
+    // rename(2) replaces atomically: a reader holding the old file keeps reading it, and a damaged
+    // blob that was there before is healed by the same bytes.
+    private void Commit(string temporary, Digest digest) => File.Move(temporary, PathOf(digest), overwrite: true);
+}

@@ -1,0 +1,53 @@
+namespace Nixery.Build.Diagnostics;
+
+/// <summary>
+/// Every code the product reports. Codes are stable: never renumber, never reuse.
+/// Each has a section in docs/errors.md (a test keeps the two in step).
+/// </summary>
+public static class ErrorCodes
+{
+    /// <summary>Nix's command-line tools are not on PATH.</summary>
+    public const string NixNotFound = "NIXIMG001";
+
+    /// <summary>One or more requested package names do not exist in the package set.</summary>
+    public const string PackagesNotFound = "NIXIMG002";
+
+    /// <summary>Nix could not evaluate the package set or the requested packages.</summary>
+    public const string NixEvaluationFailed = "NIXIMG003";
+
+    /// <summary>Nix could not build (realise) a requested package.</summary>
+    public const string NixBuildFailed = "NIXIMG004";
+
+    /// <summary>Nix's answer about the runtime closure could not be read.</summary>
+    public const string NixClosureQueryFailed = "NIXIMG005";
+
+    /// <summary>More than one package source was given, or a source is incomplete.</summary>
+    public const string InvalidPackageSource = "NIXIMG006";
+
+    /// <summary>A NixPackage item is not a valid attribute path.</summary>
+    public const string InvalidPackageName = "NIXIMG007";
+
+    /// <summary>A repository or tag does not follow the distribution grammar.</summary>
+    public const string InvalidImageName = "NIXIMG008";
+
+    /// <summary>The layer budget is below 1 or the image would exceed the layer limit.</summary>
+    public const string LayerLimit = "NIXIMG009";
+
+    /// <summary>The publish folder or the app's entry point is missing.</summary>
+    public const string PublishOutputMissing = "NIXIMG010";
+
+    /// <summary>The target platform cannot be mapped to a Nix system or an OCI platform.</summary>
+    public const string UnsupportedPlatform = "NIXIMG011";
+
+    /// <summary>Writing a layer, a blob or the image archive failed.</summary>
+    public const string WriteFailed = "NIXIMG012";
+
+    /// <summary>The .NET runtime package from Nix has no host (host/fxr) where one is expected.</summary>
+    public const string DotnetRuntimeLayout = "NIXIMG013";
+
+    /// <summary>Warning: two packages provide the same path in the image root; the first one wins.</summary>
+    public const string SymlinkCollision = "NIXIMG014";
+
+    /// <summary>An image setting (working directory, environment variable, ...) is invalid.</summary>
+    public const string InvalidImageSetting = "NIXIMG015";
+}

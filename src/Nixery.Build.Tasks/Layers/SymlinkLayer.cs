@@ -1,0 +1,130 @@
+using Nixery.Build.Archive;
+using Nixery.Build.Diagnostics;
+
+namespace Nixery.Build.Layers;
+
+/// <summary>
+/// The layer that makes the store usable at the usual places: the union of the top-level packages'
+/// trees as real folders holding symlinks into the store (what nixpkgs' <c>symlinkJoin</c> makes),
+/// so <c>/bin/jq</c>, <c>/lib64/ld-linux-x86-64.so.2</c> and <c>/etc/ssl/certs/ca-bundle.crt</c> resolve.
+/// Also <c>/tmp</c> (1777) and <c>/usr/bin/env</c> when some package provides <c>bin/env</c>.
+/// When two packages provide the same path, the first in package order wins and a warning says so.
+/// </summary>
+public static class SymlinkLayer
+{
+    private abstract record Node;
+
+    private sealed record Folder(SortedDictionary<string, Node> Children) : Node;
+
+    private sealed record Link(string Target, string Package) : Node;
+
+    /// <param name="packageRoots">Store paths of the top-level packages, in precedence order.</param>
+    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IBuildLog log)
+    {
+        var root = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
+        foreach (var package in packageRoots)
+        {
+            if (!Directory.Exists(package) || new DirectoryInfo(package).LinkTarget is not null)
+            {
+                log.Detail($"symlinks: {package} is not a folder; nothing of it is linked into the image root");
+                continue;
+            }
+
+            Join(root, package, package, string.Empty, log);
+        }
+
+        AddUsrBinEnv(root);
+
+        var entries = new List<LayerEntry>();
+        Emit(root, string.Empty, entries);
+        if (!root.Children.ContainsKey("tmp"))
+        {
+            entries.Add(new DirectoryEntry("tmp", UnixModes.StickyWorldWritable));
+        }
+
+        return entries.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
+    }
+
+    private static void Join(Folder into, string package, string sourceFolder, string relative, IBuildLog log)
+    {
+        foreach (var child in new DirectoryInfo(sourceFolder).EnumerateFileSystemInfos().OrderBy(c => c.Name, StringComparer.Ordinal))
+        {
+            var path = relative.Length == 0 ? child.Name : relative + "/" + child.Name;
+            var isFolder = child is DirectoryInfo && child.LinkTarget is null;
+            into.Children.TryGetValue(child.Name, out var existing);
+            switch (existing)
+            {
+                case null when isFolder:
+                    var folder = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
+                    into.Children.Add(child.Name, folder);
+                    Join(folder, package, child.FullName, path, log);
+                    break;
+                case null:
+                    into.Children.Add(child.Name, new Link(child.FullName, package));
+                    break;
+                case Folder folderSoFar when isFolder:
+                    Join(folderSoFar, package, child.FullName, path, log);
+                    break;
+                case Link link when link.Target == child.FullName:
+                    break;
+                default:
+                    var kept = existing is Link l ? l.Package : "a folder of earlier packages";
+                    log.Warning(
+                        ErrorCodes.SymlinkCollision,
+                        $"/{path} is provided by both {kept} and {package}; the image keeps the one from {kept}. "
+                        + "Remove one of the packages if the other version is the one you need.");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Scripts start with <c>#!/usr/bin/env</c>; give them one when a package has <c>bin/env</c>.</summary>
+    private static void AddUsrBinEnv(Folder root)
+    {
+        if (!root.Children.TryGetValue("bin", out var bin) || bin is not Folder binFolder
+            || !binFolder.Children.TryGetValue("env", out var env) || env is not Link envLink)
+        {
+            return;
+        }
+
+        if (!root.Children.TryGetValue("usr", out var usr))
+        {
+            usr = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
+            root.Children.Add("usr", usr);
+        }
+
+        if (usr is not Folder usrFolder)
+        {
+            return;
+        }
+
+        if (!usrFolder.Children.TryGetValue("bin", out var usrBin))
+        {
+            usrBin = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
+            usrFolder.Children.Add("bin", usrBin);
+        }
+
+        if (usrBin is Folder usrBinFolder)
+        {
+            usrBinFolder.Children.TryAdd("env", envLink);
+        }
+    }
+
+    private static void Emit(Folder folder, string relative, List<LayerEntry> entries)
+    {
+        foreach (var (name, node) in folder.Children)
+        {
+            var path = relative.Length == 0 ? name : relative + "/" + name;
+            switch (node)
+            {
+                case Folder child:
+                    entries.Add(new DirectoryEntry(path, path == "tmp" ? UnixModes.StickyWorldWritable : UnixModes.Executable));
+                    Emit(child, path, entries);
+                    break;
+                case Link link:
+                    entries.Add(new SymlinkEntry(path, link.Target));
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.Text.RegularExpressions;
+using Nixery.Build.Diagnostics;
+
+namespace Nixery.Build.Nix;
+
+/// <summary>A package name to resolve and the setting it came from (for error messages).</summary>
+public sealed record PackageRequest(string Name, string Origin);
+
+/// <summary>Nixery's conventions for the package list of an image.</summary>
+public static partial class PackageNames
+{
+    /// <summary>The meta-package <c>shell</c> stands for these (as in Nixery).</summary>
+    public static readonly IReadOnlyList<string> ShellPackages = ["bashInteractive", "coreutils", "moreutils", "nano"];
+
+    [GeneratedRegex("^[A-Za-z0-9_][A-Za-z0-9_'+-]*(\\.[A-Za-z0-9_][A-Za-z0-9_'+-]*)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex AttributePath();
+
+    /// <summary>
+    /// Validates names, expands <c>shell</c>, and removes duplicates (the first origin wins).
+    /// The result is sorted ordinally, so the order of items in a project never changes the image.
+    /// </summary>
+    public static IReadOnlyList<PackageRequest> Normalize(IEnumerable<PackageRequest> requests)
+    {
+        var byName = new Dictionary<string, PackageRequest>(StringComparer.Ordinal);
+        var invalid = new List<string>();
+        foreach (var request in requests)
+        {
+            var name = request.Name.Trim();
+            if (name.Length == 0)
+            {
+                continue;
+            }
+
+            if (!AttributePath().IsMatch(name))
+            {
+                invalid.Add($"'{name}' ({request.Origin})");
+                continue;
+            }
+
+            IEnumerable<string> expanded = name == "shell" ? ShellPackages : [name];
+            foreach (var one in expanded)
+            {
+                byName.TryAdd(one, request with { Name = one });
+            }
+        }
+
+        if (invalid.Count > 0)
+        {
+            throw new NixImageException(
+                ErrorCodes.InvalidPackageName,
+                $"Not a Nix attribute path: {string.Join(", ", invalid)}. "
+                + "Use dotted attribute names such as 'jq' or 'xorg.xev'.");
+        }
+
+        return byName.Values.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+    }
+}

@@ -1,0 +1,26 @@
+namespace Nixery.Build.Nix;
+
+/// <summary>A requested package as Nix resolved it.</summary>
+/// <param name="Name">The name as requested (<c>bashinteractive</c>).</param>
+/// <param name="AttributePath">The attribute path it resolved to (<c>bashInteractive</c>).</param>
+/// <param name="StorePath">Its default output, realised.</param>
+/// <param name="Origin">The setting that asked for it (NixPackage, NixDefaultPackages, ...).</param>
+public sealed record ResolvedPackage(string Name, string AttributePath, string StorePath, string Origin);
+
+/// <summary>One store path of a runtime closure, as the Nix database records it.</summary>
+/// <param name="Path">The store path.</param>
+/// <param name="NarSize">Size of its serialisation (NAR), which tracks its unpacked size.</param>
+/// <param name="References">Store paths it refers to (Nix records self-references too).</param>
+public sealed record StorePathInfo(string Path, long NarSize, IReadOnlyList<string> References);
+
+/// <summary>The realised packages and every store path they need at run time.</summary>
+public sealed record RuntimeClosure(IReadOnlyList<ResolvedPackage> Packages, IReadOnlyDictionary<string, StorePathInfo> Paths)
+{
+    /// <summary>The store name without <c>/nix/store/&lt;hash&gt;-</c>: <c>jq-1.7.1-bin</c>.</summary>
+    public static string NameOf(string storePath)
+    {
+        var baseName = storePath[(storePath.LastIndexOf('/') + 1)..];
+        var dash = baseName.IndexOf('-', StringComparison.Ordinal);
+        return dash < 0 ? baseName : baseName[(dash + 1)..];
+    }
+}

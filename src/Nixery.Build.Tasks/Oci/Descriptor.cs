@@ -1,0 +1,8 @@
+namespace Nixery.Build.Oci;
+
+/// <summary>An OCI content descriptor: what a manifest or index says about a blob.</summary>
+public sealed record Descriptor(string MediaType, Digest Digest, long Size)
+{
+    /// <summary>Annotations, written sorted by key (ordinal).</summary>
+    public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+}

@@ -1,0 +1,52 @@
+namespace Nixery.Build.Oci;
+
+/// <summary>
+/// The runtime settings of an image (the <c>config</c> object of the OCI image configuration).
+/// Maps are written sorted by key; lists keep their order.
+/// </summary>
+public sealed record ContainerSettings
+{
+    public string? User { get; init; }
+
+    /// <summary>Keys like <c>8080/tcp</c>.</summary>
+    public IReadOnlyList<string> ExposedPorts { get; init; } = [];
+
+    /// <summary><c>NAME=value</c> entries, in order.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+
+    public IReadOnlyList<string> Entrypoint { get; init; } = [];
+
+    public IReadOnlyList<string> Cmd { get; init; } = [];
+
+    public string? WorkingDir { get; init; }
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>One <c>history</c> entry: what produced a layer.</summary>
+public sealed record HistoryEntry(string CreatedBy, string? Comment = null);
+
+/// <summary>The OCI image configuration document.</summary>
+public sealed record ImageConfig
+{
+    public required DateTimeOffset Created { get; init; }
+
+    public required Platform Platform { get; init; }
+
+    public required ContainerSettings Settings { get; init; }
+
+    /// <summary>Uncompressed digests of the layers, bottom first.</summary>
+    public required IReadOnlyList<Digest> DiffIds { get; init; }
+
+    /// <summary>One entry per layer, bottom first.</summary>
+    public required IReadOnlyList<HistoryEntry> History { get; init; }
+}
+
+/// <summary>An image manifest: config and layers, bottom first.</summary>
+public sealed record ImageManifest(string MediaType, Descriptor Config, IReadOnlyList<Descriptor> Layers)
+{
+    public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+}
+
+/// <summary>An image index (the OCI layout's <c>index.json</c>).</summary>
+public sealed record ImageIndex(IReadOnlyList<Descriptor> Manifests);

@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Text;
+using Nixery.Build.Archive;
+using Nixery.Build.Cache;
+using Nixery.Build.Diagnostics;
+using Nixery.Build.Layers;
+using Nixery.Build.Nix;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Pipeline;
+
+/// <summary>What a build produced.</summary>
+public sealed record ImageBuildResult(BuiltImage Image, string ArchivePath, string SummaryPath);
+
+/// <summary>
+/// The whole pipeline: Nix closure → layer groups → layers written in parallel → config and manifest →
+/// sinks. Plain library code: the MSBuild task is a thin adapter over <see cref="BuildAsync"/>.
+/// </summary>
+public sealed class ImageBuilder
+{
+    private readonly IBuildLog _log;
+    private readonly string? _pathVariable;
+
+    /// <param name="pathVariable">The PATH to find Nix on (the build's environment).</param>
+    public ImageBuilder(IBuildLog log, string? pathVariable)
+    {
+        _log = log;
+        _pathVariable = pathVariable;
+    }
+
+    public async Task<ImageBuildResult> BuildAsync(ImageRequest request, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        Validate(request);
+
+        var nix = NixClient.Locate(_pathVariable, _log);
+        var closure = await nix.GetRuntimeClosureAsync(
+            request.Source,
+            request.Platform.NixSystem,
+            request.Packages,
+            Path.Combine(request.IntermediateDirectory, "gcroots"),
+            cancellationToken);
+
+        var groups = LayerGrouping.Group(
+            LayerGrouping.WithClosureSizes(closure.Paths),
+            closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList(),
+            request.Popularity,
+            request.LayerBudget);
+
+        var totalLayers = groups.Count + 2;
+        if (totalLayers > ImageDefaults.MaxLayers)
+        {
+            throw new NixImageException(
+                ErrorCodes.LayerLimit,
+                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, 1 of the app), more than the {ImageDefaults.MaxLayers} that runtimes accept. "
+                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 2}.");
+        }
+
+        var store = new BlobStore(Path.Combine(request.IntermediateDirectory, "blobs"));
+        var writer = new LayerWriter(request.Created, request.CompressionLevel);
+        var jobs = new List<LayerJob>();
+        jobs.AddRange(groups.Select(g => new LayerJob(
+            "nix: " + string.Join(' ', g.StorePaths.Select(RuntimeClosure.NameOf).Order(StringComparer.Ordinal)),
+            () => StoreLayer.Entries(g.StorePaths),
+            $"rating {g.Rating}, {g.StorePaths.Count} store path(s)")));
+        jobs.Add(new LayerJob("symlinks", () => SymlinkLayer.Build(closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList(), _log), "links to the top-level packages"));
+        jobs.Add(new LayerJob("app", () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory), request.PublishDirectory));
+
+        var layers = WriteLayers(jobs, store, writer, cancellationToken);
+
+        var settings = new ContainerSettings
+        {
+            Env = Environment(request, closure),
+            Entrypoint = request.Entrypoint,
+            Cmd = request.Command,
+            WorkingDir = request.WorkingDirectory,
+        };
+        var config = new ImageConfig
+        {
+            Created = request.Created,
+            Platform = request.Platform,
+            Settings = settings,
+            DiffIds = layers.Select(l => l.DiffId).ToList(),
+            History = layers.Select(l => new HistoryEntry(l.Description)).ToList(),
+        };
+        var configDescriptor = store.AddBytes(MediaTypes.OciConfig, OciJson.Serialize(config));
+        var manifest = new ImageManifest(MediaTypes.OciManifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
+        var manifestDescriptor = store.AddBytes(MediaTypes.OciManifest, OciJson.Serialize(manifest));
+        var image = new BuiltImage(Open(store, configDescriptor), Open(store, manifestDescriptor), layers);
+
+        try
+        {
+            OciArchiveWriter.Write(image, request.Repository, request.Tags, request.ArchivePath, request.Created, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw new NixImageException(ErrorCodes.WriteFailed, $"The image archive '{request.ArchivePath}' could not be written: {e.Message} Check the folder's permissions and free space.", e);
+        }
+
+        var summaryPath = WriteSummary(request, image);
+        var bytes = layers.Sum(l => l.Blob.Descriptor.Size);
+        _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        _log.Info($"Image archive: {request.ArchivePath}");
+        return new ImageBuildResult(image, request.ArchivePath, summaryPath);
+    }
+
+    private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail);
+
+    private List<LayerBlob> WriteLayers(List<LayerJob> jobs, BlobStore store, LayerWriter writer, CancellationToken cancellationToken)
+    {
+        var results = new LayerBlob[jobs.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = System.Environment.ProcessorCount, CancellationToken = cancellationToken };
+        try
+        {
+            Parallel.For(0, jobs.Count, options, i =>
+            {
+                var job = jobs[i];
+                var written = store.Add(stream => writer.Write(job.Entries(), stream, cancellationToken), w => w.Digest);
+                var descriptor = new Descriptor(MediaTypes.OciLayerGzip, written.Digest, written.Size);
+                results[i] = new LayerBlob(Open(store, descriptor), written.DiffId, job.Description);
+                _log.Info($"  layer {i + 1}/{jobs.Count} {job.Description} ({job.Detail}): {NixClient.FormatSize(written.UncompressedSize)} → {NixClient.FormatSize(written.Size)}, built");
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        {
+            throw Translate(e.InnerExceptions[0]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Translate(e);
+        }
+
+        return [.. results];
+    }
+
+    private static Exception Translate(Exception e) => e switch
+    {
+        NixImageException or OperationCanceledException => e,
+        IOException or UnauthorizedAccessException => new NixImageException(
+            ErrorCodes.WriteFailed,
+            $"A layer could not be written: {e.Message} Check free space and permissions of the obj folder, then build again.",
+            e),
+        _ => e,
+    };
+
+    private static ImageBlob Open(BlobStore store, Descriptor descriptor)
+    {
+        var path = store.PathOf(descriptor.Digest);
+        return new ImageBlob(descriptor, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan));
+    }
+
+    private static List<string> Environment(ImageRequest request, RuntimeClosure closure)
+    {
+        var env = new List<KeyValuePair<string, string>>
+        {
+            new("PATH", ImageDefaults.Path),
+            new("SSL_CERT_FILE", ImageDefaults.CertificateBundle),
+        };
+        if (request.DotnetRuntimePackage is { } runtime)
+        {
+            var package = closure.Packages.First(p => p.Name == runtime);
+            env.Add(new("DOTNET_ROOT", DotnetRoot.Find(package)));
+        }
+
+        foreach (var (name, value) in request.Environment)
+        {
+            var existing = env.FindIndex(e => e.Key == name);
+            if (existing >= 0)
+            {
+                env[existing] = new(name, value);
+            }
+            else
+            {
+                env.Add(new(name, value));
+            }
+        }
+
+        return env.Select(e => $"{e.Key}={e.Value}").ToList();
+    }
+
+    private static void Validate(ImageRequest request)
+    {
+        if (!Directory.Exists(request.PublishDirectory))
+        {
+            throw new NixImageException(
+                ErrorCodes.PublishOutputMissing,
+                $"The publish folder '{request.PublishDirectory}' does not exist. Run the image step after Publish (dotnet publish -p:NixImage=true).");
+        }
+
+        ImageNames.ValidateRepository(request.Repository);
+        if (request.Tags.Count == 0)
+        {
+            throw new NixImageException(ErrorCodes.InvalidImageName, "No image tag is set. Set ContainerImageTag or ContainerImageTags.");
+        }
+
+        foreach (var tag in request.Tags)
+        {
+            ImageNames.ValidateTag(tag);
+        }
+
+        if (request.LayerBudget < 1)
+        {
+            throw new NixImageException(ErrorCodes.LayerLimit, $"NixLayerBudget is {request.LayerBudget}, but it must be at least 1. Set it to a number from 1 to {ImageDefaults.MaxLayers - 2}.");
+        }
+
+        if (!request.WorkingDirectory.StartsWith('/'))
+        {
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{request.WorkingDirectory}' is not an absolute path. Use a path such as /app.");
+        }
+
+        if (request.Entrypoint.Count == 0)
+        {
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, "The image has no entry point. Set ContainerAppCommand, or publish an app with an apphost or a .dll.");
+        }
+    }
+
+    private static string WriteSummary(ImageRequest request, BuiltImage image)
+    {
+        var summaryPath = Path.ChangeExtension(request.ArchivePath, ".json");
+        var json = OciJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("repository", request.Repository);
+            w.WriteStartArray("tags");
+            foreach (var tag in request.Tags)
+            {
+                w.WriteStringValue(tag);
+            }
+
+            w.WriteEndArray();
+            w.WriteString("manifestDigest", image.Digest.Value);
+            w.WriteString("configDigest", image.Config.Descriptor.Digest.Value);
+            w.WriteString("archive", Path.GetFullPath(request.ArchivePath));
+            w.WriteStartArray("layers");
+            foreach (var layer in image.Layers)
+            {
+                w.WriteStartObject();
+                w.WriteString("digest", layer.Blob.Descriptor.Digest.Value);
+                w.WriteString("diffId", layer.DiffId.Value);
+                w.WriteNumber("size", layer.Blob.Descriptor.Size);
+                w.WriteString("holds", layer.Description);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+        File.WriteAllBytes(summaryPath, json);
+        return summaryPath;
+    }
+}

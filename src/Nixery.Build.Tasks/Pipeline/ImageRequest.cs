@@ -1,0 +1,88 @@
+using Nixery.Build.Layers;
+using Nixery.Build.Nix;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Pipeline;
+
+/// <summary>Everything that decides an image, as plain values. The MSBuild task fills it; tests build it directly.</summary>
+public sealed record ImageRequest
+{
+    /// <summary>The publish output folder.</summary>
+    public required string PublishDirectory { get; init; }
+
+    /// <summary>Every Nix package of the image (items, defaults, runtime), with where each came from.</summary>
+    public required IReadOnlyList<PackageRequest> Packages { get; init; }
+
+    public required NixPackageSource Source { get; init; }
+
+    public required Platform Platform { get; init; }
+
+    /// <summary>The attribute path of the .NET runtime package among <see cref="Packages"/>, or null for none.</summary>
+    public string? DotnetRuntimePackage { get; init; }
+
+    public required string Repository { get; init; }
+
+    public required IReadOnlyList<string> Tags { get; init; }
+
+    /// <summary>Where to write the image archive.</summary>
+    public required string ArchivePath { get; init; }
+
+    /// <summary>Absolute path of the app in the image.</summary>
+    public string WorkingDirectory { get; init; } = "/app";
+
+    public required IReadOnlyList<string> Entrypoint { get; init; }
+
+    public IReadOnlyList<string> Command { get; init; } = [];
+
+    /// <summary>Extra environment variables, in order; they override the image's defaults of the same name.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
+
+    /// <summary>Most layers the Nix closure may take (Nixery's budget).</summary>
+    public int LayerBudget { get; init; } = 94;
+
+    public Popularity Popularity { get; init; } = Popularity.None;
+
+    /// <summary>The build's own scratch folder (garbage-collector roots, layer blobs).</summary>
+    public required string IntermediateDirectory { get; init; }
+
+    /// <summary>The time written into the config and every tar entry.</summary>
+    public DateTimeOffset Created { get; init; } = ImageDefaults.Epoch;
+
+    /// <summary>zlib level for layers.</summary>
+    public int CompressionLevel { get; init; } = ImageDefaults.CompressionLevel;
+}
+
+public static class ImageDefaults
+{
+    /// <summary>1970-01-01T00:00:01Z, the time the Nix store gives every file.</summary>
+    public static readonly DateTimeOffset Epoch = DateTimeOffset.FromUnixTimeSeconds(1);
+
+    /// <summary>Registries and runtimes reject images with more layers than this.</summary>
+    public const int MaxLayers = 127;
+
+    public const int CompressionLevel = 6;
+
+    public const string Path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    public const string CertificateBundle = "/etc/ssl/certs/ca-bundle.crt";
+
+    /// <summary>The time from SOURCE_DATE_EPOCH when it is set, else <see cref="Epoch"/>.</summary>
+    public static DateTimeOffset CreatedFrom(string? sourceDateEpoch)
+    {
+        if (string.IsNullOrWhiteSpace(sourceDateEpoch))
+        {
+            return Epoch;
+        }
+
+        // Tar headers hold 32-bit seconds here, hence the upper bound (2038-01-19).
+        if (!long.TryParse(sourceDateEpoch.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            || seconds > int.MaxValue)
+        {
+            throw new Diagnostics.NixImageException(
+                Diagnostics.ErrorCodes.InvalidImageSetting,
+                $"SOURCE_DATE_EPOCH '{sourceDateEpoch}' is not a number of seconds since 1970 up to {int.MaxValue}. Set it to e.g. the last commit's time (git log -1 --format=%ct), or unset it.");
+        }
+
+        return DateTimeOffset.FromUnixTimeSeconds(seconds);
+    }
+}
