@@ -235,15 +235,27 @@ public sealed partial class NixClient
     private Task<ProcessResult> RunAsync(string tool, IReadOnlyList<string> arguments, CancellationToken cancellationToken) =>
         ProcessRunner.RunAsync(tool, arguments, line => _log.Detail("nix: " + StripAnsi(line)), cancellationToken);
 
-    /// <summary>Nix's error, from its first "error:" line on (that is where it explains itself), on one line.</summary>
-    private static string NixError(ProcessResult result)
+    /// <summary>
+    /// Nix's error on one line: from its first "error:" line on (that is where it explains itself), and,
+    /// when a builder failed, the builder's last log lines that Nix printed before it.
+    /// </summary>
+    internal static string NixError(ProcessResult result)
     {
-        var lines = result.StandardErrorTail.Select(StripAnsi).ToList();
-        var first = lines.FindIndex(l => l.TrimStart().StartsWith("error:", StringComparison.Ordinal));
-        var relevant = (first >= 0 ? lines.Skip(first) : lines)
-            .Select(l => l.Trim())
-            .Where(l => l.Length > 0);
-        var text = string.Join(" | ", relevant);
+        var lines = result.StandardErrorTail.Select(StripAnsi).Select(l => l.Trim()).ToList();
+        var first = lines.FindIndex(l => l.StartsWith("error:", StringComparison.Ordinal));
+        var error = (first >= 0 ? lines.Skip(first) : lines).Where(l => l.Length > 0).ToList();
+        if (first > 0 && lines[first].Contains("builder for", StringComparison.Ordinal)
+            && !error.Any(l => l.StartsWith("last ", StringComparison.Ordinal) && l.Contains("log lines", StringComparison.Ordinal)))
+        {
+            // Nix 2.8 streams the build log to stderr instead of repeating its tail in the error.
+            var log = lines.Take(first).Reverse().TakeWhile(l => !IsNixProgress(l)).Where(l => l.Length > 0).Take(10).Reverse().ToList();
+            if (log.Count > 0)
+            {
+                error.Add("last log lines: " + string.Join(" | ", log));
+            }
+        }
+
+        var text = string.Join(" | ", error);
         if (text.Length == 0)
         {
             text = $"the command exited with code {result.ExitCode} and printed no error";
@@ -251,6 +263,14 @@ public sealed partial class NixClient
 
         return text.EndsWith('.') ? text : text + ".";
     }
+
+    private static bool IsNixProgress(string line) =>
+        line.StartsWith("building '", StringComparison.Ordinal)
+        || line.StartsWith("these ", StringComparison.Ordinal)
+        || line.StartsWith("this derivation", StringComparison.Ordinal)
+        || line.StartsWith("this path", StringComparison.Ordinal)
+        || line.StartsWith("/nix/store/", StringComparison.Ordinal)
+        || line.StartsWith("warning:", StringComparison.Ordinal);
 
     private static string StripAnsi(string line) => AnsiEscape().Replace(line, string.Empty);
 

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.EndToEnd;
+
+/// <summary>An image archive as the real tools see it: skopeo reads it, umoci unpacks it, bwrap runs it.</summary>
+public sealed class ImageReader : IDisposable
+{
+    private readonly TempDirectory _work = new("nixery-image");
+
+    public ImageReader(string archivePath)
+    {
+        ArchivePath = archivePath;
+        Assert.True(File.Exists(archivePath), $"No image archive at {archivePath}");
+    }
+
+    public string ArchivePath { get; }
+
+    /// <summary><c>skopeo inspect</c> through a transport (<c>oci-archive</c> or <c>docker-archive</c>).</summary>
+    public JsonElement Inspect(string transport = "oci-archive") =>
+        Json(Command.Run("skopeo", ["inspect", $"{transport}:{ArchivePath}"]).EnsureSuccess().Output);
+
+    /// <summary>The image configuration document (<c>skopeo inspect --config</c>).</summary>
+    public JsonElement Config() =>
+        Json(Command.Run("skopeo", ["inspect", "--config", $"oci-archive:{ArchivePath}"]).EnsureSuccess().Output);
+
+    /// <summary>The raw manifest (<c>skopeo inspect --raw</c>).</summary>
+    public JsonElement Manifest() =>
+        Json(Command.Run("skopeo", ["inspect", "--raw", $"oci-archive:{ArchivePath}"]).EnsureSuccess().Output);
+
+    /// <summary>Copies the image with skopeo into an OCI layout and unpacks it with umoci; returns the bundle folder.</summary>
+    public string Unpack()
+    {
+        var layout = Path.Combine(_work.Path, "layout");
+        var bundle = Path.Combine(_work.Path, "bundle");
+        if (Directory.Exists(bundle))
+        {
+            return bundle;
+        }
+
+        Command.Run("skopeo", ["copy", "--quiet", $"oci-archive:{ArchivePath}", $"oci:{layout}:image"]).EnsureSuccess();
+        Command.Run("umoci", ["unpack", "--rootless", "--image", $"{layout}:image", bundle]).EnsureSuccess();
+        Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "proc"));
+        Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "dev"));
+        return bundle;
+    }
+
+    public string RootFileSystem => Path.Combine(Unpack(), "rootfs");
+
+    /// <summary>
+    /// Runs the image's entry point (or <paramref name="command"/>) with bubblewrap inside the unpacked root,
+    /// with exactly the image's environment and working directory.
+    /// </summary>
+    public CommandResult Run(IReadOnlyList<string>? command = null, IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    {
+        var bundle = Unpack();
+        var spec = Json(File.ReadAllText(Path.Combine(bundle, "config.json"))).GetProperty("process");
+        var arguments = new List<string> { "--bind", Path.Combine(bundle, "rootfs"), "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp" };
+        arguments.AddRange(["--chdir", spec.GetProperty("cwd").GetString()!, "--clearenv"]);
+        foreach (var variable in spec.GetProperty("env").EnumerateArray().Select(e => e.GetString()!))
+        {
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            arguments.AddRange(["--setenv", variable[..equals], variable[(equals + 1)..]]);
+        }
+
+        foreach (var (name, value) in extraEnvironment ?? new Dictionary<string, string>())
+        {
+            arguments.AddRange(["--setenv", name, value]);
+        }
+
+        arguments.Add("--");
+        arguments.AddRange(command ?? spec.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToList());
+        return Command.Run("bwrap", arguments, timeout: TimeSpan.FromMinutes(2));
+    }
+
+    public void Dispose() => _work.Dispose();
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
+}

@@ -1,0 +1,125 @@
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.EndToEnd;
+
+/// <summary>
+/// A copy of a sample project in a temp folder that consumes Nixery.Build from the test feed,
+/// with its own nuget.config and Directory.Build.props, so it builds as a user's project would.
+/// </summary>
+public sealed class SampleProject : IDisposable
+{
+    private readonly TempDirectory _root;
+    private readonly PackageFeed _feed;
+
+    private SampleProject(PackageFeed feed, string name, TempDirectory root)
+    {
+        _feed = feed;
+        _root = root;
+        Name = name;
+        Directory = root.Combine(name);
+    }
+
+    public string Name { get; }
+
+    /// <summary>The project's folder.</summary>
+    public string Directory { get; }
+
+    public string Root => _root.Path;
+
+    public static string PackageSet => Path.Combine(RepositoryRoot.Path, "samples", "nixpkgs");
+
+    /// <summary>Copies samples/<paramref name="sample"/> (sources and project file only).</summary>
+    public static SampleProject Copy(PackageFeed feed, string sample = "HelloNix")
+    {
+        var root = new TempDirectory("nixery-e2e");
+        var project = new SampleProject(feed, sample, root);
+        var source = Path.Combine(RepositoryRoot.Path, "samples", sample);
+        System.IO.Directory.CreateDirectory(project.Directory);
+        foreach (var file in System.IO.Directory.EnumerateFiles(source))
+        {
+            var name = Path.GetFileName(file);
+            if (name.EndsWith(".cs", StringComparison.Ordinal) || name.EndsWith(".csproj", StringComparison.Ordinal) || name.EndsWith(".json", StringComparison.Ordinal))
+            {
+                File.Copy(file, Path.Combine(project.Directory, name));
+            }
+        }
+
+        File.WriteAllText(root.Combine("Directory.Build.props"), "<Project />\n");
+        File.WriteAllText(root.Combine("Directory.Packages.props"), "<Project><PropertyGroup><ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally></PropertyGroup></Project>\n");
+        File.WriteAllText(root.Combine("nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="nixery-build-test" value="{feed.FeedDirectory}" />
+              </packageSources>
+              <packageSourceMapping>
+                <packageSource key="nixery-build-test"><package pattern="Nixery.Build" /></packageSource>
+                <packageSource key="nuget.org"><package pattern="*" /></packageSource>
+              </packageSourceMapping>
+            </configuration>
+            """);
+        return project;
+    }
+
+    public string ProjectFile => Path.Combine(Directory, Name + ".csproj");
+
+    /// <summary>Adds XML inside the project's root element (items, properties).</summary>
+    public void AddToProject(string xml)
+    {
+        var text = File.ReadAllText(ProjectFile);
+        File.WriteAllText(ProjectFile, text.Replace("</Project>", xml + "\n</Project>", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// <c>dotnet publish</c> with the image step on, against the offline package set unless the
+    /// arguments say otherwise. Keeps a binlog beside the project.
+    /// </summary>
+    public CommandResult Publish(params string[] extraArguments) => Publish(extraArguments, environment: null);
+
+    public CommandResult Publish(IReadOnlyList<string> extraArguments, IReadOnlyDictionary<string, string?>? environment)
+    {
+        var arguments = new List<string>
+        {
+            "publish", ProjectFile, "-c", "Release", "-nodeReuse:false", "-nologo",
+            "-p:NixImage=true",
+            "-p:NixeryBuildVersion=" + _feed.Version,
+            "-p:NixPkgsPath=" + PackageSet,
+            "-bl:" + Path.Combine(Directory, "publish.binlog"),
+        };
+        arguments.AddRange(extraArguments);
+        var env = new Dictionary<string, string?>
+        {
+            ["NUGET_PACKAGES"] = _feed.NuGetPackages,
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["MSBUILDDISABLENODEREUSE"] = "1",
+            // No binary cache is reachable here; don't let Nix wait for one.
+            ["NIX_CONFIG"] = "substituters =",
+        };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            env[name] = value;
+        }
+
+        return Command.Run("dotnet", arguments, Directory, env);
+    }
+
+    /// <summary>The archive a RID-specific Release publish writes by default.</summary>
+    public string DefaultArchive(string? runtimeIdentifier = "linux-x64") =>
+        runtimeIdentifier is null
+            ? Path.Combine(Directory, "bin", "Release", "net10.0", "image", Name.ToLowerInvariant() + ".tar")
+            : Path.Combine(Directory, "bin", "Release", "net10.0", runtimeIdentifier, "image", Name.ToLowerInvariant() + ".tar");
+
+    public void Clean()
+    {
+        foreach (var folder in new[] { "bin", "obj" })
+        {
+            var path = Path.Combine(Directory, folder);
+            if (System.IO.Directory.Exists(path))
+            {
+                System.IO.Directory.Delete(path, recursive: true);
+            }
+        }
+    }
+
+    public void Dispose() => _root.Dispose();
+}
