@@ -33,8 +33,10 @@ public sealed class PackageSourceTests
 
         var git = new Dictionary<string, string?>
         {
-            ["GIT_AUTHOR_NAME"] = "test", ["GIT_AUTHOR_EMAIL"] = "test@example.org",
-            ["GIT_COMMITTER_NAME"] = "test", ["GIT_COMMITTER_EMAIL"] = "test@example.org",
+            ["GIT_AUTHOR_NAME"] = "test",
+            ["GIT_AUTHOR_EMAIL"] = "test@example.org",
+            ["GIT_COMMITTER_NAME"] = "test",
+            ["GIT_COMMITTER_EMAIL"] = "test@example.org",
         };
         Command.Run("git", ["init", "-q", "-b", "main", repository], environment: git).EnsureSuccess();
         Command.Run("git", ["-C", repository, "add", "-A"], environment: git).EnsureSuccess();
