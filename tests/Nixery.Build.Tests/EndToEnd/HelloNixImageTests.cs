@@ -116,5 +116,14 @@ public sealed class HelloNixImageTests
         Assert.True(inspect.ExitCode == 0, inspect.Output);
         var dockerInspect = Command.Run("skopeo", ["inspect", $"docker-archive:{archive}:samples/hello-nix:latest"]);
         Assert.True(dockerInspect.ExitCode == 0, dockerInspect.Output);
+
+        // podman load takes the archive as it is, with every tag (in a private storage folder).
+        using var storage = new TempDirectory("nixery-podman");
+        string[] podman = ["--root", storage.Combine("root"), "--runroot", storage.Combine("run"), "--storage-driver", "vfs"];
+        var load = Command.Run("podman", [.. podman, "load", "-i", archive]);
+        Assert.True(load.ExitCode == 0, load.Output);
+        var images = Command.Run("podman", [.. podman, "images", "--format", "{{.Repository}}:{{.Tag}}"]).EnsureSuccess().Output;
+        Assert.Contains("samples/hello-nix:1.2.3", images, StringComparison.Ordinal);
+        Assert.Contains("samples/hello-nix:latest", images, StringComparison.Ordinal);
     }
 }
