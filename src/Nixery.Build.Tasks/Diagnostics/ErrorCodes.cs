@@ -50,4 +50,7 @@ public static class ErrorCodes
 
     /// <summary>An image setting (working directory, environment variable, ...) is invalid.</summary>
     public const string InvalidImageSetting = "NIXIMG015";
+
+    /// <summary>NixPopularityFile is missing or is not a JSON map of name-version to count.</summary>
+    public const string InvalidPopularityFile = "NIXIMG016";
 }

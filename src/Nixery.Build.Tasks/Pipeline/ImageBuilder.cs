@@ -109,6 +109,7 @@ public sealed class ImageBuilder
     private List<LayerBlob> WriteLayers(List<LayerJob> jobs, BlobStore store, LayerWriter writer, CancellationToken cancellationToken)
     {
         var results = new LayerBlob[jobs.Count];
+        var sizes = new long[jobs.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = System.Environment.ProcessorCount, CancellationToken = cancellationToken };
         try
         {
@@ -118,7 +119,7 @@ public sealed class ImageBuilder
                 var written = store.Add(stream => writer.Write(job.Entries(), stream, cancellationToken), w => w.Digest);
                 var descriptor = new Descriptor(MediaTypes.OciLayerGzip, written.Digest, written.Size);
                 results[i] = new LayerBlob(Open(store, descriptor), written.DiffId, job.Description);
-                _log.Info($"  layer {i + 1}/{jobs.Count} {job.Description} ({job.Detail}): {NixClient.FormatSize(written.UncompressedSize)} → {NixClient.FormatSize(written.Size)}, built");
+                sizes[i] = written.UncompressedSize;
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
@@ -128,6 +129,12 @@ public sealed class ImageBuilder
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw Translate(e);
+        }
+
+        // Reported in manifest order (bottom first), not in the order parallel workers finish.
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            _log.Info($"  layer {i + 1}/{jobs.Count} {jobs[i].Description} ({jobs[i].Detail}): {NixClient.FormatSize(sizes[i])} → {NixClient.FormatSize(results[i].Blob.Descriptor.Size)}, built");
         }
 
         return [.. results];

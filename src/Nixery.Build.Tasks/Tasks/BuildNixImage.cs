@@ -52,6 +52,9 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
 
     public string? LayerBudget { get; set; }
 
+    /// <summary>NixPopularityFile: JSON of name-version → reference count.</summary>
+    public string? PopularityFile { get; set; }
+
     [Required]
     public string AssemblyName { get; set; } = string.Empty;
 
@@ -170,6 +173,9 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
             Command = Command.Select(i => i.ItemSpec).ToList(),
             Environment = EnvironmentVariables.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),
             LayerBudget = ParseBudget(),
+            Popularity = string.IsNullOrWhiteSpace(PopularityFile)
+                ? Layers.Popularity.None
+                : Layers.PopularityFile.Load(Path.GetFullPath(PopularityFile.Trim(), ProjectDirectory)),
             IntermediateDirectory = Path.GetFullPath(IntermediateDirectory, ProjectDirectory),
             Created = ImageDefaults.CreatedFrom(SourceDateEpoch),
         };
