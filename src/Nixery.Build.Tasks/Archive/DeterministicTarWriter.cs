@@ -20,6 +20,10 @@ public sealed class DeterministicTarWriter : IDisposable
     private readonly DateTime _modificationTime;
     private bool _finished;
 
+    // Set when a write failed part-way: the archive cannot be finished, and trying (on Dispose) would
+    // throw again and hide the first error.
+    private bool _failed;
+
     /// <param name="output">Receives the tar bytes; left open.</param>
     /// <param name="modificationTime">The mtime of every entry (whole seconds are kept).</param>
     public DeterministicTarWriter(Stream output, DateTimeOffset modificationTime)
@@ -47,13 +51,16 @@ public sealed class DeterministicTarWriter : IDisposable
     }
 
     public void WriteDirectory(string path, int mode) =>
-        PutHeader(path + "/", TarHeader.LF_DIR, mode, size: 0, linkTarget: null);
+        Guarded(() => PutHeader(path + "/", TarHeader.LF_DIR, mode, size: 0, linkTarget: null));
 
     public void WriteSymlink(string path, string target) =>
-        PutHeader(path, TarHeader.LF_SYMLINK, UnixModes.Symlink, size: 0, linkTarget: target);
+        Guarded(() => PutHeader(path, TarHeader.LF_SYMLINK, UnixModes.Symlink, size: 0, linkTarget: target));
 
     /// <summary>Writes a regular file, streaming its bytes from <paramref name="content"/>.</summary>
-    public void WriteFile(string path, int mode, long size, Stream content)
+    public void WriteFile(string path, int mode, long size, Stream content) =>
+        Guarded(() => CopyFile(path, mode, size, content));
+
+    private void CopyFile(string path, int mode, long size, Stream content)
     {
         PutHeader(path, TarHeader.LF_NORMAL, mode, size, linkTarget: null);
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
@@ -90,15 +97,42 @@ public sealed class DeterministicTarWriter : IDisposable
     {
         if (!_finished)
         {
-            _tar.Finish();
+            Guarded(_tar.Finish);
             _finished = true;
         }
     }
 
+    /// <summary>
+    /// Finishes the archive, unless a write failed: then the output is incomplete and is left as it is
+    /// (the caller discards it), so the first error is the one that propagates.
+    /// </summary>
     public void Dispose()
     {
+        if (_failed)
+        {
+            return;
+        }
+
         Finish();
         _tar.Dispose();
+    }
+
+    private void Guarded(Action write)
+    {
+        if (_failed)
+        {
+            throw new InvalidOperationException("An earlier write failed; the archive is incomplete and takes no more entries.");
+        }
+
+        try
+        {
+            write();
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
     }
 
     private void WriteFile(FileEntry file)

@@ -25,12 +25,9 @@ public static partial class PackageNames
         var invalid = new List<string>();
         foreach (var request in requests)
         {
+            // An empty name is reported like any other invalid one, not dropped: the lists the task
+            // splits never yield one, so it can only be a mistake of the caller.
             var name = request.Name.Trim();
-            if (name.Length == 0)
-            {
-                continue;
-            }
-
             if (!AttributePath().IsMatch(name))
             {
                 invalid.Add($"'{name}' ({request.Origin})");

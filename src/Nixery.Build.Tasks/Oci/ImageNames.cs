@@ -7,15 +7,18 @@ namespace Nixery.Build.Oci;
 /// <summary>Repository and tag rules of the OCI distribution spec.</summary>
 public static partial class ImageNames
 {
+    private const int MaxRepositoryLength = 255;
+
     /// <summary>Lower-case path components separated by <c>/</c>; components are alphanumerics joined by <c>.</c>, <c>_</c>, <c>__</c> or dashes.</summary>
-    [GeneratedRegex("^[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*$", RegexOptions.CultureInvariant)]
+    /// <remarks>Anchored with <c>\z</c>: <c>$</c> would also match before a final newline.</remarks>
+    [GeneratedRegex("^[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex RepositoryPattern();
 
-    [GeneratedRegex("^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex TagPattern();
 
     public static bool IsValidRepository(string repository) =>
-        repository.Length <= 255 && RepositoryPattern().IsMatch(repository);
+        repository.Length <= MaxRepositoryLength && RepositoryPattern().IsMatch(repository);
 
     public static bool IsValidTag(string tag) => TagPattern().IsMatch(tag);
 
@@ -67,6 +70,11 @@ public static partial class ImageNames
             .Where(part => part.Length > 0)
             .Select(part => SeparatorRuns().Replace(part, m => m.Value.Contains('-', StringComparison.Ordinal) ? "-" : m.Value[..1]));
         var name = string.Join('/', components);
+        if (name.Length > MaxRepositoryLength)
+        {
+            name = name[..MaxRepositoryLength].TrimEnd('.', '_', '-', '/');
+        }
+
         return name.Length == 0 ? "app" : name;
     }
 

@@ -3,8 +3,8 @@ using System.Text;
 
 namespace Nixery.Build.Tests.Support;
 
-/// <summary>The result of a finished command: exit code and everything it printed.</summary>
-public sealed record CommandResult(string CommandLine, int ExitCode, string Output)
+/// <summary>The result of a finished command: exit code, stdout and stderr, and both interleaved as they came.</summary>
+public sealed record CommandResult(string CommandLine, int ExitCode, string Output, string StandardOutput, string StandardError)
 {
     public CommandResult EnsureSuccess()
     {
@@ -17,7 +17,7 @@ public sealed record CommandResult(string CommandLine, int ExitCode, string Outp
     }
 }
 
-/// <summary>Runs a real program (no shell), capturing stdout and stderr together.</summary>
+/// <summary>Runs a real program (no shell), capturing stdout and stderr apart and together.</summary>
 public static class Command
 {
     public static CommandResult Run(
@@ -34,6 +34,8 @@ public static class Command
             RedirectStandardInput = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
         };
         foreach (var argument in arguments)
         {
@@ -53,9 +55,11 @@ public static class Command
         }
 
         var output = new StringBuilder();
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
         using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => Append(e.Data);
-        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.OutputDataReceived += (_, e) => Append(e.Data, stdout);
+        process.ErrorDataReceived += (_, e) => Append(e.Data, stderr);
         process.Start();
         process.StandardInput.Close();
         process.BeginOutputReadLine();
@@ -69,10 +73,10 @@ public static class Command
         process.WaitForExit();
         lock (output)
         {
-            return new CommandResult($"{fileName} {string.Join(' ', start.ArgumentList)}", process.ExitCode, output.ToString());
+            return new CommandResult($"{fileName} {string.Join(' ', start.ArgumentList)}", process.ExitCode, output.ToString(), stdout.ToString(), stderr.ToString());
         }
 
-        void Append(string? line)
+        void Append(string? line, StringBuilder stream)
         {
             if (line is null)
             {
@@ -82,6 +86,7 @@ public static class Command
             lock (output)
             {
                 output.AppendLine(line);
+                stream.AppendLine(line);
             }
         }
     }
