@@ -19,10 +19,10 @@ public sealed class DeterministicTarWriterTests : IDisposable
     private const string StorePrefix = "/nix/store/00000000000000000000000000000000-";
 
     // 109 bytes: longer than ustar's 100-byte name field.
-    private static readonly string _longName = "share/doc/" + new string('l', 60) + "/" + new string('m', 30) + "-end.txt";
+    private static readonly string LongName = "share/doc/" + new string('l', 60) + "/" + new string('m', 30) + "-end.txt";
 
     // 146 bytes and not ASCII.
-    private static readonly string _longUnicodeTarget = StorePrefix + "ünïcødé/" + new string('x', 90);
+    private static readonly string LongUnicodeTarget = StorePrefix + "ünïcødé/" + new string('x', 90);
 
     private readonly TempDirectory _temp = new();
 
@@ -57,10 +57,10 @@ public sealed class DeterministicTarWriterTests : IDisposable
                 ('0', "bin-tool", ReadOnlyExecutable, string.Empty),
                 ('2', "bin", 0x1FF, StorePrefix + "tool/bin"),
                 ('5', "tmp", StickyWorldWritable, string.Empty),
-                ('0', _longName, ReadOnlyFile, string.Empty),
+                ('0', LongName, ReadOnlyFile, string.Empty),
                 ('5', UnicodeDirectory, ReadOnlyExecutable, string.Empty),
                 ('0', UnicodeName, ReadOnlyFile, string.Empty),
-                ('2', "link-to-unicode", 0x1FF, _longUnicodeTarget),
+                ('2', "link-to-unicode", 0x1FF, LongUnicodeTarget),
             ],
             members.Select(m => (m.Type, m.Name, m.Mode, m.LinkName)));
         Assert.Equal("hello, nix\n", Text(members.Single(m => m.Name == "etc/hello.txt")));
@@ -79,10 +79,10 @@ public sealed class DeterministicTarWriterTests : IDisposable
                 ("-r-xr-xr-x", "bin-tool", null),
                 ("lrwxrwxrwx", "bin", StorePrefix + "tool/bin"),
                 ("drwxrwxrwt", "tmp/", null),
-                ("-r--r--r--", _longName, null),
+                ("-r--r--r--", LongName, null),
                 ("dr-xr-xr-x", UnicodeDirectory + "/", null),
                 ("-r--r--r--", UnicodeName, null),
-                ("lrwxrwxrwx", "link-to-unicode", _longUnicodeTarget),
+                ("lrwxrwxrwx", "link-to-unicode", LongUnicodeTarget),
             ],
             members.Select(m => (m.Permissions, m.Name, m.LinkTarget)));
         Assert.All(members, m => Assert.Equal("0/0", m.Owner));
@@ -170,9 +170,9 @@ public sealed class DeterministicTarWriterTests : IDisposable
     {
         var members = TarTools.ListWithPython(SaveTar(WriteGoldenTar()));
 
-        Assert.Equal(_longName, members.Single(m => m.Name == _longName).PaxHeaders["path"]);
+        Assert.Equal(LongName, members.Single(m => m.Name == LongName).PaxHeaders["path"]);
         Assert.Equal(UnicodeName, members.Single(m => m.Name == UnicodeName).PaxHeaders["path"]);
-        Assert.Equal(_longUnicodeTarget, members.Single(m => m.Name == "link-to-unicode").PaxHeaders["linkpath"]);
+        Assert.Equal(LongUnicodeTarget, members.Single(m => m.Name == "link-to-unicode").PaxHeaders["linkpath"]);
         Assert.Empty(members.Single(m => m.Name == "etc/hello.txt").PaxHeaders);
     }
 
@@ -183,9 +183,9 @@ public sealed class DeterministicTarWriterTests : IDisposable
 
         TarTools.ExtractWithGnuTar(SaveTar(WriteGoldenTar()), extracted);
 
-        Assert.Equal("long\n", File.ReadAllText(Path.Combine(extracted, _longName)));
+        Assert.Equal("long\n", File.ReadAllText(Path.Combine(extracted, LongName)));
         Assert.Equal("こんにちは\n", File.ReadAllText(Path.Combine(extracted, UnicodeName)));
-        Assert.Equal(_longUnicodeTarget, new FileInfo(Path.Combine(extracted, "link-to-unicode")).LinkTarget);
+        Assert.Equal(LongUnicodeTarget, new FileInfo(Path.Combine(extracted, "link-to-unicode")).LinkTarget);
     }
 
     [Fact]
@@ -199,7 +199,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
             Assert.True(Ascii.IsValid(h.LinkNameField), h.LinkName);
         });
         var names = headers.Where(h => h.TypeFlag != 'x').Select(h => h.Name).ToList();
-        Assert.Contains(_longName[..100], names);
+        Assert.Contains(LongName[..100], names);
         Assert.Contains("_n_c_d_/___.txt", names);
     }
 
@@ -378,10 +378,10 @@ public sealed class DeterministicTarWriterTests : IDisposable
             WriteText(tar, "bin-tool", ReadOnlyExecutable, "#!/bin/sh\necho hi\n");
             tar.WriteSymlink("bin", StorePrefix + "tool/bin");
             tar.WriteDirectory("tmp", StickyWorldWritable);
-            WriteText(tar, _longName, ReadOnlyFile, "long\n");
+            WriteText(tar, LongName, ReadOnlyFile, "long\n");
             tar.WriteDirectory(UnicodeDirectory, ReadOnlyExecutable);
             WriteText(tar, UnicodeName, ReadOnlyFile, "こんにちは\n");
-            tar.WriteSymlink("link-to-unicode", _longUnicodeTarget);
+            tar.WriteSymlink("link-to-unicode", LongUnicodeTarget);
             tar.Finish();
         }
 

@@ -12,7 +12,7 @@ public sealed class OciArchiveWriterTests : IDisposable
 {
     private const string Repository = "shop/api";
 
-    private static readonly string[] _tags = ["1.0", "latest"];
+    private static readonly string[] Tags = ["1.0", "latest"];
 
     private readonly TempDirectory _temp = new();
     private readonly BlobStore _store;
@@ -67,15 +67,15 @@ public sealed class OciArchiveWriterTests : IDisposable
         Assert.Equal(2, index.RootElement.GetProperty("schemaVersion").GetInt32());
         Assert.Equal(MediaTypes.OciIndex, index.RootElement.GetProperty("mediaType").GetString());
         var manifests = index.RootElement.GetProperty("manifests").EnumerateArray().ToList();
-        Assert.Equal(_tags.Length, manifests.Count);
-        for (var i = 0; i < _tags.Length; i++)
+        Assert.Equal(Tags.Length, manifests.Count);
+        for (var i = 0; i < Tags.Length; i++)
         {
             Assert.Equal(MediaTypes.OciManifest, manifests[i].GetProperty("mediaType").GetString());
             Assert.Equal(_image.Digest.Value, manifests[i].GetProperty("digest").GetString());
             Assert.Equal(_image.Manifest.Descriptor.Size, manifests[i].GetProperty("size").GetInt64());
             var annotations = manifests[i].GetProperty("annotations");
-            Assert.Equal(_tags[i], annotations.GetProperty("org.opencontainers.image.ref.name").GetString());
-            Assert.Equal($"{Repository}:{_tags[i]}", annotations.GetProperty("io.containerd.image.name").GetString());
+            Assert.Equal(Tags[i], annotations.GetProperty("org.opencontainers.image.ref.name").GetString());
+            Assert.Equal($"{Repository}:{Tags[i]}", annotations.GetProperty("io.containerd.image.name").GetString());
         }
     }
 
@@ -118,7 +118,7 @@ public sealed class OciArchiveWriterTests : IDisposable
         var broken = _image with { Config = config };
         Directory.CreateDirectory(_temp.Combine("out"));
 
-        Assert.Throws<IOException>(() => OciArchiveWriter.Write(broken, Repository, _tags, _temp.Combine("out/image.tar"), ImageDefaults.Epoch, CancellationToken.None));
+        Assert.Throws<IOException>(() => OciArchiveWriter.Write(broken, Repository, Tags, _temp.Combine("out/image.tar"), ImageDefaults.Epoch, CancellationToken.None));
 
         Assert.Empty(Directory.GetFileSystemEntries(_temp.Combine("out")));
     }
@@ -130,7 +130,7 @@ public sealed class OciArchiveWriterTests : IDisposable
         var before = File.ReadAllBytes(archive);
         var config = _image.Config with { Descriptor = _image.Config.Descriptor with { Size = 1 } };
 
-        Assert.Throws<IOException>(() => OciArchiveWriter.Write(_image with { Config = config }, Repository, _tags, archive, ImageDefaults.Epoch, CancellationToken.None));
+        Assert.Throws<IOException>(() => OciArchiveWriter.Write(_image with { Config = config }, Repository, Tags, archive, ImageDefaults.Epoch, CancellationToken.None));
 
         Assert.Equal(before, File.ReadAllBytes(archive));
         Assert.Equal([archive], Directory.GetFileSystemEntries(_temp.Combine("out")));
@@ -142,7 +142,7 @@ public sealed class OciArchiveWriterTests : IDisposable
         var image = _image with { Layers = [.. _image.Layers, _image.Layers[0]] };
         var archive = _temp.Combine("dup.tar");
 
-        OciArchiveWriter.Write(image, Repository, _tags, archive, ImageDefaults.Epoch, CancellationToken.None);
+        OciArchiveWriter.Write(image, Repository, Tags, archive, ImageDefaults.Epoch, CancellationToken.None);
 
         var names = RawTar.Read(File.ReadAllBytes(archive)).Select(h => h.Name).ToList();
         Assert.Equal(names.Distinct(StringComparer.Ordinal), names);
@@ -161,7 +161,7 @@ public sealed class OciArchiveWriterTests : IDisposable
     private string Write(string relative)
     {
         var path = _temp.Combine(relative);
-        OciArchiveWriter.Write(_image, Repository, _tags, path, ImageDefaults.Epoch, CancellationToken.None);
+        OciArchiveWriter.Write(_image, Repository, Tags, path, ImageDefaults.Epoch, CancellationToken.None);
         return path;
     }
 

@@ -6,13 +6,13 @@ namespace Nixery.Build.Tests.Oci;
 
 public class OciJsonTests
 {
-    private static readonly Digest _a = Digest.Parse("sha256:" + new string('a', 64));
-    private static readonly Digest _b = Digest.Parse("sha256:" + new string('b', 64));
-    private static readonly Digest _c = Digest.Parse("sha256:" + new string('c', 64));
+    private static readonly Digest DigestA = Digest.Parse("sha256:" + new string('a', 64));
+    private static readonly Digest DigestB = Digest.Parse("sha256:" + new string('b', 64));
+    private static readonly Digest DigestC = Digest.Parse("sha256:" + new string('c', 64));
 
-    private static readonly string _hexA = new('a', 64);
-    private static readonly string _hexB = new('b', 64);
-    private static readonly string _hexC = new('c', 64);
+    private static readonly string HexA = new('a', 64);
+    private static readonly string HexB = new('b', 64);
+    private static readonly string HexC = new('c', 64);
 
     [Fact]
     public void ConfigWithVariantIsExactCompactJson()
@@ -31,7 +31,7 @@ public class OciJsonTests
                 WorkingDir = "/app",
                 Labels = new Dictionary<string, string> { ["b"] = "3", ["a"] = "2", ["B"] = "1" },
             },
-            DiffIds = [_a, _b],
+            DiffIds = [DigestA, DigestB],
             History = [new HistoryEntry("nix: hello"), new HistoryEntry("app", "the app")],
         };
 
@@ -43,7 +43,7 @@ public class OciJsonTests
             + "\"Env\":[\"PATH=/usr/bin:/bin\",\"SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt\"],"
             + "\"Entrypoint\":[\"/app/HelloWeb\"],\"Cmd\":[\"--urls\",\"http://+:8080\"],\"WorkingDir\":\"/app\","
             + "\"Labels\":{\"B\":\"1\",\"a\":\"2\",\"b\":\"3\"}},"
-            + $"\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{_hexA}\",\"sha256:{_hexB}\"]}},"
+            + $"\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{HexA}\",\"sha256:{HexB}\"]}},"
             + "\"history\":[{\"created\":\"1970-01-01T00:00:01Z\",\"created_by\":\"nix: hello\"},"
             + "{\"created\":\"1970-01-01T00:00:01Z\",\"created_by\":\"app\",\"comment\":\"the app\"}]}",
             json);
@@ -57,7 +57,7 @@ public class OciJsonTests
             Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
             Platform = Platform.FromNixSystem("x86_64-linux"),
             Settings = new ContainerSettings(),
-            DiffIds = [_c],
+            DiffIds = [DigestC],
             History = [new HistoryEntry("symlinks")],
         };
 
@@ -65,7 +65,7 @@ public class OciJsonTests
 
         Assert.Equal(
             "{\"created\":\"2023-11-14T22:13:20Z\",\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
-            + $"\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{_hexC}\"]}},"
+            + $"\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[\"sha256:{HexC}\"]}},"
             + "\"history\":[{\"created\":\"2023-11-14T22:13:20Z\",\"created_by\":\"symlinks\"}]}",
             json);
     }
@@ -75,16 +75,16 @@ public class OciJsonTests
     {
         var manifest = new ImageManifest(
             MediaTypes.OciManifest,
-            new Descriptor(MediaTypes.OciConfig, _a, 1234),
-            [new Descriptor(MediaTypes.OciLayerGzip, _b, 10), new Descriptor(MediaTypes.OciLayerGzip, _c, 20)]);
+            new Descriptor(MediaTypes.OciConfig, DigestA, 1234),
+            [new Descriptor(MediaTypes.OciLayerGzip, DigestB, 10), new Descriptor(MediaTypes.OciLayerGzip, DigestC, 20)]);
 
         var json = Encoding.UTF8.GetString(OciJson.Serialize(manifest));
 
         Assert.Equal(
             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-            + $"\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:{_hexA}\",\"size\":1234}},"
-            + $"\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:{_hexB}\",\"size\":10}},"
-            + $"{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:{_hexC}\",\"size\":20}}]}}",
+            + $"\"config\":{{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:{HexA}\",\"size\":1234}},"
+            + $"\"layers\":[{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:{HexB}\",\"size\":10}},"
+            + $"{{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:{HexC}\",\"size\":20}}]}}",
             json);
         Assert.DoesNotContain("\\u002B", json, StringComparison.Ordinal);
     }
@@ -92,7 +92,7 @@ public class OciJsonTests
     [Fact]
     public void ManifestAnnotationsAreSortedOrdinally()
     {
-        var manifest = new ImageManifest(MediaTypes.OciManifest, new Descriptor(MediaTypes.OciConfig, _a, 1), [])
+        var manifest = new ImageManifest(MediaTypes.OciManifest, new Descriptor(MediaTypes.OciConfig, DigestA, 1), [])
         {
             Annotations = new Dictionary<string, string> { ["a"] = "lower", ["B"] = "upper" },
         };
@@ -107,7 +107,7 @@ public class OciJsonTests
     {
         var index = new ImageIndex(
         [
-            new Descriptor(MediaTypes.OciManifest, _a, 500)
+            new Descriptor(MediaTypes.OciManifest, DigestA, 500)
             {
                 Annotations = new Dictionary<string, string>
                 {
@@ -116,16 +116,16 @@ public class OciJsonTests
                     ["B"] = "upper",
                 },
             },
-            new Descriptor(MediaTypes.OciManifest, _b, 501),
+            new Descriptor(MediaTypes.OciManifest, DigestB, 501),
         ]);
 
         var json = Encoding.UTF8.GetString(OciJson.Serialize(index));
 
         Assert.Equal(
             "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
-            + $"{{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:{_hexA}\",\"size\":500,"
+            + $"{{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:{HexA}\",\"size\":500,"
             + "\"annotations\":{\"B\":\"upper\",\"io.containerd.image.name\":\"shop/api:1.0\",\"org.opencontainers.image.ref.name\":\"1.0\"}},"
-            + $"{{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:{_hexB}\",\"size\":501}}]}}",
+            + $"{{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:{HexB}\",\"size\":501}}]}}",
             json);
     }
 
