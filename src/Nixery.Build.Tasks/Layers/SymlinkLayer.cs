@@ -65,7 +65,7 @@ public static class SymlinkLayer
                 case Folder folderSoFar when isFolder:
                     Join(folderSoFar, package, child.FullName, path, log);
                     break;
-                case Link link when link.Target == child.FullName:
+                case Link link when SameFile(link.Target, child.FullName):
                     break;
                 default:
                     var kept = existing is Link l ? l.Package : "a folder of earlier packages";
@@ -77,6 +77,12 @@ public static class SymlinkLayer
             }
         }
     }
+
+    /// <summary>Two packages may link the same file (coreutils' <c>bin/ls</c> and busybox's both lead to busybox): no conflict.</summary>
+    private static bool SameFile(string a, string b) => a == b || FinalTarget(a) == FinalTarget(b);
+
+    private static string FinalTarget(string path) =>
+        new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
 
     /// <summary>Scripts start with <c>#!/usr/bin/env</c>; give them one when a package has <c>bin/env</c>.</summary>
     private static void AddUsrBinEnv(Folder root)

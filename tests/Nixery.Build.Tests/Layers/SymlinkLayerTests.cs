@@ -63,6 +63,21 @@ public sealed class SymlinkLayerTests : IDisposable
     }
 
     [Fact]
+    public void LinksThatLeadToTheSameFileDoNotCollide()
+    {
+        // busybox/bin/ls is the file; applets/bin/ls is a symlink to it (as coreutils-on-busybox is).
+        var busybox = _temp.CreateDirectory("store/dddd-busybox");
+        var binary = _temp.CreateFile("store/dddd-busybox/bin/ls", "busybox");
+        var applets = _temp.CreateDirectory("store/eeee-applets");
+        _temp.CreateSymlink("store/eeee-applets/bin/ls", binary);
+
+        var entries = SymlinkLayer.Build([applets, busybox], _log);
+
+        Assert.Empty(_log.Warnings);
+        Assert.Contains(new SymlinkEntry("bin/ls", applets + "/bin/ls"), entries);
+    }
+
+    [Fact]
     public void CollisionWarnsAndTheFirstPackageWins()
     {
         var busybox = _temp.CreateDirectory("store/cccc-busybox");
