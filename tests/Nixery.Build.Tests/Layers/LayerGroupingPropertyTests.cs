@@ -8,7 +8,7 @@ namespace Nixery.Build.Tests.Layers;
 /// </summary>
 public class LayerGroupingPropertyTests
 {
-    private static readonly int[] _budgets = [1, 2, 3, 10, 94, 1000];
+    private static readonly int[] Budgets = [1, 2, 3, 10, 94, 1000];
 
     public static TheoryData<int> Seeds => [1, 2, 3, 7, 42, 99, 1234, 2024];
 
@@ -19,7 +19,7 @@ public class LayerGroupingPropertyTests
         var closure = RandomClosure.Generate(seed);
         var expected = closure.Nodes.Select(n => n.Path).Order(StringComparer.Ordinal).ToList();
 
-        foreach (var budget in _budgets)
+        foreach (var budget in Budgets)
         {
             var layers = LayerGrouping.Group(closure.Nodes, closure.TopLevel, closure.Popularity, budget);
 
@@ -34,7 +34,7 @@ public class LayerGroupingPropertyTests
         var closure = RandomClosure.Generate(seed);
         var ideal = LayerGrouping.IdealLayers(closure.Nodes, closure.TopLevel, closure.Popularity);
 
-        foreach (var budget in _budgets)
+        foreach (var budget in Budgets)
         {
             var layers = LayerGrouping.Group(closure.Nodes, closure.TopLevel, closure.Popularity, budget);
 
@@ -103,7 +103,7 @@ public class LayerGroupingPropertyTests
             .ThenBy(l => l.StorePaths[0], StringComparer.Ordinal)
             .ToList();
 
-        foreach (var budget in _budgets.Where(b => b < ideal.Count))
+        foreach (var budget in Budgets.Where(b => b < ideal.Count))
         {
             var layers = LayerGrouping.Group(closure.Nodes, closure.TopLevel, closure.Popularity, budget);
 
@@ -128,7 +128,7 @@ public class LayerGroupingPropertyTests
     {
         var closure = RandomClosure.Generate(seed);
 
-        foreach (var budget in _budgets)
+        foreach (var budget in Budgets)
         {
             var layers = LayerGrouping.Group(closure.Nodes, closure.TopLevel, closure.Popularity, budget);
 
@@ -157,7 +157,7 @@ public class LayerGroupingPropertyTests
             .ToList();
         var shuffledTopLevel = closure.TopLevel.OrderBy(_ => random.Next()).ToList();
 
-        foreach (var budget in _budgets)
+        foreach (var budget in Budgets)
         {
             var expected = LayerGrouping.Group(closure.Nodes, closure.TopLevel, closure.Popularity, budget);
             var actual = LayerGrouping.Group(shuffledNodes, shuffledTopLevel, closure.Popularity, budget);

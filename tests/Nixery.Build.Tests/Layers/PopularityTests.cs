@@ -4,7 +4,7 @@ namespace Nixery.Build.Tests.Layers;
 
 public class PopularityTests
 {
-    private static readonly Popularity _counts = new(new Dictionary<string, ulong>(StringComparer.Ordinal)
+    private static readonly Popularity Counts = new(new Dictionary<string, ulong>(StringComparer.Ordinal)
     {
         ["jq-1.7.1-bin"] = 42,
         ["glibc-2.40-66"] = 300_000,
@@ -15,9 +15,9 @@ public class PopularityTests
     [Fact]
     public void EntryMatchesTheStoreNameWithoutStoreDirectoryAndHash()
     {
-        Assert.Equal(42UL, _counts.Of("/nix/store/5s2wbph7ll35rhj0c2bsm4nz9f2jw6a6-jq-1.7.1-bin"));
-        Assert.Equal(300_000UL, _counts.Of("/nix/store/p9kdj55g5l39nbrxpjyz5wc1m0s7rzsx-glibc-2.40-66"));
-        Assert.Equal(0UL, _counts.Of("/nix/store/0jimw2dsgbfsxpckqj6nb6snsr3zcnzq-zlib-1.3.1"));
+        Assert.Equal(42UL, Counts.Of("/nix/store/5s2wbph7ll35rhj0c2bsm4nz9f2jw6a6-jq-1.7.1-bin"));
+        Assert.Equal(300_000UL, Counts.Of("/nix/store/p9kdj55g5l39nbrxpjyz5wc1m0s7rzsx-glibc-2.40-66"));
+        Assert.Equal(0UL, Counts.Of("/nix/store/0jimw2dsgbfsxpckqj6nb6snsr3zcnzq-zlib-1.3.1"));
     }
 
     [Theory]
@@ -27,7 +27,7 @@ public class PopularityTests
     [InlineData("/nix/store/5s2wbph7ll35rhj0c2bsm4nz9f2jw6a6-my-jq-1.7.1-bin")]
     public void EntryMatchesOnlyTheExactName(string storePath)
     {
-        Assert.Equal(Popularity.Default, _counts.Of(storePath));
+        Assert.Equal(Popularity.Default, Counts.Of(storePath));
     }
 
     [Theory]
@@ -38,7 +38,7 @@ public class PopularityTests
     public void NssCacertAndIanaEtcRateHalfAMillionWhateverTheMapSays(string storePath)
     {
         Assert.Equal(500_000UL, Popularity.Universal);
-        Assert.Equal(Popularity.Universal, _counts.Of(storePath));
+        Assert.Equal(Popularity.Universal, Counts.Of(storePath));
         Assert.Equal(Popularity.Universal, Popularity.None.Of(storePath));
     }
 
@@ -48,14 +48,14 @@ public class PopularityTests
     [InlineData("/nix/store/4lwhnh7kbdnnhd9hm28glp8r0vnrhcak-iana-et")]
     public void TheUniversalRuleIsAPrefixOfTheNameOnly(string storePath)
     {
-        Assert.Equal(Popularity.Default, _counts.Of(storePath));
+        Assert.Equal(Popularity.Default, Counts.Of(storePath));
     }
 
     [Fact]
     public void PathsWithoutAnEntryRateOne()
     {
         Assert.Equal(1UL, Popularity.Default);
-        Assert.Equal(1UL, _counts.Of("/nix/store/0jimw2dsgbfsxpckqj6nb6snsr3zcnzq-bash-5.2p37"));
+        Assert.Equal(1UL, Counts.Of("/nix/store/0jimw2dsgbfsxpckqj6nb6snsr3zcnzq-bash-5.2p37"));
         Assert.Equal(1UL, Popularity.None.Of("/nix/store/5s2wbph7ll35rhj0c2bsm4nz9f2jw6a6-jq-1.7.1-bin"));
     }
 }
