@@ -53,4 +53,27 @@ public static class ErrorCodes
 
     /// <summary>NixPopularityFile is missing or is not a JSON map of name-version to count.</summary>
     public const string InvalidPopularityFile = "NIXIMG016";
+
+    // Registry push: NIXIMG030 and up.
+
+    /// <summary>ContainerRegistry or an insecure-registry entry is not host[:port].</summary>
+    public const string InvalidRegistry = "NIXIMG030";
+
+    /// <summary>The registry or its token service refused the credentials, or asked for credentials that could not be found.</summary>
+    public const string RegistryAuthenticationFailed = "NIXIMG031";
+
+    /// <summary>A Docker or Podman credentials file, or a credential helper, could not be read.</summary>
+    public const string RegistryCredentialsUnreadable = "NIXIMG032";
+
+    /// <summary>The registry could not be reached (connection refused, reset or timed out) after every try.</summary>
+    public const string RegistryUnreachable = "NIXIMG033";
+
+    /// <summary>The registry's TLS certificate is not trusted.</summary>
+    public const string RegistryCertificateUntrusted = "NIXIMG034";
+
+    /// <summary>The registry answered a request with an error status (after every try, where retrying makes sense).</summary>
+    public const string RegistryRequestFailed = "NIXIMG035";
+
+    /// <summary>The registry reported a different digest for a blob or manifest than the one pushed.</summary>
+    public const string RegistryDigestMismatch = "NIXIMG036";
 }

@@ -1,0 +1,28 @@
+using System.Net;
+using System.Net.Security;
+
+namespace Nixery.Build.Registry;
+
+/// <summary>The real HTTP stack for registries: sockets, the system trust store plus <see cref="TlsTrust"/>, no redirects followed blindly.</summary>
+public static class RegistryTransport
+{
+    public static SocketsHttpHandler CreateHandler(TlsTrust trust) => new()
+    {
+        // Registries answer uploads with Location headers the uploader follows itself; redirects are not followed
+        // (they would carry the Authorization header off to another host or drop it, depending on the stack).
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        UseCookies = false,
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
+                trust.Validate(AuthorityOf(sender), certificate, chain, errors),
+        },
+    };
+
+    // SocketsHttpHandler passes the request being sent as the sender.
+    private static string AuthorityOf(object sender) =>
+        sender is HttpRequestMessage { RequestUri: { } uri } ? (uri.IsDefaultPort ? uri.Host : uri.Authority) : string.Empty;
+}

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Nixery.Build.Registry;
+
+/// <summary>
+/// Decides which registry certificates are trusted, and remembers what each TLS server presented (so a failure
+/// can say why, and a loopback registry that answers without TLS can be told apart from one whose certificate
+/// is bad).
+/// <para>
+/// The system store decides first. .NET on Linux builds it from OpenSSL's default file and folder, which
+/// <c>SSL_CERT_FILE</c> and <c>SSL_CERT_DIR</c> replace — but it reads them with the C library's <c>getenv</c>, once
+/// a process, so a build node started before the variables were set (MSBuild's reused nodes, or a variable
+/// set for the build only) does not see them. So when the build's own <c>SSL_CERT_FILE</c>/<c>SSL_CERT_DIR</c>
+/// name certificates, a chain the system rejects is built again with exactly those as roots. A name that does
+/// not match the certificate is never accepted; a registry listed as insecure accepts any certificate.
+/// </para>
+/// </summary>
+public sealed class TlsTrust
+{
+    private readonly X509Certificate2Collection _extraRoots;
+    private readonly Func<string, bool> _skipCheck;
+    private readonly ConcurrentDictionary<string, SslPolicyErrors> _seen = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <param name="extraRoots">Certificates from the build's SSL_CERT_FILE / SSL_CERT_DIR.</param>
+    /// <param name="skipCheck">Whether a host (<c>host[:port]</c>) is listed as insecure.</param>
+    public TlsTrust(X509Certificate2Collection extraRoots, Func<string, bool> skipCheck)
+    {
+        _extraRoots = extraRoots;
+        _skipCheck = skipCheck;
+    }
+
+    /// <summary>Trust from the build's environment: reads SSL_CERT_FILE (a PEM bundle) and SSL_CERT_DIR (folders, ':'-separated).</summary>
+    public static TlsTrust FromEnvironment(Func<string, string?> environment, InsecureRegistries insecure)
+    {
+        var roots = new X509Certificate2Collection();
+        if (environment("SSL_CERT_FILE") is { Length: > 0 } file && File.Exists(file))
+        {
+            Import(roots, file);
+        }
+
+        foreach (var directory in (environment("SSL_CERT_DIR") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (Directory.Exists(directory))
+            {
+                foreach (var candidate in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
+                {
+                    Import(roots, candidate);
+                }
+            }
+        }
+
+        return new TlsTrust(roots, authority => RegistryHost.TryParse(authority, out var host) && insecure.SkipsCertificateCheck(host));
+    }
+
+    public int ExtraRootCount => _extraRoots.Count;
+
+    /// <summary>What the TLS server at <paramref name="authority"/> presented and how it was judged, if it spoke TLS at all.</summary>
+    public SslPolicyErrors? Seen(string authority) => _seen.TryGetValue(authority, out var errors) ? errors : null;
+
+    /// <summary>The callback for <see cref="SslClientAuthenticationOptions.RemoteCertificateValidationCallback"/>.</summary>
+    public bool Validate(string authority, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        var verdict = Judge(certificate, chain, errors);
+        _seen[authority] = verdict;
+        return verdict == SslPolicyErrors.None || _skipCheck(authority);
+    }
+
+    private SslPolicyErrors Judge(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    {
+        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || _extraRoots.Count == 0 || certificate is null)
+        {
+            return errors;
+        }
+
+        using var leaf = new X509Certificate2(certificate);
+        using var custom = new X509Chain();
+        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        custom.ChainPolicy.CustomTrustStore.AddRange(_extraRoots);
+        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        custom.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
+        if (chain is not null)
+        {
+            foreach (var element in chain.ChainElements)
+            {
+                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        return custom.Build(leaf) ? SslPolicyErrors.None : errors;
+    }
+
+    private static void Import(X509Certificate2Collection roots, string file)
+    {
+        try
+        {
+            roots.ImportFromPemFile(file);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            // Not a PEM certificate (SSL_CERT_DIR also holds CRLs and links): nothing to trust there.
+        }
+    }
+}
