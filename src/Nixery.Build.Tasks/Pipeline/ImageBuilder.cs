@@ -6,11 +6,16 @@ using Nixery.Build.Diagnostics;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
+using Nixery.Build.Registry;
 
 namespace Nixery.Build.Pipeline;
 
 /// <summary>What a build produced.</summary>
-public sealed record ImageBuildResult(BuiltImage Image, string ArchivePath, string SummaryPath);
+public sealed record ImageBuildResult(BuiltImage Image, string ArchivePath, string SummaryPath)
+{
+    /// <summary>The references pushed (<c>registry/repository:tag</c>); empty without ContainerRegistry.</summary>
+    public IReadOnlyList<string> PushedReferences { get; init; } = [];
+}
 
 /// <summary>
 /// The whole pipeline: Nix closure → layer groups → layers written in parallel → config and manifest →
@@ -20,12 +25,15 @@ public sealed class ImageBuilder
 {
     private readonly IBuildLog _log;
     private readonly string? _pathVariable;
+    private readonly HttpMessageHandler? _registryHandler;
 
     /// <param name="pathVariable">The PATH to find Nix on (the build's environment).</param>
-    public ImageBuilder(IBuildLog log, string? pathVariable)
+    /// <param name="registryHandler">The HTTP stack for pushes; null: the real one.</param>
+    public ImageBuilder(IBuildLog log, string? pathVariable, HttpMessageHandler? registryHandler = null)
     {
         _log = log;
         _pathVariable = pathVariable;
+        _registryHandler = registryHandler;
     }
 
     public async Task<ImageBuildResult> BuildAsync(ImageRequest request, CancellationToken cancellationToken)
@@ -101,7 +109,12 @@ public sealed class ImageBuilder
         var bytes = layers.Sum(l => l.Blob.Descriptor.Size);
         _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
         _log.Info($"Image archive: {request.ArchivePath}");
-        return new ImageBuildResult(image, request.ArchivePath, summaryPath);
+
+        // The registry sink comes after the archive: a failed push still leaves the archive written.
+        var pushed = request.Push is { } push
+            ? (await new RegistryPusher(_log, _registryHandler).PushAsync(image, push, cancellationToken)).References
+            : [];
+        return new ImageBuildResult(image, request.ArchivePath, summaryPath) { PushedReferences = pushed };
     }
 
     private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail);

@@ -27,6 +27,9 @@ public sealed record ImageRequest
     /// <summary>Where to write the image archive.</summary>
     public required string ArchivePath { get; init; }
 
+    /// <summary>Where to push the image as well (ContainerRegistry), or null to write the archive only.</summary>
+    public Registry.RegistryPushRequest? Push { get; init; }
+
     /// <summary>Absolute path of the app in the image.</summary>
     public string WorkingDirectory { get; init; } = "/app";
 

@@ -82,11 +82,24 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
 
     public string? SourceDateEpoch { get; set; }
 
+    /// <summary>ContainerRegistry: host[:port] to push to as well; empty writes the archive only.</summary>
+    public string? Registry { get; set; }
+
+    /// <summary>ContainerInsecureRegistries: semicolon-separated host[:port] reached without TLS checks.</summary>
+    public string? InsecureRegistries { get; set; }
+
+    /// <summary>NixImageCacheDirectory: the user's cache folder; empty for the default.</summary>
+    public string? CacheDirectory { get; set; }
+
     [Output]
     public string? ImageDigest { get; set; }
 
     [Output]
     public string? ArchivePath { get; set; }
+
+    /// <summary>The references pushed (registry/repository:tag), semicolon-separated.</summary>
+    [Output]
+    public string? PushedReferences { get; set; }
 
     public void Cancel()
     {
@@ -111,6 +124,7 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
             var result = builder.BuildAsync(request, cancel.Token).GetAwaiter().GetResult();
             ImageDigest = result.Image.Digest.Value;
             ArchivePath = result.ArchivePath;
+            PushedReferences = string.Join(';', result.PushedReferences);
         }
         catch (NixImageException e)
         {
@@ -168,6 +182,7 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
             Repository = repository,
             Tags = tags,
             ArchivePath = ResolveArchivePath(repository),
+            Push = CreatePush(repository, tags),
             WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory.Trim(),
             Entrypoint = Entrypoint.Select(i => i.ItemSpec).ToList(),
             Command = Command.Select(i => i.ItemSpec).ToList(),
@@ -178,6 +193,26 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
                 : Layers.PopularityFile.Load(Path.GetFullPath(PopularityFile.Trim(), ProjectDirectory)),
             IntermediateDirectory = Path.GetFullPath(IntermediateDirectory, ProjectDirectory),
             Created = ImageDefaults.CreatedFrom(SourceDateEpoch),
+        };
+    }
+
+    /// <summary>The push, validated before anything is built: registry and insecure entries are host[:port].</summary>
+    private Registry.RegistryPushRequest? CreatePush(string repository, List<string> tags)
+    {
+        if (string.IsNullOrWhiteSpace(Registry))
+        {
+            return null;
+        }
+
+        Func<string, string?> environment = Environment.GetEnvironmentVariable;
+        return new Registry.RegistryPushRequest
+        {
+            Registry = Nixery.Build.Registry.RegistryHost.Parse(Registry.Trim()),
+            Repository = repository,
+            Tags = tags,
+            Insecure = Nixery.Build.Registry.InsecureRegistries.Parse(environment(Nixery.Build.Registry.InsecureRegistries.EnvironmentVariable), InsecureRegistries),
+            CacheDirectory = Cache.CacheDirectory.Resolve(CacheDirectory, ProjectDirectory, environment),
+            Environment = environment,
         };
     }
 
