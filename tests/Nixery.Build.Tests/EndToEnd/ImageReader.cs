@@ -3,10 +3,16 @@ using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.EndToEnd;
 
-/// <summary>An image archive as the real tools see it: skopeo reads it, umoci unpacks it, bwrap runs it.</summary>
+/// <summary>
+/// An image as the real tools see it: skopeo reads it (from an archive, or copied out of a registry into an OCI
+/// layout), umoci unpacks it, bwrap runs it.
+/// </summary>
 public sealed class ImageReader : IDisposable
 {
     private readonly TempDirectory _work = new("nixery-image");
+
+    /// <summary>The copied OCI layout (<c>oci:dir:image</c>) when the image came from a registry; else null.</summary>
+    private readonly string? _layout;
 
     public ImageReader(string archivePath)
     {
@@ -14,19 +20,32 @@ public sealed class ImageReader : IDisposable
         Assert.True(File.Exists(archivePath), $"No image archive at {archivePath}");
     }
 
+    private ImageReader(string reference, IReadOnlyList<string> skopeoOptions)
+    {
+        ArchivePath = string.Empty;
+        _layout = Path.Combine(_work.Path, "layout");
+        var copy = Command.Run("skopeo", ["copy", "--quiet", .. skopeoOptions, $"docker://{reference}", $"oci:{_layout}:image"]);
+        Assert.True(copy.ExitCode == 0, $"skopeo could not copy {reference} out of the registry:\n{copy.Output}");
+    }
+
+    /// <summary>Copies <paramref name="reference"/> (<c>host:port/repo:tag</c>) out of a registry with skopeo (give it --src-tls-verify, --src-cert-dir, --src-creds).</summary>
+    public static ImageReader FromRegistry(string reference, params string[] skopeoOptions) => new(reference, skopeoOptions);
+
     public string ArchivePath { get; }
 
-    /// <summary><c>skopeo inspect</c> through a transport (<c>oci-archive</c> or <c>docker-archive</c>).</summary>
+    private string Source => _layout is null ? $"oci-archive:{ArchivePath}" : $"oci:{_layout}:image";
+
+    /// <summary><c>skopeo inspect</c> through a transport (<c>oci-archive</c> or <c>docker-archive</c>; an image from a registry is read from its layout).</summary>
     public JsonElement Inspect(string transport = "oci-archive") =>
-        Json(Command.Run("skopeo", ["inspect", $"{transport}:{ArchivePath}"]).EnsureSuccess().Output);
+        Json(Command.Run("skopeo", ["inspect", _layout is null ? $"{transport}:{ArchivePath}" : Source]).EnsureSuccess().Output);
 
     /// <summary>The image configuration document (<c>skopeo inspect --config</c>).</summary>
     public JsonElement Config() =>
-        Json(Command.Run("skopeo", ["inspect", "--config", $"oci-archive:{ArchivePath}"]).EnsureSuccess().Output);
+        Json(Command.Run("skopeo", ["inspect", "--config", Source]).EnsureSuccess().Output);
 
     /// <summary>The raw manifest (<c>skopeo inspect --raw</c>).</summary>
     public JsonElement Manifest() =>
-        Json(Command.Run("skopeo", ["inspect", "--raw", $"oci-archive:{ArchivePath}"]).EnsureSuccess().Output);
+        Json(Command.Run("skopeo", ["inspect", "--raw", Source]).EnsureSuccess().Output);
 
     /// <summary>Copies the image with skopeo into an OCI layout and unpacks it with umoci; returns the bundle folder.</summary>
     public string Unpack()
@@ -38,7 +57,11 @@ public sealed class ImageReader : IDisposable
             return bundle;
         }
 
-        Command.Run("skopeo", ["copy", "--quiet", $"oci-archive:{ArchivePath}", $"oci:{layout}:image"]).EnsureSuccess();
+        if (_layout is null)
+        {
+            Command.Run("skopeo", ["copy", "--quiet", $"oci-archive:{ArchivePath}", $"oci:{layout}:image"]).EnsureSuccess();
+        }
+
         Command.Run("umoci", ["unpack", "--rootless", "--image", $"{layout}:image", bundle]).EnsureSuccess();
         Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "proc"));
         Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "dev"));

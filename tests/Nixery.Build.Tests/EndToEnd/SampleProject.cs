@@ -76,7 +76,8 @@ public sealed class SampleProject : IDisposable
     /// </summary>
     public CommandResult Publish(params string[] extraArguments) => Publish(extraArguments, environment: null);
 
-    public CommandResult Publish(IReadOnlyList<string> extraArguments, IReadOnlyDictionary<string, string?>? environment)
+    /// <param name="binaryLog">False to keep no binlog (a test that checks everything the build wrote).</param>
+    public CommandResult Publish(IReadOnlyList<string> extraArguments, IReadOnlyDictionary<string, string?>? environment, bool binaryLog = true)
     {
         var arguments = new List<string>
         {
@@ -84,8 +85,12 @@ public sealed class SampleProject : IDisposable
             "-p:NixImage=true",
             "-p:NixeryBuildVersion=" + _feed.Version,
             "-p:NixPkgsPath=" + PackageSet,
-            "-bl:" + Path.Combine(Directory, "publish.binlog"),
         };
+        if (binaryLog)
+        {
+            arguments.Add("-bl:" + Path.Combine(Directory, "publish.binlog"));
+        }
+
         arguments.AddRange(extraArguments);
         var env = new Dictionary<string, string?>
         {

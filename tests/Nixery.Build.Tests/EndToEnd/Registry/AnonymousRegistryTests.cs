@@ -1,0 +1,135 @@
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Nixery.Build.Tests.EndToEnd.Registry;
+
+/// <summary>An anonymous registry over plain HTTP on 127.0.0.1, shared by the tests of one class.</summary>
+public sealed class AnonymousRegistry : IDisposable
+{
+    public TestRegistry Registry { get; } = new();
+
+    public void Dispose() => Registry.Dispose();
+}
+
+/// <summary>
+/// Pushing to a registry on this machine: plain HTTP (allowed for loopback), every tag, the image intact as
+/// skopeo copies it back and bwrap runs it; then what a second push sends, counted from the registry's own
+/// access log: only what changed, a mount when another repository holds the blobs, nothing when the tag is in place.
+/// </summary>
+[Collection(EndToEndTests.Name)]
+public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
+{
+    private readonly PackageFeed _feed;
+    private readonly TestRegistry _registry;
+    private readonly ITestOutputHelper _output;
+
+    public AnonymousRegistryTests(PackageFeed feed, AnonymousRegistry registry, ITestOutputHelper output)
+    {
+        _feed = feed;
+        _registry = registry.Registry;
+        _output = output;
+    }
+
+    [Fact]
+    public void PushedImageRunsAndAOneLineChangeUploadsOnlyTheAppLayerTheConfigAndTheManifest()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var mark = _registry.Mark();
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/anonymous", ["-p:ContainerImageTags=1.0%3Blatest"]);
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var first = _registry.AccessLogSince(mark);
+        _output.WriteLine("First push, from the registry's access log:\n" + first.Summary());
+
+        // The archive is written too, and the registry holds the same image under both tags.
+        var summaryPath = project.DefaultArchive("linux-x64").Replace("hellonix.tar", "hello-anonymous.json", StringComparison.Ordinal);
+        var summary = JsonDocument.Parse(File.ReadAllText(summaryPath)).RootElement;
+        Assert.True(File.Exists(Path.ChangeExtension(summaryPath, ".tar")));
+        var digest = summary.GetProperty("manifestDigest").GetString();
+        var layers = summary.GetProperty("layers").GetArrayLength();
+        Assert.Contains($"pushed {_registry.Name}/hello/anonymous:1.0@{digest}", publish.Output, StringComparison.Ordinal);
+        Assert.Contains($"pushed {_registry.Name}/hello/anonymous:latest@{digest}", publish.Output, StringComparison.Ordinal);
+        Assert.Equal(layers + 1, first.BlobUploads());
+        Assert.Equal(2, first.ManifestPuts());
+        Assert.True(first.Patches() >= 2, "the Nix runtime layer is larger than one PUT takes: it goes in PATCH chunks");
+        Assert.True(first.FindLastIndex(e => e.Method == "PUT" && e.Path.Contains("/blobs/", StringComparison.Ordinal)) < first.FindIndex(e => e.Method == "PUT" && e.Path.Contains("/manifests/", StringComparison.Ordinal)), "manifests go last");
+
+        using (var pulled = ImageReader.FromRegistry($"{_registry.Name}/hello/anonymous:1.0", "--src-tls-verify=false"))
+        {
+            Assert.Equal(digest, pulled.Inspect().GetProperty("Digest").GetString());
+            var run = pulled.Run();
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Contains("Hello from Nix!", run.Output, StringComparison.Ordinal);
+            Assert.Contains("jq says: jq-1.6", run.Output, StringComparison.Ordinal);
+        }
+
+        // One line more in the app: only the app layer, the config and the manifests change.
+        var program = Path.Combine(project.Directory, "Program.cs");
+        var source = File.ReadAllText(program);
+        File.WriteAllText(program, source.Replace("// A greeting", "Console.WriteLine(\"One more line.\");\n// A greeting", StringComparison.Ordinal));
+        mark = _registry.Mark();
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/anonymous", ["-p:ContainerImageTags=1.0%3Blatest"]);
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var second = _registry.AccessLogSince(mark);
+        _output.WriteLine("Push after a one-line change, from the registry's access log:\n" + second.Summary());
+
+        Assert.Equal(2, second.BlobUploads());
+        Assert.Equal(0, second.Patches());
+        Assert.Equal(2, second.ManifestPuts());
+        Assert.Equal(layers + 1, second.Count(e => e.Method == "HEAD" && e.Path.Contains("/blobs/", StringComparison.Ordinal)));
+        // Every blob but the two that changed is found in place.
+        Assert.Equal(layers + 1 - 2, second.Count(e => e.Method == "HEAD" && e.Path.Contains("/blobs/", StringComparison.Ordinal) && e.Status == 200));
+
+        using (var pulled = ImageReader.FromRegistry($"{_registry.Name}/hello/anonymous:latest", "--src-tls-verify=false"))
+        {
+            var run = pulled.Run();
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Contains("One more line.", run.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void SamePushAgainOnlyChecksTheTagsAndASecondRepositoryMountsEveryBlob()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/first");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+
+        var mark = _registry.Mark();
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/first");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var again = _registry.AccessLogSince(mark);
+        _output.WriteLine("The same push again:\n" + again.Summary());
+        Assert.Contains("tag latest already points at", publish.Output, StringComparison.Ordinal);
+        Assert.All(again, e => Assert.True(e.Method is "GET" or "HEAD", $"{e.Method} {e.Path}"));
+        Assert.Single(again, e => e.Method == "HEAD" && e.Path.Contains("/manifests/latest", StringComparison.Ordinal));
+
+        mark = _registry.Mark();
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/second");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var second = _registry.AccessLogSince(mark);
+        _output.WriteLine("The same image to a second repository:\n" + second.Summary());
+        using var pulled = ImageReader.FromRegistry($"{_registry.Name}/hello/second:latest", "--src-tls-verify=false");
+        var blobs = pulled.Manifest().GetProperty("layers").GetArrayLength() + 1;
+        Assert.Equal(blobs, second.Mounts());
+        Assert.Equal(0, second.BlobUploads());
+        Assert.Equal(0, second.Patches());
+        Assert.Contains("mounted from hello/first", publish.Output, StringComparison.Ordinal);
+        var run = pulled.Run();
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("jq says: jq-1.6", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RegistryNameWithASchemeIsRejectedBeforeAnythingIsBuilt()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var mark = _registry.Mark();
+        var publish = RegistryPush.Publish(project, "https://" + _registry.Name, "hello/invalid");
+
+        Assert.NotEqual(0, publish.ExitCode);
+        Assert.Contains("error NIXIMG030", publish.Output, StringComparison.Ordinal);
+        Assert.Contains("Leave out the scheme", publish.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Nix: resolving", publish.Output, StringComparison.Ordinal);
+        Assert.Empty(_registry.AccessLogSince(mark));
+    }
+}
