@@ -62,14 +62,14 @@ internal sealed class RegistryClient
                 await PingAsync(retry: false, cancellationToken);
                 return;
             }
-            catch (RegistryTransientException e) when (e.Status is not null || _trust?.Seen(Registry.Name) is not null)
+            catch (RegistryTransientException e) when (e.Status is not null || _trust?.Seen(TlsTrust.HostOf(Registry)) is not null)
             {
                 // A TLS server that failed this once: keep to HTTPS and try as usual.
                 _log.Detail($"{Registry}: {e.What} failed ({e.Message}); trying again over HTTPS");
                 await PingAsync(retry: true, cancellationToken);
                 return;
             }
-            catch (Exception e) when (e is RegistryTransientException || (e is NixImageException n && n.Code == ErrorCodes.RegistryCertificateUntrusted && _trust?.Seen(Registry.Name) is null))
+            catch (Exception e) when (e is RegistryTransientException || (e is NixImageException n && n.Code == ErrorCodes.RegistryCertificateUntrusted && _trust?.Seen(TlsTrust.HostOf(Registry)) is null))
             {
                 // No TLS server there (it answered in plain HTTP, or not at all): plain HTTP is allowed for this registry.
                 _log.Detail($"{Registry} does not speak TLS ({e.Message}); using plain HTTP, as allowed for {(Registry.IsLoopback ? "a registry on this machine" : "a registry listed as insecure")}.");
@@ -416,7 +416,7 @@ internal sealed class RegistryClient
 
     private NixImageException Untrusted(Exception e)
     {
-        var errors = _trust?.Seen(Registry.Name);
+        var errors = _trust?.Seen(TlsTrust.HostOf(Registry));
         var why = errors is { } seen && seen != System.Net.Security.SslPolicyErrors.None ? $" ({seen})" : string.Empty;
         return new NixImageException(
             ErrorCodes.RegistryCertificateUntrusted,

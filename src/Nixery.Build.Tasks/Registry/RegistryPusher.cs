@@ -38,7 +38,7 @@ public sealed class RegistryPusher
         var handler = _handler;
         if (handler is null)
         {
-            trust = TlsTrust.FromEnvironment(request.Environment, request.Insecure);
+            trust = TlsTrust.FromEnvironment(request.Environment, request.Registry, request.Insecure);
             handler = RegistryTransport.CreateHandler(trust);
         }
 

@@ -18,11 +18,7 @@ public static class RegistryTransport
         SslOptions = new SslClientAuthenticationOptions
         {
             RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>
-                trust.Validate(AuthorityOf(sender), certificate, chain, errors),
+                trust.Validate(sender is SslStream stream ? stream.TargetHostName : string.Empty, certificate, chain, errors),
         },
     };
-
-    // SocketsHttpHandler passes the request being sent as the sender.
-    private static string AuthorityOf(object sender) =>
-        sender is HttpRequestMessage { RequestUri: { } uri } ? (uri.IsDefaultPort ? uri.Host : uri.Authority) : string.Empty;
 }

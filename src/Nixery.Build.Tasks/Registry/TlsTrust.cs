@@ -24,15 +24,19 @@ public sealed class TlsTrust
     private readonly ConcurrentDictionary<string, SslPolicyErrors> _seen = new(StringComparer.OrdinalIgnoreCase);
 
     /// <param name="extraRoots">Certificates from the build's SSL_CERT_FILE / SSL_CERT_DIR.</param>
-    /// <param name="skipCheck">Whether a host (<c>host[:port]</c>) is listed as insecure.</param>
+    /// <param name="skipCheck">Whether a host (without brackets or port: TLS knows only the host) is one whose certificate is not checked.</param>
     public TlsTrust(X509Certificate2Collection extraRoots, Func<string, bool> skipCheck)
     {
         _extraRoots = extraRoots;
         _skipCheck = skipCheck;
     }
 
-    /// <summary>Trust from the build's environment: reads SSL_CERT_FILE (a PEM bundle) and SSL_CERT_DIR (folders, ':'-separated).</summary>
-    public static TlsTrust FromEnvironment(Func<string, string?> environment, InsecureRegistries insecure)
+    /// <summary>
+    /// Trust for a push to <paramref name="registry"/> from the build's environment: reads SSL_CERT_FILE (a PEM bundle)
+    /// and SSL_CERT_DIR (folders, ':'-separated). The certificate check is skipped for the registry's host when the
+    /// registry is listed as insecure (TLS sees host names, not ports).
+    /// </summary>
+    public static TlsTrust FromEnvironment(Func<string, string?> environment, RegistryHost registry, InsecureRegistries insecure)
     {
         var roots = new X509Certificate2Collection();
         if (environment("SSL_CERT_FILE") is { Length: > 0 } file && File.Exists(file))
@@ -51,20 +55,24 @@ public sealed class TlsTrust
             }
         }
 
-        return new TlsTrust(roots, authority => RegistryHost.TryParse(authority, out var host) && insecure.SkipsCertificateCheck(host));
+        var skip = insecure.SkipsCertificateCheck(registry);
+        return new TlsTrust(roots, host => skip && string.Equals(host, HostOf(registry), StringComparison.OrdinalIgnoreCase));
     }
 
     public int ExtraRootCount => _extraRoots.Count;
 
-    /// <summary>What the TLS server at <paramref name="authority"/> presented and how it was judged, if it spoke TLS at all.</summary>
-    public SslPolicyErrors? Seen(string authority) => _seen.TryGetValue(authority, out var errors) ? errors : null;
+    /// <summary>The host as TLS names it: no brackets, no port.</summary>
+    public static string HostOf(RegistryHost registry) => registry.Host.Trim('[', ']');
+
+    /// <summary>What the TLS server at <paramref name="host"/> presented and how it was judged, if it spoke TLS at all.</summary>
+    public SslPolicyErrors? Seen(string host) => _seen.TryGetValue(host, out var errors) ? errors : null;
 
     /// <summary>The callback for <see cref="SslClientAuthenticationOptions.RemoteCertificateValidationCallback"/>.</summary>
-    public bool Validate(string authority, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    public bool Validate(string host, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         var verdict = Judge(certificate, chain, errors);
-        _seen[authority] = verdict;
-        return verdict == SslPolicyErrors.None || _skipCheck(authority);
+        _seen[host] = verdict;
+        return verdict == SslPolicyErrors.None || _skipCheck(host);
     }
 
     private SslPolicyErrors Judge(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
