@@ -7,7 +7,10 @@ using System.Text.Json;
 namespace Nixery.Build.Tests.EndToEnd.Registry;
 
 /// <summary>One request the token server answered.</summary>
-public sealed record TokenRequest(string Method, string GrantType, string? User, IReadOnlyList<string> Scopes, int Status);
+public sealed record TokenRequest(string Method, string GrantType, string? User, IReadOnlyList<string> Scopes, int Status)
+{
+    public override string ToString() => $"{Method} {GrantType} user={User ?? "-"} scopes=[{string.Join(' ', Scopes)}] → {Status}";
+}
 
 /// <summary>
 /// A small OAuth2-style token service for the registry's <c>auth: token</c> mode, on 127.0.0.1 (HttpListener):
