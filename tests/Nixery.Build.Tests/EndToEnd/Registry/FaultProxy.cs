@@ -82,11 +82,13 @@ public sealed class FaultProxy : IDisposable
         }
     }
 
+    /// <summary>Forgets every rule and what was applied.</summary>
     public void Clear()
     {
         lock (_rules)
         {
             _rules.Clear();
+            _applied.Clear();
         }
     }
 
