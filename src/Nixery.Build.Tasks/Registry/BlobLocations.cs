@@ -145,7 +145,9 @@ public sealed class BlobLocations
             }
 
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            if (!document.RootElement.TryGetProperty("registries", out var all) || all.ValueKind != JsonValueKind.Object)
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("registries", out var all)
+                || all.ValueKind != JsonValueKind.Object)
             {
                 return registries;
             }
