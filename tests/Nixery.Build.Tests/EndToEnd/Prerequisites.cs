@@ -8,7 +8,7 @@ namespace Nixery.Build.Tests.EndToEnd;
 /// </summary>
 public static class Prerequisites
 {
-    private static readonly string[] Tools = ["nix-store", "nix-instantiate", "nix", "skopeo", "umoci", "bwrap", "podman", "git", "tar"];
+    private static readonly string[] Tools = ["nix-store", "nix-instantiate", "nix", "skopeo", "umoci", "bwrap", "podman", "git", "tar", "docker-registry", "htpasswd"];
 
     public static void Require()
     {
