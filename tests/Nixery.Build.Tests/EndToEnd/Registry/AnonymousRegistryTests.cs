@@ -91,8 +91,10 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
     public void SamePushAgainOnlyChecksTheTagsAndASecondRepositoryMountsEveryBlob()
     {
         using var project = SampleProject.Copy(_feed);
-        var publish = RegistryPush.Publish(project, _registry.Name, "hello/first");
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/first", ["-getProperty:NixImagePushedReferences", "-getProperty:NixImageDigest"]);
         Assert.True(publish.ExitCode == 0, publish.Output);
+        var outputs = JsonDocument.Parse(publish.Output[publish.Output.IndexOf('{', StringComparison.Ordinal)..]).RootElement.GetProperty("Properties");
+        Assert.Equal($"{_registry.Name}/hello/first:latest", outputs.GetProperty("NixImagePushedReferences").GetString());
 
         var mark = _registry.Mark();
         publish = RegistryPush.Publish(project, _registry.Name, "hello/first");
