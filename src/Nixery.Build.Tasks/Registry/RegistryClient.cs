@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Security;
 using System.Text.Json;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Oci;
@@ -416,11 +417,17 @@ internal sealed class RegistryClient
 
     private NixImageException Untrusted(Exception e)
     {
-        var errors = _trust?.Seen(TlsTrust.HostOf(Registry));
-        var why = errors is { } seen && seen != System.Net.Security.SslPolicyErrors.None ? $" ({seen})" : string.Empty;
+        // Our own callback's verdict says more than the exception ("rejected by the provided callback").
+        var why = _trust?.Seen(TlsTrust.HostOf(Registry)) switch
+        {
+            { } seen when seen.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) => $"it is not issued for {Registry.Host}",
+            { } seen when seen.HasFlag(SslPolicyErrors.RemoteCertificateChainErrors) => "it is not signed by a certificate authority this machine trusts",
+            { } seen when seen.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable) => "the registry presented none",
+            _ => Innermost(e).Message,
+        };
         return new NixImageException(
             ErrorCodes.RegistryCertificateUntrusted,
-            $"The TLS certificate of the registry {Registry} is not trusted{why}: {Innermost(e).Message} "
+            $"The TLS certificate of the registry {Registry} is not trusted: {why.TrimEnd('.')}. "
             + "Add its CA to the system's trust store, or point SSL_CERT_FILE (a PEM bundle) or SSL_CERT_DIR at it; for a test registry, list it in ContainerInsecureRegistries.");
     }
 
