@@ -47,15 +47,17 @@ public sealed class ImageBuilder
             request.Popularity,
             request.LayerBudget);
 
-        var totalLayers = groups.Count + 2;
+        var appGroups = AppLayerSplit.Split(request.PublishDirectory, request.AppName ?? string.Empty, _log);
+        var totalLayers = groups.Count + 1 + appGroups.Count;
         if (totalLayers > ImageDefaults.MaxLayers)
         {
             throw new NixImageException(
                 ErrorCodes.LayerLimit,
-                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, 1 of the app), more than the {ImageDefaults.MaxLayers} that runtimes accept. "
-                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 2}.");
+                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, {appGroups.Count} of the app), more than the {ImageDefaults.MaxLayers} that runtimes accept. "
+                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 1 - appGroups.Count}.");
         }
 
+        var media = MediaTypesFor(request.Format);
         var store = new BlobStore(Path.Combine(request.IntermediateDirectory, "blobs"));
         var writer = new LayerWriter(request.Created, request.CompressionLevel);
         var jobs = new List<LayerJob>();
@@ -63,29 +65,28 @@ public sealed class ImageBuilder
             "nix: " + string.Join(' ', g.StorePaths.Select(RuntimeClosure.NameOf).Order(StringComparer.Ordinal)),
             () => StoreLayer.Entries(g.StorePaths),
             $"rating {g.Rating}, {g.StorePaths.Count} store path(s)")));
-        jobs.Add(new LayerJob("symlinks", () => SymlinkLayer.Build(closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList(), _log), "links to the top-level packages"));
-        jobs.Add(new LayerJob("app", () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory), request.PublishDirectory));
+        jobs.Add(new LayerJob(
+            "symlinks",
+            () => SymlinkLayer.Build(closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList(), UserDatabase.Entries(), _log),
+            "links to the top-level packages, users"));
+        jobs.AddRange(appGroups.Select(g => new LayerJob(
+            g.Description,
+            () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g),
+            g.Count > 0 ? $"{g.Count} file(s)" : "the rest of the publish folder")));
 
-        var layers = WriteLayers(jobs, store, writer, cancellationToken);
+        var layers = WriteLayers(jobs, store, writer, media.Layer, cancellationToken);
 
-        var settings = new ContainerSettings
-        {
-            Env = Environment(request, closure),
-            Entrypoint = request.Entrypoint,
-            Cmd = request.Command,
-            WorkingDir = request.WorkingDirectory,
-        };
         var config = new ImageConfig
         {
             Created = request.Created,
             Platform = request.Platform,
-            Settings = settings,
+            Settings = ContainerConfiguration.Settings(request, closure),
             DiffIds = layers.Select(l => l.DiffId).ToList(),
             History = layers.Select(l => new HistoryEntry(l.Description)).ToList(),
         };
-        var configDescriptor = store.AddBytes(MediaTypes.OciConfig, OciJson.Serialize(config));
-        var manifest = new ImageManifest(MediaTypes.OciManifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
-        var manifestDescriptor = store.AddBytes(MediaTypes.OciManifest, OciJson.Serialize(manifest));
+        var configDescriptor = store.AddBytes(media.Config, OciJson.Serialize(config));
+        var manifest = new ImageManifest(media.Manifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
+        var manifestDescriptor = store.AddBytes(media.Manifest, OciJson.Serialize(manifest));
         var image = new BuiltImage(Open(store, configDescriptor), Open(store, manifestDescriptor), layers);
 
         try
@@ -106,7 +107,13 @@ public sealed class ImageBuilder
 
     private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail);
 
-    private List<LayerBlob> WriteLayers(List<LayerJob> jobs, BlobStore store, LayerWriter writer, CancellationToken cancellationToken)
+    private sealed record MediaTypeSet(string Manifest, string Config, string Layer);
+
+    private static MediaTypeSet MediaTypesFor(ImageFormat format) => format == ImageFormat.Docker
+        ? new(MediaTypes.DockerManifest, MediaTypes.DockerConfig, MediaTypes.DockerLayerGzip)
+        : new(MediaTypes.OciManifest, MediaTypes.OciConfig, MediaTypes.OciLayerGzip);
+
+    private List<LayerBlob> WriteLayers(List<LayerJob> jobs, BlobStore store, LayerWriter writer, string layerMediaType, CancellationToken cancellationToken)
     {
         var results = new LayerBlob[jobs.Count];
         var sizes = new long[jobs.Count];
@@ -117,7 +124,7 @@ public sealed class ImageBuilder
             {
                 var job = jobs[i];
                 var written = store.Add(stream => writer.Write(job.Entries(), stream, cancellationToken), w => w.Digest);
-                var descriptor = new Descriptor(MediaTypes.OciLayerGzip, written.Digest, written.Size);
+                var descriptor = new Descriptor(layerMediaType, written.Digest, written.Size);
                 results[i] = new LayerBlob(Open(store, descriptor), written.DiffId, job.Description);
                 sizes[i] = written.UncompressedSize;
             });
@@ -156,35 +163,6 @@ public sealed class ImageBuilder
         return new ImageBlob(descriptor, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan));
     }
 
-    private static List<string> Environment(ImageRequest request, RuntimeClosure closure)
-    {
-        var env = new List<KeyValuePair<string, string>>
-        {
-            new("PATH", ImageDefaults.Path),
-            new("SSL_CERT_FILE", ImageDefaults.CertificateBundle),
-        };
-        if (request.DotnetRuntimePackage is { } runtime)
-        {
-            var package = closure.Packages.First(p => p.Name == runtime);
-            env.Add(new("DOTNET_ROOT", DotnetRoot.Find(package)));
-        }
-
-        foreach (var (name, value) in request.Environment)
-        {
-            var existing = env.FindIndex(e => e.Key == name);
-            if (existing >= 0)
-            {
-                env[existing] = new(name, value);
-            }
-            else
-            {
-                env.Add(new(name, value));
-            }
-        }
-
-        return env.Select(e => $"{e.Key}={e.Value}").ToList();
-    }
-
     private static void Validate(ImageRequest request)
     {
         if (!Directory.Exists(request.PublishDirectory))
@@ -215,9 +193,24 @@ public sealed class ImageBuilder
             throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{request.WorkingDirectory}' is not an absolute path. Use a path such as /app.");
         }
 
-        if (request.Entrypoint.Count == 0)
+        if (request.Entrypoint.Count == 0 && request.Command.Count == 0)
         {
-            throw new NixImageException(ErrorCodes.InvalidImageSetting, "The image has no entry point. Set ContainerAppCommand, or publish an app with an apphost or a .dll.");
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, "The image has no entry point and no command. Set ContainerAppCommand, or publish an app with an apphost or a .dll.");
+        }
+
+        foreach (var (name, _) in request.Environment)
+        {
+            ImageSettings.ValidateEnvironmentName(name);
+        }
+
+        foreach (var (key, _) in request.Labels)
+        {
+            ImageSettings.ValidateLabelKey(key);
+        }
+
+        if (request.User is { } user)
+        {
+            ImageSettings.ValidateUser(user);
         }
     }
 

@@ -37,6 +37,26 @@ public sealed record ImageRequest
     /// <summary>Extra environment variables, in order; they override the image's defaults of the same name.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
+    /// <summary>The user the entry point runs as (name or uid, optionally :group); null for the runtime's default (root).</summary>
+    public string? User { get; init; } = Layers.UserDatabase.AppUid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Exposed ports such as <c>8080/tcp</c>.</summary>
+    public IReadOnlyList<string> Ports { get; init; } = [];
+
+    /// <summary>Labels, in order (a later one of the same key wins).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
+
+    /// <summary>Whether to add the org.opencontainers.image.created label (with <see cref="Created"/>).</summary>
+    public bool GenerateCreatedLabel { get; init; }
+
+    /// <summary>An ASP.NET Core app: it listens on 8080 unless its environment says otherwise, as in the SDK's images.</summary>
+    public bool IsAspNet { get; init; }
+
+    /// <summary>The app's assembly name, which names its deps.json (to split the app into layers).</summary>
+    public string? AppName { get; init; }
+
+    public ImageFormat Format { get; init; } = ImageFormat.Oci;
+
     /// <summary>Most layers the Nix closure may take (Nixery's budget).</summary>
     public int LayerBudget { get; init; } = 94;
 

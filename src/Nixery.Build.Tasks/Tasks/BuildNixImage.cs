@@ -72,13 +72,43 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
 
     public string? WorkingDirectory { get; set; }
 
-    [Required]
+    /// <summary>Whether the app uses ASP.NET Core (it then listens on 8080, as in the SDK's images).</summary>
+    public bool IsAspNet { get; set; }
+
+    public string? ImageFormat { get; set; }
+
+    /// <summary>ContainerUser; empty means the non-root <c>app</c> user (1654).</summary>
+    public string? User { get; set; }
+
+    /// <summary>ContainerAppCommand items (the targets default them to the apphost or <c>dotnet app.dll</c>).</summary>
+    public ITaskItem[] AppCommand { get; set; } = [];
+
+    public ITaskItem[] AppCommandArgs { get; set; } = [];
+
+    public ITaskItem[] DefaultArgs { get; set; } = [];
+
+    public string? AppCommandInstruction { get; set; }
+
+    /// <summary>The SDK's older ContainerEntrypoint items.</summary>
     public ITaskItem[] Entrypoint { get; set; } = [];
 
-    public ITaskItem[] Command { get; set; } = [];
+    /// <summary>The SDK's older ContainerEntrypointArgs items.</summary>
+    public ITaskItem[] EntrypointArgs { get; set; } = [];
+
+    /// <summary>ContainerPort items: number in Include, <c>Type</c> tcp or udp.</summary>
+    public ITaskItem[] Ports { get; set; } = [];
 
     /// <summary>ContainerEnvironmentVariable items: name in Include, value in <c>Value</c> metadata.</summary>
     public ITaskItem[] EnvironmentVariables { get; set; } = [];
+
+    /// <summary>ContainerLabel items: key in Include, value in <c>Value</c> metadata.</summary>
+    public ITaskItem[] Labels { get; set; } = [];
+
+    /// <summary>ContainerGenerateLabels: also add labels naming the Nix packages and their source.</summary>
+    public string? GenerateLabels { get; set; }
+
+    /// <summary>ContainerGenerateLabelsImageCreated: add org.opencontainers.image.created (the image's fixed time).</summary>
+    public string? GenerateCreatedLabel { get; set; }
 
     public string? SourceDateEpoch { get; set; }
 
@@ -134,6 +164,7 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
     {
         var runtime = OptionalName(DotnetRuntimePackage);
         var packages = new List<PackageRequest>();
+        var requested = Packages.Select(p => p.ItemSpec.Trim()).Where(p => p.Length > 0).ToList();
         packages.AddRange(Packages.Select(p => new PackageRequest(p.ItemSpec, "NixPackage")));
         packages.AddRange(List(DefaultPackages).Select(p => new PackageRequest(p, "NixDefaultPackages")));
         packages.AddRange(List(AppHostPackages).Select(p => new PackageRequest(p, "NixAppHostPackages")));
@@ -158,20 +189,39 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
             tags = ["latest"];
         }
 
+        var source = NixPackageSource.From(NixPkgsPath, NixPkgsChannel, NixPkgsGitRepository, NixPkgsGitRevision, ProjectDirectory);
+        var (entrypoint, command) = ImageSettings.EntrypointAndCmd(
+            Specs(AppCommand), Specs(AppCommandArgs), Specs(DefaultArgs), AppCommandInstruction, Specs(Entrypoint), Specs(EntrypointArgs));
+        var generateLabels = !IsFalse(GenerateLabels);
+        var labels = Labels.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList();
+        if (generateLabels)
+        {
+            // Which Nix packages the image was asked for, and from where: what a scanner or a curious user needs to rebuild it.
+            labels.Insert(0, new("build.nixery.nix.packages", string.Join(' ', requested.Order(StringComparer.Ordinal))));
+            labels.Insert(1, new("build.nixery.nix.source", NixPkgsLabel(source)));
+        }
+
         return new ImageRequest
         {
             PublishDirectory = Path.GetFullPath(PublishDirectory, ProjectDirectory),
             Packages = PackageNames.Normalize(packages),
-            Source = NixPackageSource.From(NixPkgsPath, NixPkgsChannel, NixPkgsGitRepository, NixPkgsGitRevision, ProjectDirectory),
+            Source = source,
             Platform = platform,
             DotnetRuntimePackage = runtime,
             Repository = repository,
             Tags = tags,
             ArchivePath = ResolveArchivePath(repository),
             WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory.Trim(),
-            Entrypoint = Entrypoint.Select(i => i.ItemSpec).ToList(),
-            Command = Command.Select(i => i.ItemSpec).ToList(),
+            Entrypoint = entrypoint,
+            Command = command,
             Environment = EnvironmentVariables.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),
+            User = string.IsNullOrWhiteSpace(User) ? Layers.UserDatabase.AppUid.ToString(System.Globalization.CultureInfo.InvariantCulture) : User.Trim(),
+            Ports = Ports.Select(p => ImageSettings.Port(p.ItemSpec, p.GetMetadata("Type"))).ToList(),
+            Labels = labels,
+            GenerateCreatedLabel = generateLabels && !IsFalse(GenerateCreatedLabel),
+            IsAspNet = IsAspNet,
+            AppName = AssemblyName,
+            Format = ImageSettings.Format(ImageFormat),
             LayerBudget = ParseBudget(),
             Popularity = string.IsNullOrWhiteSpace(PopularityFile)
                 ? Layers.Popularity.None
@@ -180,6 +230,19 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
             Created = ImageDefaults.CreatedFrom(SourceDateEpoch),
         };
     }
+
+    private static List<string> Specs(ITaskItem[] items) => items.Select(i => i.ItemSpec).ToList();
+
+    private static bool IsFalse(string? value) => string.Equals(value?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The package source as the project names it: no absolute path of this machine, so checkouts elsewhere give the same label.</summary>
+    private string NixPkgsLabel(NixPackageSource source) => source switch
+    {
+        NixPackageSource.LocalPath => "path:" + NixPkgsPath!.Trim(),
+        NixPackageSource.Channel channel => "channel:" + channel.Name,
+        NixPackageSource.Git git => "git:" + git.Url + (git.Revision is null ? string.Empty : "#" + git.Revision),
+        _ => "<nixpkgs>",
+    };
 
     private string ResolveArchivePath(string repository)
     {
