@@ -11,6 +11,17 @@ namespace Nixery.Build.Archive;
 public sealed record WrittenLayer(Digest Digest, Digest DiffId, long Size, long UncompressedSize);
 
 /// <summary>
+/// Everything besides the entries that decides a layer's bytes; part of every layer cache key.
+/// </summary>
+/// <param name="ModificationTime">The mtime of every entry.</param>
+/// <param name="CompressionLevel">zlib level 1 (fastest) to 9 (smallest).</param>
+public sealed record LayerWriterSettings(DateTimeOffset ModificationTime, int CompressionLevel)
+{
+    public override string ToString() =>
+        $"format {LayerWriter.FormatVersion}, mtime {ModificationTime.ToUnixTimeSeconds()}, gzip level {CompressionLevel}, .NET {Environment.Version} (its zlib-ng)";
+}
+
+/// <summary>
 /// Streams layer entries through tar → SHA-256 (diffID) → gzip → SHA-256 (digest) → destination,
 /// in one pass: no layer is ever held in memory.
 /// </summary>
@@ -22,15 +33,23 @@ public sealed class LayerWriter
     private readonly DateTimeOffset _modificationTime;
     private readonly int _compressionLevel;
 
+    public LayerWriter(LayerWriterSettings settings)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.CompressionLevel, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(settings.CompressionLevel, 9);
+        Settings = settings;
+        _modificationTime = settings.ModificationTime;
+        _compressionLevel = settings.CompressionLevel;
+    }
+
     /// <param name="modificationTime">The mtime of every entry.</param>
     /// <param name="compressionLevel">zlib level 1 (fastest) to 9 (smallest).</param>
     public LayerWriter(DateTimeOffset modificationTime, int compressionLevel)
+        : this(new LayerWriterSettings(modificationTime, compressionLevel))
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(compressionLevel, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(compressionLevel, 9);
-        _modificationTime = modificationTime;
-        _compressionLevel = compressionLevel;
     }
+
+    public LayerWriterSettings Settings { get; }
 
     public WrittenLayer Write(IEnumerable<LayerEntry> entries, Stream destination, CancellationToken cancellationToken)
     {

@@ -77,4 +77,10 @@ public static class ErrorCodes
 
     /// <summary>Warning: the app's deps.json could not be read; the app goes into one layer.</summary>
     public const string DepsFileUnreadable = "NIXIMG024";
+
+    /// <summary>Warning: a cached layer's blob was missing, truncated or corrupt; the layer is built again.</summary>
+    public const string CacheEntryDamaged = "NIXIMG025";
+
+    /// <summary>A cache or compression setting (NixImageCacheMaxSize, NixImageCompressionLevel) is invalid.</summary>
+    public const string InvalidCacheSetting = "NIXIMG026";
 }

@@ -62,6 +62,18 @@ public sealed record ImageRequest
 
     public Popularity Popularity { get; init; } = Popularity.None;
 
+    /// <summary>Where <see cref="Popularity"/> was read from (kept so a request file can load it again).</summary>
+    public string? PopularityFile { get; init; }
+
+    /// <summary>What pins the package set (see <see cref="NixSourceIdentity"/>); null means Nix runs on every build.</summary>
+    public string? NixSourceIdentity { get; init; }
+
+    /// <summary>The layer cache shared by the user's builds; null keeps layers in the intermediate folder only.</summary>
+    public string? CacheDirectory { get; init; }
+
+    /// <summary>The most bytes of blobs the cache keeps; least recently used ones go first.</summary>
+    public long CacheMaxSize { get; init; } = ImageDefaults.CacheMaxSize;
+
     /// <summary>The build's own scratch folder (garbage-collector roots, layer blobs).</summary>
     public required string IntermediateDirectory { get; init; }
 
@@ -82,9 +94,25 @@ public static class ImageDefaults
 
     public const int CompressionLevel = 6;
 
+    /// <summary>10 GiB: a few dozen closures of typical .NET images.</summary>
+    public const long CacheMaxSize = 10L << 30;
+
     public const string Path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     public const string CertificateBundle = "/etc/ssl/certs/ca-bundle.crt";
+
+    /// <summary>The layer cache folder: the one configured, else $XDG_CACHE_HOME/nixery-build, else ~/.cache/nixery-build.</summary>
+    public static string CacheDirectory(string? configured, string baseDirectory)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return System.IO.Path.GetFullPath(configured.Trim(), baseDirectory);
+        }
+
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var root = !string.IsNullOrWhiteSpace(xdg) ? xdg : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return System.IO.Path.Combine(root, "nixery-build");
+    }
 
     /// <summary>The time from SOURCE_DATE_EPOCH when it is set, else <see cref="Epoch"/>.</summary>
     public static DateTimeOffset CreatedFrom(string? sourceDateEpoch)

@@ -1,16 +1,12 @@
 using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
 using Nixery.Build.Diagnostics;
-using Nixery.Build.Nix;
-using Nixery.Build.Oci;
 using Nixery.Build.Pipeline;
 
 namespace Nixery.Build.Tasks;
 
 /// <summary>
-/// Builds the image from the publish folder and the Nix packages. Turns MSBuild inputs into an
-/// <see cref="ImageRequest"/>, runs <see cref="ImageBuilder"/>, and turns its coded exceptions into
-/// MSBuild errors (<c>NIXIMG###</c>) without stack traces.
+/// Builds the image that <see cref="PrepareNixImage"/> described: runs <see cref="ImageBuilder"/> on the request
+/// file and turns its coded exceptions into MSBuild errors (<c>NIXIMG###</c>) without stack traces.
 /// </summary>
 public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableTask
 {
@@ -18,99 +14,11 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
     private volatile CancellationTokenSource? _cancel;
 
     [Required]
-    public string PublishDirectory { get; set; } = string.Empty;
+    public string RequestFile { get; set; } = string.Empty;
 
+    /// <summary>Where to write the manifest digest, for the image target to read even when it is skipped.</summary>
     [Required]
-    public string ProjectDirectory { get; set; } = string.Empty;
-
-    [Required]
-    public string IntermediateDirectory { get; set; } = string.Empty;
-
-    /// <summary>The <c>NixPackage</c> items.</summary>
-    public ITaskItem[] Packages { get; set; } = [];
-
-    /// <summary>NixDefaultPackages; <c>none</c> adds nothing.</summary>
-    public string? DefaultPackages { get; set; }
-
-    /// <summary>NixDotnetRuntimePackage, already defaulted by the targets; <c>none</c> or empty for none.</summary>
-    public string? DotnetRuntimePackage { get; set; }
-
-    /// <summary>NixAppHostPackages, already defaulted by the targets; <c>none</c> adds nothing.</summary>
-    public string? AppHostPackages { get; set; }
-
-    public string? NixPkgsPath { get; set; }
-
-    public string? NixPkgsChannel { get; set; }
-
-    public string? NixPkgsGitRepository { get; set; }
-
-    public string? NixPkgsGitRevision { get; set; }
-
-    public string? NixSystem { get; set; }
-
-    public string? RuntimeIdentifier { get; set; }
-
-    public string? LayerBudget { get; set; }
-
-    /// <summary>NixPopularityFile: JSON of name-version → reference count.</summary>
-    public string? PopularityFile { get; set; }
-
-    [Required]
-    public string AssemblyName { get; set; } = string.Empty;
-
-    public string? Repository { get; set; }
-
-    public string? ImageTag { get; set; }
-
-    public string? ImageTags { get; set; }
-
-    public string? ArchiveOutputPath { get; set; }
-
-    /// <summary>Where the archive goes when ArchiveOutputPath is empty or a folder.</summary>
-    [Required]
-    public string DefaultArchiveDirectory { get; set; } = string.Empty;
-
-    public string? WorkingDirectory { get; set; }
-
-    /// <summary>Whether the app uses ASP.NET Core (it then listens on 8080, as in the SDK's images).</summary>
-    public bool IsAspNet { get; set; }
-
-    public string? ImageFormat { get; set; }
-
-    /// <summary>ContainerUser; empty means the non-root <c>app</c> user (1654).</summary>
-    public string? User { get; set; }
-
-    /// <summary>ContainerAppCommand items (the targets default them to the apphost or <c>dotnet app.dll</c>).</summary>
-    public ITaskItem[] AppCommand { get; set; } = [];
-
-    public ITaskItem[] AppCommandArgs { get; set; } = [];
-
-    public ITaskItem[] DefaultArgs { get; set; } = [];
-
-    public string? AppCommandInstruction { get; set; }
-
-    /// <summary>The SDK's older ContainerEntrypoint items.</summary>
-    public ITaskItem[] Entrypoint { get; set; } = [];
-
-    /// <summary>The SDK's older ContainerEntrypointArgs items.</summary>
-    public ITaskItem[] EntrypointArgs { get; set; } = [];
-
-    /// <summary>ContainerPort items: number in Include, <c>Type</c> tcp or udp.</summary>
-    public ITaskItem[] Ports { get; set; } = [];
-
-    /// <summary>ContainerEnvironmentVariable items: name in Include, value in <c>Value</c> metadata.</summary>
-    public ITaskItem[] EnvironmentVariables { get; set; } = [];
-
-    /// <summary>ContainerLabel items: key in Include, value in <c>Value</c> metadata.</summary>
-    public ITaskItem[] Labels { get; set; } = [];
-
-    /// <summary>ContainerGenerateLabels: also add labels naming the Nix packages and their source.</summary>
-    public string? GenerateLabels { get; set; }
-
-    /// <summary>ContainerGenerateLabelsImageCreated: add org.opencontainers.image.created (the image's fixed time).</summary>
-    public string? GenerateCreatedLabel { get; set; }
-
-    public string? SourceDateEpoch { get; set; }
+    public string DigestFile { get; set; } = string.Empty;
 
     [Output]
     public string? ImageDigest { get; set; }
@@ -136,11 +44,12 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
         _cancel = cancel;
         try
         {
-            var request = CreateRequest();
+            var request = Pipeline.RequestFile.Read(RequestFile);
             var builder = new ImageBuilder(new MSBuildLog(Log), Environment.GetEnvironmentVariable("PATH"));
             var result = builder.BuildAsync(request, cancel.Token).GetAwaiter().GetResult();
             ImageDigest = result.Image.Digest.Value;
             ArchivePath = result.ArchivePath;
+            File.WriteAllText(DigestFile, ImageDigest);
         }
         catch (NixImageException e)
         {
@@ -151,7 +60,6 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
             Log.LogMessage(MessageImportance.High, "Image build cancelled; nothing was written.");
             return false;
         }
-
         finally
         {
             _cancel = null;
@@ -159,124 +67,4 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
 
         return !Log.HasLoggedErrors;
     }
-
-    internal ImageRequest CreateRequest()
-    {
-        var runtime = OptionalName(DotnetRuntimePackage);
-        var packages = new List<PackageRequest>();
-        var requested = Packages.Select(p => p.ItemSpec.Trim()).Where(p => p.Length > 0).ToList();
-        packages.AddRange(Packages.Select(p => new PackageRequest(p.ItemSpec, "NixPackage")));
-        packages.AddRange(List(DefaultPackages).Select(p => new PackageRequest(p, "NixDefaultPackages")));
-        packages.AddRange(List(AppHostPackages).Select(p => new PackageRequest(p, "NixAppHostPackages")));
-        if (runtime is not null)
-        {
-            packages.Add(new PackageRequest(runtime, "NixDotnetRuntimePackage"));
-        }
-
-        var platform = string.IsNullOrWhiteSpace(NixSystem)
-            ? Platform.FromRuntimeIdentifier(RuntimeIdentifier)
-            : Platform.FromNixSystem(NixSystem.Trim());
-
-        var repository = string.IsNullOrWhiteSpace(Repository) ? ImageNames.RepositoryFromAssemblyName(AssemblyName) : Repository.Trim();
-        var tags = List(ImageTags);
-        if (tags.Count == 0)
-        {
-            tags = List(ImageTag);
-        }
-
-        if (tags.Count == 0)
-        {
-            tags = ["latest"];
-        }
-
-        var source = NixPackageSource.From(NixPkgsPath, NixPkgsChannel, NixPkgsGitRepository, NixPkgsGitRevision, ProjectDirectory);
-        var (entrypoint, command) = ImageSettings.EntrypointAndCmd(
-            Specs(AppCommand), Specs(AppCommandArgs), Specs(DefaultArgs), AppCommandInstruction, Specs(Entrypoint), Specs(EntrypointArgs));
-        var generateLabels = !IsFalse(GenerateLabels);
-        var labels = Labels.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList();
-        if (generateLabels)
-        {
-            // Which Nix packages the image was asked for, and from where: what a scanner or a curious user needs to rebuild it.
-            labels.Insert(0, new("build.nixery.nix.packages", string.Join(' ', requested.Order(StringComparer.Ordinal))));
-            labels.Insert(1, new("build.nixery.nix.source", NixPkgsLabel(source)));
-        }
-
-        return new ImageRequest
-        {
-            PublishDirectory = Path.GetFullPath(PublishDirectory, ProjectDirectory),
-            Packages = PackageNames.Normalize(packages),
-            Source = source,
-            Platform = platform,
-            DotnetRuntimePackage = runtime,
-            Repository = repository,
-            Tags = tags,
-            ArchivePath = ResolveArchivePath(repository),
-            WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory.Trim(),
-            Entrypoint = entrypoint,
-            Command = command,
-            Environment = EnvironmentVariables.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),
-            User = string.IsNullOrWhiteSpace(User) ? Layers.UserDatabase.AppUid.ToString(System.Globalization.CultureInfo.InvariantCulture) : User.Trim(),
-            Ports = Ports.Select(p => ImageSettings.Port(p.ItemSpec, p.GetMetadata("Type"))).ToList(),
-            Labels = labels,
-            GenerateCreatedLabel = generateLabels && !IsFalse(GenerateCreatedLabel),
-            IsAspNet = IsAspNet,
-            AppName = AssemblyName,
-            Format = ImageSettings.Format(ImageFormat),
-            LayerBudget = ParseBudget(),
-            Popularity = string.IsNullOrWhiteSpace(PopularityFile)
-                ? Layers.Popularity.None
-                : Layers.PopularityFile.Load(Path.GetFullPath(PopularityFile.Trim(), ProjectDirectory)),
-            IntermediateDirectory = Path.GetFullPath(IntermediateDirectory, ProjectDirectory),
-            Created = ImageDefaults.CreatedFrom(SourceDateEpoch),
-        };
-    }
-
-    private static List<string> Specs(ITaskItem[] items) => items.Select(i => i.ItemSpec).ToList();
-
-    private static bool IsFalse(string? value) => string.Equals(value?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>The package source as the project names it: no absolute path of this machine, so checkouts elsewhere give the same label.</summary>
-    private string NixPkgsLabel(NixPackageSource source) => source switch
-    {
-        NixPackageSource.LocalPath => "path:" + NixPkgsPath!.Trim(),
-        NixPackageSource.Channel channel => "channel:" + channel.Name,
-        NixPackageSource.Git git => "git:" + git.Url + (git.Revision is null ? string.Empty : "#" + git.Revision),
-        _ => "<nixpkgs>",
-    };
-
-    private string ResolveArchivePath(string repository)
-    {
-        var fileName = repository.Replace('/', '-') + ".tar";
-        if (string.IsNullOrWhiteSpace(ArchiveOutputPath))
-        {
-            return Path.Combine(Path.GetFullPath(DefaultArchiveDirectory, ProjectDirectory), fileName);
-        }
-
-        var path = Path.GetFullPath(ArchiveOutputPath.Trim(), ProjectDirectory);
-        var isFolder = ArchiveOutputPath.TrimEnd().EndsWith('/') || ArchiveOutputPath.TrimEnd().EndsWith('\\') || Directory.Exists(path);
-        return isFolder ? Path.Combine(path, fileName) : path;
-    }
-
-    private int ParseBudget()
-    {
-        if (string.IsNullOrWhiteSpace(LayerBudget))
-        {
-            return 94;
-        }
-
-        if (!int.TryParse(LayerBudget.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var budget))
-        {
-            throw new NixImageException(ErrorCodes.LayerLimit, $"NixLayerBudget '{LayerBudget}' is not a whole number. Set it to a number from 1 to {ImageDefaults.MaxLayers - 2}.");
-        }
-
-        return budget;
-    }
-
-    private static string? OptionalName(string? value) =>
-        string.IsNullOrWhiteSpace(value) || value.Trim() == "none" ? null : value.Trim();
-
-    private static List<string> List(string? value) =>
-        OptionalName(value) is { } list
-            ? list.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
-            : [];
 }

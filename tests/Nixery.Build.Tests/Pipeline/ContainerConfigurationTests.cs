@@ -57,7 +57,7 @@ public sealed class ContainerConfigurationTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private BuildNixImage Task() => new()
+    private PrepareNixImage Task() => new()
     {
         BuildEngine = new NoBuildEngine(),
         PublishDirectory = _temp.Combine("publish"),
@@ -70,9 +70,10 @@ public sealed class ContainerConfigurationTests : IDisposable
         DotnetRuntimePackage = "dotnetCorePackages.aspnetcore_10_0",
         NixPkgsPath = "nixpkgs",
         RuntimeIdentifier = "linux-x64",
+        RequestFile = _temp.Combine("obj", "request.json"),
     };
 
-    private string Config(BuildNixImage task)
+    private string Config(PrepareNixImage task)
     {
         var request = task.CreateRequest();
         var closure = new RuntimeClosure(
