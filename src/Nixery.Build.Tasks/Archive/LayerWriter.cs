@@ -28,18 +28,19 @@ public sealed record LayerWriterSettings(DateTimeOffset ModificationTime, int Co
 public sealed class LayerWriter
 {
     /// <summary>Bumped whenever the bytes written for the same entries change (it is part of cache keys).</summary>
-    public const int FormatVersion = 1;
+    /// <remarks>2: gzip in independent 1 MiB chunks (<see cref="ParallelGzipStream"/>).</remarks>
+    public const int FormatVersion = 2;
 
-    private readonly DateTimeOffset _modificationTime;
-    private readonly int _compressionLevel;
+    private readonly CompressionWorkers? _workers;
 
-    public LayerWriter(LayerWriterSettings settings)
+    /// <param name="settings">The mtime and gzip level.</param>
+    /// <param name="workers">Threads that compress chunks, shared by all layers of a build; null to use one of its own per layer.</param>
+    public LayerWriter(LayerWriterSettings settings, CompressionWorkers? workers = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.CompressionLevel, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(settings.CompressionLevel, 9);
         Settings = settings;
-        _modificationTime = settings.ModificationTime;
-        _compressionLevel = settings.CompressionLevel;
+        _workers = workers;
     }
 
     /// <param name="modificationTime">The mtime of every entry.</param>
@@ -53,27 +54,35 @@ public sealed class LayerWriter
 
     public WrittenLayer Write(IEnumerable<LayerEntry> entries, Stream destination, CancellationToken cancellationToken)
     {
-        using var compressed = new HashingStream(destination, leaveOpen: true);
-        Digest diffId;
-        long uncompressedSize;
-        using (var gzip = new GZipStream(compressed, new ZLibCompressionOptions { CompressionLevel = _compressionLevel }, leaveOpen: true))
-        using (var uncompressed = new HashingStream(gzip, leaveOpen: true))
+        var ownWorkers = _workers is null ? new CompressionWorkers(Environment.ProcessorCount) : null;
+        try
         {
-            using (var tar = new DeterministicTarWriter(uncompressed, _modificationTime))
+            using var compressed = new HashingStream(destination, leaveOpen: true);
+            Digest diffId;
+            long uncompressedSize;
+            using (var gzip = new ParallelGzipStream(compressed, _workers ?? ownWorkers!, Settings.CompressionLevel))
+            using (var uncompressed = new HashingStream(gzip, leaveOpen: true))
             {
-                foreach (var entry in entries)
+                using (var tar = new DeterministicTarWriter(uncompressed, Settings.ModificationTime))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    tar.Write(entry);
+                    foreach (var entry in entries)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        tar.Write(entry);
+                    }
+
+                    tar.Finish();
                 }
 
-                tar.Finish();
+                diffId = uncompressed.CurrentDigest();
+                uncompressedSize = uncompressed.BytesWritten;
             }
 
-            diffId = uncompressed.CurrentDigest();
-            uncompressedSize = uncompressed.BytesWritten;
+            return new WrittenLayer(compressed.CurrentDigest(), diffId, compressed.BytesWritten, uncompressedSize);
         }
-
-        return new WrittenLayer(compressed.CurrentDigest(), diffId, compressed.BytesWritten, uncompressedSize);
+        finally
+        {
+            ownWorkers?.Dispose();
+        }
     }
 }

@@ -54,7 +54,8 @@ public sealed class ImageBuilder
         var media = MediaTypesFor(request.Format);
         var cache = new LayerCache(request.CacheDirectory ?? Path.Combine(request.IntermediateDirectory, "cache"));
         var store = cache.Blobs;
-        var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel));
+        using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
+        var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
         var topLevel = closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList();
         var jobs = new List<LayerJob>();
 
