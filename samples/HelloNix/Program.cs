@@ -3,6 +3,10 @@ using System.Runtime.InteropServices;
 
 // A greeting, then proof that the image's Nix packages are usable: run jq from PATH.
 Console.WriteLine($"Hello from Nix! .NET {Environment.Version} on {RuntimeInformation.OSDescription}");
+if (args.Length > 0)
+{
+    Console.WriteLine($"args: {string.Join(' ', args)}");
+}
 
 var start = new ProcessStartInfo("jq", "--version") { RedirectStandardOutput = true };
 using var jq = Process.Start(start)!;

@@ -7,7 +7,7 @@ namespace Nixery.Build.Archive;
 
 /// <summary>
 /// Writes a POSIX (ustar + PAX) tar whose bytes depend only on the entries given:
-/// one fixed modification time, uid/gid 0 with empty owner names, the caller's order and modes.
+/// one fixed modification time, empty owner names, uid/gid 0 unless an entry says otherwise, the caller's order and modes.
 /// Names or link targets that are longer than ustar allows or not ASCII get a PAX extended
 /// header (<c>path</c>, <c>linkpath</c>) with a stable name. Nothing is buffered beyond one copy buffer.
 /// </summary>
@@ -37,32 +37,37 @@ public sealed class DeterministicTarWriter : IDisposable
         switch (entry)
         {
             case DirectoryEntry d:
-                WriteDirectory(d.Path, d.Mode);
+                Guarded(() => PutHeader(d.Path + "/", TarHeader.LF_DIR, d.Mode, size: 0, linkTarget: null, d.Uid, d.Gid));
                 break;
             case FileEntry f:
                 WriteFile(f);
                 break;
             case SymlinkEntry s:
-                WriteSymlink(s.Path, s.Target);
+                Guarded(() => PutHeader(s.Path, TarHeader.LF_SYMLINK, UnixModes.Symlink, size: 0, linkTarget: s.Target, s.Uid, s.Gid));
+                break;
+            case InlineFileEntry i:
+                using (var content = new MemoryStream(i.Content.ToArray(), writable: false))
+                {
+                    Guarded(() => CopyFile(i.Path, i.Mode, i.Content.Length, content, i.Uid, i.Gid));
+                }
+
                 break;
             default:
                 throw new ArgumentException($"Unknown layer entry type {entry.GetType().Name}.", nameof(entry));
         }
     }
 
-    public void WriteDirectory(string path, int mode) =>
-        Guarded(() => PutHeader(path + "/", TarHeader.LF_DIR, mode, size: 0, linkTarget: null));
+    public void WriteDirectory(string path, int mode) => Write(new DirectoryEntry(path, mode));
 
-    public void WriteSymlink(string path, string target) =>
-        Guarded(() => PutHeader(path, TarHeader.LF_SYMLINK, UnixModes.Symlink, size: 0, linkTarget: target));
+    public void WriteSymlink(string path, string target) => Write(new SymlinkEntry(path, target));
 
-    /// <summary>Writes a regular file, streaming its bytes from <paramref name="content"/>.</summary>
+    /// <summary>Writes a regular file owned by root, streaming its bytes from <paramref name="content"/>.</summary>
     public void WriteFile(string path, int mode, long size, Stream content) =>
-        Guarded(() => CopyFile(path, mode, size, content));
+        Guarded(() => CopyFile(path, mode, size, content, uid: 0, gid: 0));
 
-    private void CopyFile(string path, int mode, long size, Stream content)
+    private void CopyFile(string path, int mode, long size, Stream content, int uid, int gid)
     {
-        PutHeader(path, TarHeader.LF_NORMAL, mode, size, linkTarget: null);
+        PutHeader(path, TarHeader.LF_NORMAL, mode, size, linkTarget: null, uid, gid);
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
@@ -138,10 +143,10 @@ public sealed class DeterministicTarWriter : IDisposable
     private void WriteFile(FileEntry file)
     {
         using var stream = new FileStream(file.SourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        WriteFile(file.Path, file.Mode, file.Size, stream);
+        Guarded(() => CopyFile(file.Path, file.Mode, file.Size, stream, file.Uid, file.Gid));
     }
 
-    private void PutHeader(string name, byte typeFlag, int mode, long size, string? linkTarget)
+    private void PutHeader(string name, byte typeFlag, int mode, long size, string? linkTarget, int uid, int gid)
     {
         var pax = new List<(string Key, string Value)>(2);
         var headerName = name;
@@ -165,6 +170,8 @@ public sealed class DeterministicTarWriter : IDisposable
 
         var header = NewHeader(headerName, typeFlag, mode, size);
         header.LinkName = headerLink;
+        header.UserId = uid;
+        header.GroupId = gid;
         _tar.PutNextEntry(new TarEntry(header));
         if (size == 0)
         {

@@ -3,9 +3,15 @@ namespace Nixery.Build.Archive;
 /// <summary>
 /// One entry of a layer tar. <see cref="Path"/> is relative to the image root, '/'-separated,
 /// without a leading or trailing slash (<c>nix/store/abc-jq-1.7/bin/jq</c>).
-/// Owner is always root (0:0, no names); the modification time is the writer's fixed time.
+/// The owner is root (0:0) unless an entry says otherwise, and never has a name; the modification
+/// time is the writer's fixed time.
 /// </summary>
-public abstract record LayerEntry(string Path);
+public abstract record LayerEntry(string Path)
+{
+    public int Uid { get; init; }
+
+    public int Gid { get; init; }
+}
 
 public sealed record DirectoryEntry(string Path, int Mode) : LayerEntry(Path);
 
@@ -13,6 +19,9 @@ public sealed record DirectoryEntry(string Path, int Mode) : LayerEntry(Path);
 public sealed record FileEntry(string Path, int Mode, string SourcePath, long Size) : LayerEntry(Path);
 
 public sealed record SymlinkEntry(string Path, string Target) : LayerEntry(Path);
+
+/// <summary>A small generated file (such as /etc/passwd) whose bytes are given, not read from disk.</summary>
+public sealed record InlineFileEntry(string Path, int Mode, ReadOnlyMemory<byte> Content) : LayerEntry(Path);
 
 /// <summary>Unix permission bits used across the writers (C# has no octal literals).</summary>
 public static class UnixModes

@@ -11,50 +11,78 @@ namespace Nixery.Build.Archive;
 public sealed record WrittenLayer(Digest Digest, Digest DiffId, long Size, long UncompressedSize);
 
 /// <summary>
+/// Everything besides the entries that decides a layer's bytes; part of every layer cache key.
+/// </summary>
+/// <param name="ModificationTime">The mtime of every entry.</param>
+/// <param name="CompressionLevel">zlib level 1 (fastest) to 9 (smallest).</param>
+public sealed record LayerWriterSettings(DateTimeOffset ModificationTime, int CompressionLevel)
+{
+    public override string ToString() =>
+        $"format {LayerWriter.FormatVersion}, mtime {ModificationTime.ToUnixTimeSeconds()}, gzip level {CompressionLevel}, .NET {Environment.Version} (its zlib-ng)";
+}
+
+/// <summary>
 /// Streams layer entries through tar → SHA-256 (diffID) → gzip → SHA-256 (digest) → destination,
 /// in one pass: no layer is ever held in memory.
 /// </summary>
 public sealed class LayerWriter
 {
     /// <summary>Bumped whenever the bytes written for the same entries change (it is part of cache keys).</summary>
-    public const int FormatVersion = 1;
+    /// <remarks>2: gzip in independent 1 MiB chunks (<see cref="ParallelGzipStream"/>).</remarks>
+    public const int FormatVersion = 2;
 
-    private readonly DateTimeOffset _modificationTime;
-    private readonly int _compressionLevel;
+    private readonly CompressionWorkers? _workers;
+
+    /// <param name="settings">The mtime and gzip level.</param>
+    /// <param name="workers">Threads that compress chunks, shared by all layers of a build; null to use one of its own per layer.</param>
+    public LayerWriter(LayerWriterSettings settings, CompressionWorkers? workers = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.CompressionLevel, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(settings.CompressionLevel, 9);
+        Settings = settings;
+        _workers = workers;
+    }
 
     /// <param name="modificationTime">The mtime of every entry.</param>
     /// <param name="compressionLevel">zlib level 1 (fastest) to 9 (smallest).</param>
     public LayerWriter(DateTimeOffset modificationTime, int compressionLevel)
+        : this(new LayerWriterSettings(modificationTime, compressionLevel))
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(compressionLevel, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(compressionLevel, 9);
-        _modificationTime = modificationTime;
-        _compressionLevel = compressionLevel;
     }
+
+    public LayerWriterSettings Settings { get; }
 
     public WrittenLayer Write(IEnumerable<LayerEntry> entries, Stream destination, CancellationToken cancellationToken)
     {
-        using var compressed = new HashingStream(destination, leaveOpen: true);
-        Digest diffId;
-        long uncompressedSize;
-        using (var gzip = new GZipStream(compressed, new ZLibCompressionOptions { CompressionLevel = _compressionLevel }, leaveOpen: true))
-        using (var uncompressed = new HashingStream(gzip, leaveOpen: true))
+        var ownWorkers = _workers is null ? new CompressionWorkers(Environment.ProcessorCount) : null;
+        try
         {
-            using (var tar = new DeterministicTarWriter(uncompressed, _modificationTime))
+            using var compressed = new HashingStream(destination, leaveOpen: true);
+            Digest diffId;
+            long uncompressedSize;
+            using (var gzip = new ParallelGzipStream(compressed, _workers ?? ownWorkers!, Settings.CompressionLevel))
+            using (var uncompressed = new HashingStream(gzip, leaveOpen: true))
             {
-                foreach (var entry in entries)
+                using (var tar = new DeterministicTarWriter(uncompressed, Settings.ModificationTime))
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    tar.Write(entry);
+                    foreach (var entry in entries)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        tar.Write(entry);
+                    }
+
+                    tar.Finish();
                 }
 
-                tar.Finish();
+                diffId = uncompressed.CurrentDigest();
+                uncompressedSize = uncompressed.BytesWritten;
             }
 
-            diffId = uncompressed.CurrentDigest();
-            uncompressedSize = uncompressed.BytesWritten;
+            return new WrittenLayer(compressed.CurrentDigest(), diffId, compressed.BytesWritten, uncompressedSize);
         }
-
-        return new WrittenLayer(compressed.CurrentDigest(), diffId, compressed.BytesWritten, uncompressedSize);
+        finally
+        {
+            ownWorkers?.Dispose();
+        }
     }
 }

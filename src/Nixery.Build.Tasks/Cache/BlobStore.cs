@@ -23,6 +23,10 @@ public sealed class BlobStore
 
     public string PathOf(Digest digest) => Path.Combine(_blobs, digest.Hex);
 
+    /// <summary>The blobs present (temporary files excluded).</summary>
+    public IEnumerable<FileInfo> Enumerate() =>
+        Directory.Exists(_blobs) ? new DirectoryInfo(_blobs).EnumerateFiles() : [];
+
     /// <summary>Whether a blob with this digest and exactly this size is present.</summary>
     public bool Contains(Digest digest, long size)
     {

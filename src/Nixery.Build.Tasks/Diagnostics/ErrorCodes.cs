@@ -54,6 +54,36 @@ public static class ErrorCodes
     /// <summary>NixPopularityFile is missing or is not a JSON map of name-version to count.</summary>
     public const string InvalidPopularityFile = "NIXIMG016";
 
+    /// <summary>A ContainerPort item is not a port number with tcp or udp.</summary>
+    public const string InvalidPort = "NIXIMG017";
+
+    /// <summary>A ContainerEnvironmentVariable name is not a valid variable name.</summary>
+    public const string InvalidEnvironmentVariable = "NIXIMG018";
+
+    /// <summary>A ContainerLabel key is empty or holds characters a label key may not have.</summary>
+    public const string InvalidLabel = "NIXIMG019";
+
+    /// <summary>ContainerUser is not a user name or uid, with an optional group.</summary>
+    public const string InvalidUser = "NIXIMG020";
+
+    /// <summary>ContainerAppCommand, its arguments and ContainerAppCommandInstruction do not fit together.</summary>
+    public const string InvalidAppCommand = "NIXIMG021";
+
+    /// <summary>ContainerImageFormat is neither OCI nor Docker.</summary>
+    public const string InvalidImageFormat = "NIXIMG022";
+
+    /// <summary>Warning: a Nix package provides /etc/passwd or /etc/group; the generated ones replace it.</summary>
+    public const string UserDatabaseReplaced = "NIXIMG023";
+
+    /// <summary>Warning: the app's deps.json could not be read; the app goes into one layer.</summary>
+    public const string DepsFileUnreadable = "NIXIMG024";
+
+    /// <summary>Warning: a cached layer's blob was missing, truncated or corrupt; the layer is built again.</summary>
+    public const string CacheEntryDamaged = "NIXIMG025";
+
+    /// <summary>A cache or compression setting (NixImageCacheMaxSize, NixImageCompressionLevel) is invalid.</summary>
+    public const string InvalidCacheSetting = "NIXIMG026";
+
     // Registry push: NIXIMG030 and up.
 
     /// <summary>ContainerRegistry or an insecure-registry entry is not host[:port].</summary>
@@ -76,4 +106,7 @@ public static class ErrorCodes
 
     /// <summary>The registry reported a different digest for a blob or manifest than the one pushed.</summary>
     public const string RegistryDigestMismatch = "NIXIMG036";
+
+    /// <summary>The image archive to push could not be read back (missing, damaged, or not written by this version).</summary>
+    public const string ImageArchiveUnreadable = "NIXIMG037";
 }

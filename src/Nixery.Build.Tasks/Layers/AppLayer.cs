@@ -5,12 +5,18 @@ namespace Nixery.Build.Layers;
 /// <summary>
 /// The published app under the working directory (<c>/app</c>): folders 0755, files 0644 or 0755
 /// when executable on disk, owned by root, with the working directory's parents present.
+/// <see cref="AppLayerSplit"/> decides which files go into which of the app layers.
 /// </summary>
 public static class AppLayer
 {
+    /// <summary>Every file of the publish folder.</summary>
     /// <param name="publishDirectory">The publish output folder.</param>
     /// <param name="workingDirectory">Absolute path in the image, e.g. <c>/app</c>.</param>
-    public static IEnumerable<LayerEntry> Entries(string publishDirectory, string workingDirectory)
+    public static IEnumerable<LayerEntry> Entries(string publishDirectory, string workingDirectory) =>
+        Entries(publishDirectory, workingDirectory, AppFileGroup.Everything);
+
+    /// <summary>The files of one group, with the folders that hold them (all folders for the catch-all group).</summary>
+    public static IEnumerable<LayerEntry> Entries(string publishDirectory, string workingDirectory, AppFileGroup group)
     {
         var destination = workingDirectory.Trim('/');
         var parts = destination.Split('/');
@@ -19,9 +25,21 @@ public static class AppLayer
             yield return new DirectoryEntry(string.Join('/', parts[..i]), UnixModes.Executable);
         }
 
+        var prefix = destination + "/";
         foreach (var entry in FileTree.Walk(Path.GetFullPath(publishDirectory), destination, FileTree.NormalizedMode))
         {
-            yield return entry;
+            if (entry.Path == destination)
+            {
+                yield return entry;
+                continue;
+            }
+
+            var relative = entry.Path[prefix.Length..];
+            var keep = entry is DirectoryEntry ? group.HoldsFolder(relative) : group.Holds(relative);
+            if (keep)
+            {
+                yield return entry;
+            }
         }
     }
 }

@@ -7,19 +7,31 @@ namespace Nixery.Build.Layers;
 /// The layer that makes the store usable at the usual places: the union of the top-level packages'
 /// trees as real folders holding symlinks into the store (what nixpkgs' <c>symlinkJoin</c> makes),
 /// so <c>/bin/jq</c>, <c>/lib64/ld-linux-x86-64.so.2</c> and <c>/etc/ssl/certs/ca-bundle.crt</c> resolve.
-/// Also <c>/tmp</c> (1777) and <c>/usr/bin/env</c> when some package provides <c>bin/env</c>.
+/// Also <c>/tmp</c> (1777), <c>/usr/bin/env</c> when some package provides <c>bin/env</c>, and generated
+/// entries (the user database, home folders) that take precedence over what packages provide.
 /// When two packages provide the same path, the first in package order wins and a warning says so.
 /// </summary>
 public static class SymlinkLayer
 {
     private abstract record Node;
 
-    private sealed record Folder(SortedDictionary<string, Node> Children) : Node;
+    private sealed record Folder(SortedDictionary<string, Node> Children) : Node
+    {
+        /// <summary>Set when a generated entry gives this folder its own mode or owner.</summary>
+        public DirectoryEntry? Generated { get; set; }
+    }
 
     private sealed record Link(string Target, string Package) : Node;
 
+    private sealed record GeneratedFile(LayerEntry Entry) : Node;
+
     /// <param name="packageRoots">Store paths of the top-level packages, in precedence order.</param>
-    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IBuildLog log)
+    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IBuildLog log) =>
+        Build(packageRoots, [], log);
+
+    /// <param name="packageRoots">Store paths of the top-level packages, in precedence order.</param>
+    /// <param name="generated">Entries made by the build (folders, small files); they replace what packages provide at their paths.</param>
+    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IBuildLog log)
     {
         var root = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
         foreach (var package in packageRoots)
@@ -34,6 +46,10 @@ public static class SymlinkLayer
         }
 
         AddUsrBinEnv(root);
+        foreach (var entry in generated)
+        {
+            AddGenerated(root, entry, log);
+        }
 
         var entries = new List<LayerEntry>();
         Emit(root, string.Empty, entries);
@@ -116,6 +132,56 @@ public static class SymlinkLayer
         }
     }
 
+    private static void AddGenerated(Folder root, LayerEntry entry, IBuildLog log)
+    {
+        var parts = entry.Path.Split('/');
+        var folder = root;
+        for (var i = 0; i < parts.Length - 1; i++)
+        {
+            if (!folder.Children.TryGetValue(parts[i], out var next))
+            {
+                next = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
+                folder.Children.Add(parts[i], next);
+            }
+
+            if (next is not Folder nextFolder)
+            {
+                log.Warning(
+                    ErrorCodes.UserDatabaseReplaced,
+                    $"/{string.Join('/', parts[..(i + 1)])} is not a folder in the image root (a package links it), so /{entry.Path} cannot be added. "
+                    + "Remove the package that provides it if the image needs /" + entry.Path + ".");
+                return;
+            }
+
+            folder = nextFolder;
+        }
+
+        var name = parts[^1];
+        folder.Children.TryGetValue(name, out var existing);
+        if (entry is DirectoryEntry directory)
+        {
+            if (existing is Folder existingFolder)
+            {
+                existingFolder.Generated = directory;
+                return;
+            }
+
+            folder.Children[name] = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal)) { Generated = directory };
+        }
+        else
+        {
+            folder.Children[name] = new GeneratedFile(entry);
+        }
+
+        if (existing is Link link)
+        {
+            log.Warning(
+                ErrorCodes.UserDatabaseReplaced,
+                $"/{entry.Path} from {link.Package} is replaced by the one the image needs (see docs/configuration.md, non-root user). "
+                + "Set ContainerUser and adjust the package if you need its version.");
+        }
+    }
+
     private static void Emit(Folder folder, string relative, List<LayerEntry> entries)
     {
         foreach (var (name, node) in folder.Children)
@@ -124,11 +190,14 @@ public static class SymlinkLayer
             switch (node)
             {
                 case Folder child:
-                    entries.Add(new DirectoryEntry(path, path == "tmp" ? UnixModes.StickyWorldWritable : UnixModes.Executable));
+                    entries.Add(child.Generated ?? new DirectoryEntry(path, path == "tmp" ? UnixModes.StickyWorldWritable : UnixModes.Executable));
                     Emit(child, path, entries);
                     break;
                 case Link link:
                     entries.Add(new SymlinkEntry(path, link.Target));
+                    break;
+                case GeneratedFile file:
+                    entries.Add(file.Entry);
                     break;
             }
         }

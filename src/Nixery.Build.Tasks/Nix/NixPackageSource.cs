@@ -26,6 +26,7 @@ public abstract record NixPackageSource
         internal override void WriteJson(Utf8JsonWriter w)
         {
             w.WriteString("type", "channel");
+            w.WriteString("name", Name);
             w.WriteString("url", Url);
         }
     }
@@ -72,6 +73,16 @@ public abstract record NixPackageSource
 
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
+
+    /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
+    public static NixPackageSource FromJson(JsonElement json) => json.GetProperty("type").GetString() switch
+    {
+        "path" => new LocalPath(json.GetProperty("path").GetString()!),
+        "channel" => new Channel(json.TryGetProperty("name", out var name) ? name.GetString()! : json.GetProperty("url").GetString()!, json.GetProperty("url").GetString()!),
+        "git" => new Git(json.GetProperty("url").GetString()!, json.TryGetProperty("rev", out var rev) ? rev.GetString() : null),
+        "searchPath" => new SearchPath(),
+        var other => throw new FormatException($"Unknown package source type '{other}'."),
+    };
 
     /// <summary>
     /// The source named by the MSBuild properties. A channel name (no <c>://</c>) means the nixpkgs

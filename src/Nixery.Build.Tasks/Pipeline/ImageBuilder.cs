@@ -6,16 +6,11 @@ using Nixery.Build.Diagnostics;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
-using Nixery.Build.Registry;
 
 namespace Nixery.Build.Pipeline;
 
 /// <summary>What a build produced.</summary>
-public sealed record ImageBuildResult(BuiltImage Image, string ArchivePath, string SummaryPath)
-{
-    /// <summary>The references pushed (<c>registry/repository:tag</c>); empty without ContainerRegistry.</summary>
-    public IReadOnlyList<string> PushedReferences { get; init; } = [];
-}
+public sealed record ImageBuildResult(BuiltImage Image, string ArchivePath, string SummaryPath);
 
 /// <summary>
 /// The whole pipeline: Nix closure → layer groups → layers written in parallel → config and manifest →
@@ -25,15 +20,12 @@ public sealed class ImageBuilder
 {
     private readonly IBuildLog _log;
     private readonly string? _pathVariable;
-    private readonly HttpMessageHandler? _registryHandler;
 
     /// <param name="pathVariable">The PATH to find Nix on (the build's environment).</param>
-    /// <param name="registryHandler">The HTTP stack for pushes; null: the real one.</param>
-    public ImageBuilder(IBuildLog log, string? pathVariable, HttpMessageHandler? registryHandler = null)
+    public ImageBuilder(IBuildLog log, string? pathVariable)
     {
         _log = log;
         _pathVariable = pathVariable;
-        _registryHandler = registryHandler;
     }
 
     public async Task<ImageBuildResult> BuildAsync(ImageRequest request, CancellationToken cancellationToken)
@@ -41,13 +33,7 @@ public sealed class ImageBuilder
         var stopwatch = Stopwatch.StartNew();
         Validate(request);
 
-        var nix = NixClient.Locate(_pathVariable, _log);
-        var closure = await nix.GetRuntimeClosureAsync(
-            request.Source,
-            request.Platform.NixSystem,
-            request.Packages,
-            Path.Combine(request.IntermediateDirectory, "gcroots"),
-            cancellationToken);
+        var (closure, nixReused) = await RuntimeClosureAsync(request, cancellationToken);
 
         var groups = LayerGrouping.Group(
             LayerGrouping.WithClosureSizes(closure.Paths),
@@ -55,45 +41,56 @@ public sealed class ImageBuilder
             request.Popularity,
             request.LayerBudget);
 
-        var totalLayers = groups.Count + 2;
+        var appGroups = AppLayerSplit.Split(request.PublishDirectory, request.AppName ?? string.Empty, _log);
+        var totalLayers = groups.Count + 1 + appGroups.Count;
         if (totalLayers > ImageDefaults.MaxLayers)
         {
             throw new NixImageException(
                 ErrorCodes.LayerLimit,
-                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, 1 of the app), more than the {ImageDefaults.MaxLayers} that runtimes accept. "
-                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 2}.");
+                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, {appGroups.Count} of the app), more than the {ImageDefaults.MaxLayers} that runtimes accept. "
+                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 1 - appGroups.Count}.");
         }
 
-        var store = new BlobStore(Path.Combine(request.IntermediateDirectory, "blobs"));
-        var writer = new LayerWriter(request.Created, request.CompressionLevel);
+        var media = MediaTypesFor(request.Format);
+        var cache = new LayerCache(request.CacheDirectory ?? Path.Combine(request.IntermediateDirectory, "cache"));
+        var store = cache.Blobs;
+        using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
+        var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
+        var topLevel = closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList();
         var jobs = new List<LayerJob>();
+
+        // Store paths never change, so a Nix layer's key is its paths: a hit skips tar and gzip entirely.
         jobs.AddRange(groups.Select(g => new LayerJob(
             "nix: " + string.Join(' ', g.StorePaths.Select(RuntimeClosure.NameOf).Order(StringComparer.Ordinal)),
             () => StoreLayer.Entries(g.StorePaths),
-            $"rating {g.Rating}, {g.StorePaths.Count} store path(s)")));
-        jobs.Add(new LayerJob("symlinks", () => SymlinkLayer.Build(closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList(), _log), "links to the top-level packages"));
-        jobs.Add(new LayerJob("app", () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory), request.PublishDirectory));
+            $"rating {g.Rating}, {g.StorePaths.Count} store path(s)",
+            () => LayerCache.Key("nix", writer.Settings, g.StorePaths))));
+        jobs.Add(new LayerJob(
+            "symlinks",
+            () => SymlinkLayer.Build(topLevel, UserDatabase.Entries(), _log),
+            "links to the top-level packages, users",
+            () => LayerCache.Key("symlinks", writer.Settings, topLevel)));
 
-        var layers = WriteLayers(jobs, store, writer, cancellationToken);
+        // App files change; their key is what a change would show: path, size, time, mode of every entry.
+        jobs.AddRange(appGroups.Select(g => new LayerJob(
+            g.Description,
+            () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g),
+            g.Count > 0 ? $"{g.Count} file(s)" : "the rest of the publish folder",
+            () => LayerCache.Key("app", writer.Settings, AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g).Select(Describe)))));
 
-        var settings = new ContainerSettings
-        {
-            Env = Environment(request, closure),
-            Entrypoint = request.Entrypoint,
-            Cmd = request.Command,
-            WorkingDir = request.WorkingDirectory,
-        };
+        var layers = WriteLayers(jobs, cache, writer, media.Layer, cancellationToken);
+
         var config = new ImageConfig
         {
             Created = request.Created,
             Platform = request.Platform,
-            Settings = settings,
+            Settings = ContainerConfiguration.Settings(request, closure),
             DiffIds = layers.Select(l => l.DiffId).ToList(),
             History = layers.Select(l => new HistoryEntry(l.Description)).ToList(),
         };
-        var configDescriptor = store.AddBytes(MediaTypes.OciConfig, OciJson.Serialize(config));
-        var manifest = new ImageManifest(MediaTypes.OciManifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
-        var manifestDescriptor = store.AddBytes(MediaTypes.OciManifest, OciJson.Serialize(manifest));
+        var configDescriptor = store.AddBytes(media.Config, OciJson.Serialize(config));
+        var manifest = new ImageManifest(media.Manifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
+        var manifestDescriptor = store.AddBytes(media.Manifest, OciJson.Serialize(manifest));
         var image = new BuiltImage(Open(store, configDescriptor), Open(store, manifestDescriptor), layers);
 
         try
@@ -105,34 +102,94 @@ public sealed class ImageBuilder
             throw new NixImageException(ErrorCodes.WriteFailed, $"The image archive '{request.ArchivePath}' could not be written: {e.Message} Check the folder's permissions and free space.", e);
         }
 
-        var summaryPath = WriteSummary(request, image);
+        var freed = cache.Prune(request.CacheMaxSize, image.Layers.Select(l => l.Blob.Descriptor.Digest).Append(image.Config.Descriptor.Digest).Append(image.Digest).ToHashSet());
+        if (freed > 0)
+        {
+            _log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");
+        }
+
+        var summaryPath = WriteSummary(request, image, nixReused, cache.Counters);
         var bytes = layers.Sum(l => l.Blob.Descriptor.Size);
         _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
         _log.Info($"Image archive: {request.ArchivePath}");
-
-        // The registry sink comes after the archive: a failed push still leaves the archive written.
-        var pushed = request.Push is { } push
-            ? (await new RegistryPusher(_log, _registryHandler).PushAsync(image, push, cancellationToken)).References
-            : [];
-        return new ImageBuildResult(image, request.ArchivePath, summaryPath) { PushedReferences = pushed };
+        return new ImageBuildResult(image, request.ArchivePath, summaryPath);
     }
 
-    private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail);
+    private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail, Func<string> Key);
 
-    private List<LayerBlob> WriteLayers(List<LayerJob> jobs, BlobStore store, LayerWriter writer, CancellationToken cancellationToken)
+    /// <summary>The runtime closure: the last one when nothing that decides it changed, otherwise Nix's answer.</summary>
+    private async Task<(RuntimeClosure Closure, bool Reused)> RuntimeClosureAsync(ImageRequest request, CancellationToken cancellationToken)
+    {
+        var closureCache = new ClosureCache(Path.Combine(request.IntermediateDirectory, "closure.json"));
+        var fingerprint = ClosureCache.Fingerprint(request.NixSourceIdentity, request.Platform.NixSystem, request.Packages);
+        if (fingerprint is not null && closureCache.TryLoad(fingerprint) is { } cached)
+        {
+            _log.Info($"Nix: packages, system and package set unchanged; reusing the runtime closure of {cached.Paths.Count} store paths without running Nix");
+            return (cached, true);
+        }
+
+        if (fingerprint is null)
+        {
+            _log.Detail($"Nix: {request.Source.Describe()} is not pinned to a revision, so Nix runs on every build");
+        }
+
+        var nix = NixClient.Locate(_pathVariable, _log);
+        var closure = await nix.GetRuntimeClosureAsync(
+            request.Source,
+            request.Platform.NixSystem,
+            request.Packages,
+            Path.Combine(request.IntermediateDirectory, "gcroots"),
+            cancellationToken);
+        if (fingerprint is not null)
+        {
+            closureCache.Save(fingerprint, closure);
+        }
+
+        return (closure, false);
+    }
+
+    /// <summary>One line per entry with everything that decides its bytes in the tar.</summary>
+    private static string Describe(LayerEntry entry) => entry switch
+    {
+        FileEntry f => $"f {f.Path} {f.Mode} {f.Uid}:{f.Gid} {f.Size} {File.GetLastWriteTimeUtc(f.SourcePath).Ticks}",
+        DirectoryEntry d => $"d {d.Path} {d.Mode} {d.Uid}:{d.Gid}",
+        SymlinkEntry l => $"l {l.Path} {l.Target}",
+        InlineFileEntry i => $"i {i.Path} {i.Mode} {i.Uid}:{i.Gid} {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(i.Content.Span))}",
+        _ => throw new ArgumentException($"Unknown layer entry {entry.GetType().Name}.", nameof(entry)),
+    };
+
+    private sealed record MediaTypeSet(string Manifest, string Config, string Layer);
+
+    private static MediaTypeSet MediaTypesFor(ImageFormat format) => format == ImageFormat.Docker
+        ? new(MediaTypes.DockerManifest, MediaTypes.DockerConfig, MediaTypes.DockerLayerGzip)
+        : new(MediaTypes.OciManifest, MediaTypes.OciConfig, MediaTypes.OciLayerGzip);
+
+    private List<LayerBlob> WriteLayers(List<LayerJob> jobs, LayerCache cache, LayerWriter writer, string layerMediaType, CancellationToken cancellationToken)
     {
         var results = new LayerBlob[jobs.Count];
-        var sizes = new long[jobs.Count];
+        var written = new CachedLayer[jobs.Count];
+        var reused = new bool[jobs.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = System.Environment.ProcessorCount, CancellationToken = cancellationToken };
         try
         {
             Parallel.For(0, jobs.Count, options, i =>
             {
                 var job = jobs[i];
-                var written = store.Add(stream => writer.Write(job.Entries(), stream, cancellationToken), w => w.Digest);
-                var descriptor = new Descriptor(MediaTypes.OciLayerGzip, written.Digest, written.Size);
-                results[i] = new LayerBlob(Open(store, descriptor), written.DiffId, job.Description);
-                sizes[i] = written.UncompressedSize;
+                var key = job.Key();
+                var layer = cache.TryGet(key, problem => _log.Warning(
+                    ErrorCodes.CacheEntryDamaged,
+                    $"The cached layer '{job.Description}' in {cache.Root} was not usable ({problem}); it is built again. "
+                    + "If this repeats, check the disk, or clear the cache with the CleanNixImageCache target."));
+                reused[i] = layer is not null;
+                if (layer is null)
+                {
+                    var fresh = cache.Blobs.Add(stream => writer.Write(job.Entries(), stream, cancellationToken), w => w.Digest);
+                    layer = new CachedLayer(fresh.Digest, fresh.DiffId, fresh.Size, fresh.UncompressedSize);
+                    cache.Put(key, layer);
+                }
+
+                written[i] = layer;
+                results[i] = new LayerBlob(Open(cache.Blobs, new Descriptor(layerMediaType, layer.Digest, layer.Size)), layer.DiffId, job.Description);
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
@@ -147,7 +204,7 @@ public sealed class ImageBuilder
         // Reported in manifest order (bottom first), not in the order parallel workers finish.
         for (var i = 0; i < jobs.Count; i++)
         {
-            _log.Info($"  layer {i + 1}/{jobs.Count} {jobs[i].Description} ({jobs[i].Detail}): {NixClient.FormatSize(sizes[i])} → {NixClient.FormatSize(results[i].Blob.Descriptor.Size)}, built");
+            _log.Info($"  layer {i + 1}/{jobs.Count} {jobs[i].Description} ({jobs[i].Detail}): {NixClient.FormatSize(written[i].UncompressedSize)} → {NixClient.FormatSize(written[i].Size)}, {(reused[i] ? "reused" : "built")}");
         }
 
         return [.. results];
@@ -167,35 +224,6 @@ public sealed class ImageBuilder
     {
         var path = store.PathOf(descriptor.Digest);
         return new ImageBlob(descriptor, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan));
-    }
-
-    private static List<string> Environment(ImageRequest request, RuntimeClosure closure)
-    {
-        var env = new List<KeyValuePair<string, string>>
-        {
-            new("PATH", ImageDefaults.Path),
-            new("SSL_CERT_FILE", ImageDefaults.CertificateBundle),
-        };
-        if (request.DotnetRuntimePackage is { } runtime)
-        {
-            var package = closure.Packages.First(p => p.Name == runtime);
-            env.Add(new("DOTNET_ROOT", DotnetRoot.Find(package)));
-        }
-
-        foreach (var (name, value) in request.Environment)
-        {
-            var existing = env.FindIndex(e => e.Key == name);
-            if (existing >= 0)
-            {
-                env[existing] = new(name, value);
-            }
-            else
-            {
-                env.Add(new(name, value));
-            }
-        }
-
-        return env.Select(e => $"{e.Key}={e.Value}").ToList();
     }
 
     private static void Validate(ImageRequest request)
@@ -228,13 +256,28 @@ public sealed class ImageBuilder
             throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{request.WorkingDirectory}' is not an absolute path. Use a path such as /app.");
         }
 
-        if (request.Entrypoint.Count == 0)
+        if (request.Entrypoint.Count == 0 && request.Command.Count == 0)
         {
-            throw new NixImageException(ErrorCodes.InvalidImageSetting, "The image has no entry point. Set ContainerAppCommand, or publish an app with an apphost or a .dll.");
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, "The image has no entry point and no command. Set ContainerAppCommand, or publish an app with an apphost or a .dll.");
+        }
+
+        foreach (var (name, _) in request.Environment)
+        {
+            ImageSettings.ValidateEnvironmentName(name);
+        }
+
+        foreach (var (key, _) in request.Labels)
+        {
+            ImageSettings.ValidateLabelKey(key);
+        }
+
+        if (request.User is { } user)
+        {
+            ImageSettings.ValidateUser(user);
         }
     }
 
-    private static string WriteSummary(ImageRequest request, BuiltImage image)
+    private static string WriteSummary(ImageRequest request, BuiltImage image, bool nixReused, CacheCounters counters)
     {
         var summaryPath = Path.ChangeExtension(request.ArchivePath, ".json");
         var json = OciJson.Write(w =>
@@ -251,6 +294,12 @@ public sealed class ImageBuilder
             w.WriteString("manifestDigest", image.Digest.Value);
             w.WriteString("configDigest", image.Config.Descriptor.Digest.Value);
             w.WriteString("archive", Path.GetFullPath(request.ArchivePath));
+            w.WriteStartObject("build");
+            w.WriteBoolean("nixRun", !nixReused);
+            w.WriteNumber("layersBuilt", counters.Misses);
+            w.WriteNumber("layersReused", counters.Hits);
+            w.WriteNumber("layersRepaired", counters.Repaired);
+            w.WriteEndObject();
             w.WriteStartArray("layers");
             foreach (var layer in image.Layers)
             {

@@ -27,9 +27,6 @@ public sealed record ImageRequest
     /// <summary>Where to write the image archive.</summary>
     public required string ArchivePath { get; init; }
 
-    /// <summary>Where to push the image as well (ContainerRegistry), or null to write the archive only.</summary>
-    public Registry.RegistryPushRequest? Push { get; init; }
-
     /// <summary>Absolute path of the app in the image.</summary>
     public string WorkingDirectory { get; init; } = "/app";
 
@@ -40,10 +37,42 @@ public sealed record ImageRequest
     /// <summary>Extra environment variables, in order; they override the image's defaults of the same name.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
+    /// <summary>The user the entry point runs as (name or uid, optionally :group); null for the runtime's default (root).</summary>
+    public string? User { get; init; } = Layers.UserDatabase.AppUid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Exposed ports such as <c>8080/tcp</c>.</summary>
+    public IReadOnlyList<string> Ports { get; init; } = [];
+
+    /// <summary>Labels, in order (a later one of the same key wins).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
+
+    /// <summary>Whether to add the org.opencontainers.image.created label (with <see cref="Created"/>).</summary>
+    public bool GenerateCreatedLabel { get; init; }
+
+    /// <summary>An ASP.NET Core app: it listens on 8080 unless its environment says otherwise, as in the SDK's images.</summary>
+    public bool IsAspNet { get; init; }
+
+    /// <summary>The app's assembly name, which names its deps.json (to split the app into layers).</summary>
+    public string? AppName { get; init; }
+
+    public ImageFormat Format { get; init; } = ImageFormat.Oci;
+
     /// <summary>Most layers the Nix closure may take (Nixery's budget).</summary>
     public int LayerBudget { get; init; } = 94;
 
     public Popularity Popularity { get; init; } = Popularity.None;
+
+    /// <summary>Where <see cref="Popularity"/> was read from (kept so a request file can load it again).</summary>
+    public string? PopularityFile { get; init; }
+
+    /// <summary>What pins the package set (see <see cref="NixSourceIdentity"/>); null means Nix runs on every build.</summary>
+    public string? NixSourceIdentity { get; init; }
+
+    /// <summary>The layer cache shared by the user's builds; null keeps layers in the intermediate folder only.</summary>
+    public string? CacheDirectory { get; init; }
+
+    /// <summary>The most bytes of blobs the cache keeps; least recently used ones go first.</summary>
+    public long CacheMaxSize { get; init; } = ImageDefaults.CacheMaxSize;
 
     /// <summary>The build's own scratch folder (garbage-collector roots, layer blobs).</summary>
     public required string IntermediateDirectory { get; init; }
@@ -65,9 +94,25 @@ public static class ImageDefaults
 
     public const int CompressionLevel = 6;
 
+    /// <summary>10 GiB: a few dozen closures of typical .NET images.</summary>
+    public const long CacheMaxSize = 10L << 30;
+
     public const string Path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     public const string CertificateBundle = "/etc/ssl/certs/ca-bundle.crt";
+
+    /// <summary>The layer cache folder: the one configured, else $XDG_CACHE_HOME/nixery-build, else ~/.cache/nixery-build.</summary>
+    public static string CacheDirectory(string? configured, string baseDirectory)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return System.IO.Path.GetFullPath(configured.Trim(), baseDirectory);
+        }
+
+        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        var root = !string.IsNullOrWhiteSpace(xdg) ? xdg : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return System.IO.Path.Combine(root, "nixery-build");
+    }
 
     /// <summary>The time from SOURCE_DATE_EPOCH when it is set, else <see cref="Epoch"/>.</summary>
     public static DateTimeOffset CreatedFrom(string? sourceDateEpoch)

@@ -62,7 +62,14 @@ public sealed class ImageReader : IDisposable
             Command.Run("skopeo", ["copy", "--quiet", $"oci-archive:{ArchivePath}", $"oci:{layout}:image"]).EnsureSuccess();
         }
 
-        Command.Run("umoci", ["unpack", "--rootless", "--image", $"{layout}:image", bundle]).EnsureSuccess();
+        // As root, umoci keeps the owners the layers give (the app user's home); otherwise everything is ours.
+        string[] rootless = Environment.UserName == "root" ? [] : ["--rootless"];
+        Command.Run("umoci", ["unpack", .. rootless, "--image", $"{layout}:image", bundle]).EnsureSuccess();
+        // The image's own user must be able to reach its root folder.
+        const UnixFileMode Traversable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        File.SetUnixFileMode(_work.Path, Traversable);
+        File.SetUnixFileMode(bundle, Traversable);
         Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "proc"));
         Directory.CreateDirectory(Path.Combine(bundle, "rootfs", "dev"));
         return bundle;
@@ -72,13 +79,48 @@ public sealed class ImageReader : IDisposable
 
     /// <summary>
     /// Runs the image's entry point (or <paramref name="command"/>) with bubblewrap inside the unpacked root,
-    /// with exactly the image's environment and working directory.
+    /// as a container runtime would: the image's user (switched for real with setpriv, so file permissions
+    /// are enforced), its environment (umoci adds HOME from /etc/passwd) and its working directory.
     /// </summary>
     public CommandResult Run(IReadOnlyList<string>? command = null, IReadOnlyDictionary<string, string>? extraEnvironment = null)
     {
+        var (fileName, arguments) = BwrapCommand(command, extraEnvironment);
+        return Command.Run(fileName, arguments, timeout: TimeSpan.FromMinutes(2));
+    }
+
+    /// <summary>Starts the entry point in the background (a server); dispose the result to stop it.</summary>
+    public BackgroundProcess Start(IReadOnlyDictionary<string, string>? extraEnvironment = null)
+    {
+        var (fileName, arguments) = BwrapCommand(null, extraEnvironment);
+        return BackgroundProcess.Start(fileName, arguments);
+    }
+
+    /// <summary>The uid and gid the image runs as (from the runtime spec umoci generated).</summary>
+    public (int Uid, int Gid) User
+    {
+        get
+        {
+            var user = Json(File.ReadAllText(Path.Combine(Unpack(), "config.json"))).GetProperty("process").GetProperty("user");
+            return (user.GetProperty("uid").GetInt32(), user.GetProperty("gid").GetInt32());
+        }
+    }
+
+    private (string FileName, List<string> Arguments) BwrapCommand(IReadOnlyList<string>? command, IReadOnlyDictionary<string, string>? extraEnvironment)
+    {
         var bundle = Unpack();
         var spec = Json(File.ReadAllText(Path.Combine(bundle, "config.json"))).GetProperty("process");
-        var arguments = new List<string> { "--bind", Path.Combine(bundle, "rootfs"), "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp" };
+        var (uid, gid) = User;
+        var arguments = new List<string>();
+        if (uid != 0)
+        {
+            arguments.AddRange(["setpriv", $"--reuid={uid}", $"--regid={gid}", "--clear-groups", "bwrap", "--unshare-user", "--uid", $"{uid}", "--gid", $"{gid}"]);
+        }
+        else
+        {
+            arguments.Add("bwrap");
+        }
+
+        arguments.AddRange(["--bind", Path.Combine(bundle, "rootfs"), "/", "--proc", "/proc", "--dev", "/dev"]);
         arguments.AddRange(["--chdir", spec.GetProperty("cwd").GetString()!, "--clearenv"]);
         foreach (var variable in spec.GetProperty("env").EnumerateArray().Select(e => e.GetString()!))
         {
@@ -93,7 +135,7 @@ public sealed class ImageReader : IDisposable
 
         arguments.Add("--");
         arguments.AddRange(command ?? spec.GetProperty("args").EnumerateArray().Select(a => a.GetString()!).ToList());
-        return Command.Run("bwrap", arguments, timeout: TimeSpan.FromMinutes(2));
+        return (arguments[0], arguments[1..]);
     }
 
     public void Dispose() => _work.Dispose();

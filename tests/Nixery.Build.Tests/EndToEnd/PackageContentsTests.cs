@@ -33,6 +33,7 @@ public sealed class PackageContentsTests
                 "buildTransitive/Nixery.Build.targets",
                 "tasks/net10.0/ICSharpCode.SharpZipLib.dll",
                 "tasks/net10.0/Nixery.Build.Tasks.dll",
+                "tasks/net10.0/System.IO.Hashing.dll",
             ],
             files);
     }

@@ -32,7 +32,7 @@ public sealed class SampleProject : IDisposable
     public static SampleProject Copy(PackageFeed feed, string sample = "HelloNix")
     {
         var root = new TempDirectory("nixery-e2e");
-        var project = new SampleProject(feed, sample, root);
+        var project = new SampleProject(feed, sample, root) { CacheDirectory = root.Combine("layer-cache") };
         var source = Path.Combine(RepositoryRoot.Path, "samples", sample);
         System.IO.Directory.CreateDirectory(project.Directory);
         foreach (var file in System.IO.Directory.EnumerateFiles(source))
@@ -63,6 +63,9 @@ public sealed class SampleProject : IDisposable
 
     public string ProjectFile => Path.Combine(Directory, Name + ".csproj");
 
+    /// <summary>The layer cache this project's publishes use (a test may point two projects at one).</summary>
+    public string CacheDirectory { get; set; } = string.Empty;
+
     /// <summary>Adds XML inside the project's root element (items, properties).</summary>
     public void AddToProject(string xml)
     {
@@ -77,21 +80,28 @@ public sealed class SampleProject : IDisposable
     public CommandResult Publish(params string[] extraArguments) => Publish(extraArguments, environment: null);
 
     /// <param name="binaryLog">False to keep no binlog (a test that checks everything the build wrote).</param>
-    public CommandResult Publish(IReadOnlyList<string> extraArguments, IReadOnlyDictionary<string, string?>? environment, bool binaryLog = true)
+    public CommandResult Publish(IReadOnlyList<string> extraArguments, IReadOnlyDictionary<string, string?>? environment, bool binaryLog = true) =>
+        Dotnet(["publish", ProjectFile, "-c", "Release", "-p:NixImage=true", .. extraArguments], environment, binaryLog);
+
+    /// <summary>Runs <c>dotnet</c> on the project with the test feed, the offline package set and the project's cache.</summary>
+    public CommandResult Dotnet(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?>? environment = null, bool binaryLog = true)
     {
+        // The verb first, then these defaults, then the caller's arguments: a later -p: wins, so callers can override.
         var arguments = new List<string>
         {
-            "publish", ProjectFile, "-c", "Release", "-nodeReuse:false", "-nologo",
-            "-p:NixImage=true",
+            command[0],
+            "-nodeReuse:false", "-nologo",
             "-p:NixeryBuildVersion=" + _feed.Version,
             "-p:NixPkgsPath=" + PackageSet,
+            // A layer cache of its own, so tests neither share layers by accident nor fill the user's cache.
+            "-p:NixImageCacheDirectory=" + CacheDirectory,
         };
         if (binaryLog)
         {
             arguments.Add("-bl:" + Path.Combine(Directory, "publish.binlog"));
         }
 
-        arguments.AddRange(extraArguments);
+        arguments.AddRange(command.Skip(1));
         var env = new Dictionary<string, string?>
         {
             ["NUGET_PACKAGES"] = _feed.NuGetPackages,

@@ -179,4 +179,35 @@ public sealed class SymlinkLayerTests : IDisposable
 
         Assert.Equal(entries.Select(e => e.Path).Order(StringComparer.Ordinal), entries.Select(e => e.Path));
     }
+
+    [Fact]
+    public void UserDatabaseAndHomeAreAddedWithTheirOwners()
+    {
+        var entries = SymlinkLayer.Build([_coreutils, _jq], UserDatabase.Entries(), _log);
+
+        var passwd = Assert.IsType<InlineFileEntry>(Assert.Single(entries, e => e.Path == "etc/passwd"));
+        Assert.Contains("app:x:1654:1654:app:/home/app:", System.Text.Encoding.ASCII.GetString(passwd.Content.Span), StringComparison.Ordinal);
+        Assert.Equal(UnixModes.Regular, passwd.Mode);
+        Assert.Single(entries, e => e.Path == "etc/group");
+        var home = Assert.IsType<DirectoryEntry>(Assert.Single(entries, e => e.Path == "home/app"));
+        Assert.Equal((1654, 1654), (home.Uid, home.Gid));
+        Assert.All(entries.Where(e => e.Path != "home/app"), e => Assert.Equal((0, 0), (e.Uid, e.Gid)));
+        Assert.Equal(entries.Select(e => e.Path).Order(StringComparer.Ordinal), entries.Select(e => e.Path));
+        Assert.Empty(_log.Warnings);
+    }
+
+    [Fact]
+    public void PackagePasswdIsReplacedWithAWarning()
+    {
+        var shadow = _temp.CreateDirectory("store/ffff-shadow");
+        _temp.CreateFile("store/ffff-shadow/etc/passwd", "root:x:0:0::/:/bin/false\n");
+
+        var entries = SymlinkLayer.Build([shadow], UserDatabase.Entries(), _log);
+
+        Assert.IsType<InlineFileEntry>(Assert.Single(entries, e => e.Path == "etc/passwd"));
+        var (code, message) = Assert.Single(_log.Warnings);
+        Assert.Equal("NIXIMG023", code);
+        Assert.Contains("/etc/passwd", message, StringComparison.Ordinal);
+        Assert.Contains(shadow, message, StringComparison.Ordinal);
+    }
 }

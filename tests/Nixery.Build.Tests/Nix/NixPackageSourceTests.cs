@@ -63,7 +63,7 @@ public sealed class NixPackageSourceTests : IDisposable
         var source = NixPackageSource.From(null, channel, null, null, _temp.Path);
 
         Assert.Equal(new NixPackageSource.Channel(channel, url), source);
-        Assert.Equal($$"""{"type":"channel","url":"{{url}}"}""", source.ToJson());
+        Assert.Equal($$"""{"type":"channel","name":"{{channel}}","url":"{{url}}"}""", source.ToJson());
         Assert.Equal($"channel {channel} ({url})", source.Describe());
     }
 

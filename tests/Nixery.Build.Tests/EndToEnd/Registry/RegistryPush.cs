@@ -23,7 +23,6 @@ public static class RegistryPush
             "-r", "linux-x64",
             "-p:ContainerRegistry=" + registry,
             "-p:ContainerRepository=" + repository,
-            "-p:NixImageCacheDirectory=" + CacheDirectory(project),
         };
         arguments.AddRange(extraArguments ?? []);
         var env = new Dictionary<string, string?>
@@ -44,8 +43,8 @@ public static class RegistryPush
         return project.Publish(arguments, env, binaryLog);
     }
 
-    /// <summary>The NixImageCacheDirectory of the project's pushes (where mounts are remembered).</summary>
-    public static string CacheDirectory(SampleProject project) => Path.Combine(project.Root, "cache");
+    /// <summary>The NixImageCacheDirectory of the project's pushes (where mounts are remembered): the project's own.</summary>
+    public static string CacheDirectory(SampleProject project) => project.CacheDirectory;
 
     /// <summary>The DOCKER_CONFIG folder of the project's pushes; write config.json there to give credentials.</summary>
     public static string DockerConfigDirectory(SampleProject project)

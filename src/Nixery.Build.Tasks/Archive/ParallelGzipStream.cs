@@ -1,0 +1,221 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.IO.Hashing;
+
+namespace Nixery.Build.Archive;
+
+/// <summary>
+/// A write-only stream that gzips what it is given in fixed-size chunks compressed in parallel, the way pigz
+/// does: each chunk is a raw deflate stream ended with a sync flush (byte-aligned, not final) and the last one
+/// is finished, so their concatenation is one valid deflate stream inside one gzip member. Chunk boundaries
+/// depend only on the byte count, so the output is the same however the threads run. Chunks that do not
+/// compress (already-compressed or random data) are stored instead of being squeezed for nothing.
+/// At most a few chunks are in flight: memory does not grow with the layer.
+/// </summary>
+public sealed class ParallelGzipStream : Stream
+{
+    /// <summary>1 MiB: large enough that starting each chunk without a dictionary costs little ratio.</summary>
+    public const int DefaultChunkSize = 1 << 20;
+
+    private const int ProbeSize = 64 << 10;
+
+    private readonly Stream _output;
+    private readonly CompressionWorkers _workers;
+    private readonly int _level;
+    private readonly int _chunkSize;
+    private readonly int _maxInFlight;
+    private readonly Queue<Task<CompressedChunk>> _pending = new();
+    private readonly Crc32 _crc = new();
+    private byte[] _chunk;
+    private int _filled;
+    private long _length;
+    private bool _finished;
+    private bool _failed;
+
+    public ParallelGzipStream(Stream output, CompressionWorkers workers, int level, int chunkSize = DefaultChunkSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(level, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(level, 9);
+        _output = output;
+        _workers = workers;
+        _level = level;
+        _chunkSize = chunkSize;
+        _maxInFlight = 2 * workers.Count;
+        _chunk = ArrayPool<byte>.Shared.Rent(chunkSize);
+
+        // RFC 1952 header: no name, no time (0), no extra flags, OS 3 (Unix), as GZipStream writes it on Linux.
+        _output.Write([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+    }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => _length;
+
+    public override long Position
+    {
+        get => _length;
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(_finished, this);
+        while (buffer.Length > 0)
+        {
+            var take = Math.Min(buffer.Length, _chunkSize - _filled);
+            buffer[..take].CopyTo(_chunk.AsSpan(_filled));
+            _filled += take;
+            buffer = buffer[take..];
+            if (_filled == _chunkSize)
+            {
+                Submit(final: false);
+            }
+        }
+    }
+
+    public override void WriteByte(byte value) => Write([value]);
+
+    /// <summary>Compresses what is left, writes the final block and the gzip trailer (CRC-32, size).</summary>
+    public void Finish()
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        Guarded(() =>
+        {
+            Submit(final: true);
+            while (_pending.Count > 0)
+            {
+                Drain();
+            }
+
+            Span<byte> trailer = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer, _crc.GetCurrentHashAsUInt32());
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], unchecked((uint)_length));
+            _output.Write(trailer);
+        });
+        _finished = true;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !_failed)
+        {
+            Finish();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Submit(bool final)
+    {
+        Guarded(() =>
+        {
+            var data = _chunk;
+            var count = _filled;
+            _crc.Append(data.AsSpan(0, count));
+            _length += count;
+            _pending.Enqueue(_workers.Run(() => Compress(data, count, final, _level)));
+            _chunk = final ? [] : ArrayPool<byte>.Shared.Rent(_chunkSize);
+            _filled = 0;
+            while (_pending.Count > _maxInFlight)
+            {
+                Drain();
+            }
+        });
+    }
+
+    private void Drain()
+    {
+        var chunk = _pending.Dequeue().GetAwaiter().GetResult();
+        _output.Write(chunk.Bytes.AsSpan(0, chunk.Length));
+        ArrayPool<byte>.Shared.Return(chunk.Bytes);
+    }
+
+    private void Guarded(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    private readonly record struct CompressedChunk(byte[] Bytes, int Length);
+
+    /// <summary>One chunk as raw deflate; ends with a sync flush unless it is the last (then with the final block).</summary>
+    private static CompressedChunk Compress(byte[] data, int count, bool final, int level)
+    {
+        try
+        {
+            var effective = level > 0 && LooksIncompressible(data.AsSpan(0, count)) ? 0 : level;
+            using var output = new MemoryStream(count + (count >> 4) + 1024);
+            long flushedLength;
+            using (var deflate = new DeflateStream(output, new ZLibCompressionOptions { CompressionLevel = effective }, leaveOpen: true))
+            {
+                deflate.Write(data, 0, count);
+                deflate.Flush();
+                flushedLength = output.Length;
+            }
+
+            // An empty last chunk still needs a final block; DeflateStream writes nothing when given nothing.
+            if (final && output.Length == 0)
+            {
+                output.Write([0x03, 0x00]);
+            }
+
+            // Disposing wrote a final block; a chunk in the middle must end at its sync flush instead.
+            var length = final ? (int)output.Length : (int)flushedLength;
+            var bytes = ArrayPool<byte>.Shared.Rent(length);
+            output.GetBuffer().AsSpan(0, length).CopyTo(bytes);
+            return new CompressedChunk(bytes, length);
+        }
+        finally
+        {
+            if (data.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(data);
+            }
+        }
+    }
+
+    /// <summary>A quick look at the chunk's start: when the fastest level saves under 3%, deflate would not save either.</summary>
+    private static bool LooksIncompressible(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < ProbeSize)
+        {
+            return false;
+        }
+
+        using var probe = new MemoryStream(ProbeSize + 1024);
+        using (var deflate = new DeflateStream(probe, new ZLibCompressionOptions { CompressionLevel = 1 }, leaveOpen: true))
+        {
+            deflate.Write(data[..ProbeSize]);
+        }
+
+        return probe.Length > ProbeSize * 97 / 100;
+    }
+}

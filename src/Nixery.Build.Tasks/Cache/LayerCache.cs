@@ -1,0 +1,292 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Nixery.Build.Archive;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Cache;
+
+/// <summary>A cached layer: both digests and both sizes.</summary>
+public sealed record CachedLayer(Digest Digest, Digest DiffId, long Size, long UncompressedSize);
+
+/// <summary>What one build did with the cache, for the build summary and the tests.</summary>
+public sealed class CacheCounters
+{
+    private int _hits;
+    private int _misses;
+    private int _repaired;
+
+    public int Hits => _hits;
+
+    public int Misses => _misses;
+
+    /// <summary>Entries whose blob was missing, truncated or corrupt, and were rebuilt.</summary>
+    public int Repaired => _repaired;
+
+    internal void Hit() => Interlocked.Increment(ref _hits);
+
+    internal void Miss() => Interlocked.Increment(ref _misses);
+
+    internal void Repair() => Interlocked.Increment(ref _repaired);
+}
+
+/// <summary>
+/// The layer cache shared by every project of the user: compressed blobs stored once by digest
+/// (<see cref="BlobStore"/>), and an index from a layer's key to its descriptor in <c>layers/&lt;key&gt;.json</c>.
+/// A key is derived from what decides a layer's bytes — for a Nix layer its ordered store paths, which Nix never
+/// changes — plus the writer's format version and settings, so a hit skips tar and compression altogether.
+/// Every write is atomic (temporary file, rename); a reused blob is checked (size and digest) before it is used,
+/// and a damaged one is rebuilt, never shipped.
+/// </summary>
+public sealed class LayerCache
+{
+    /// <summary>Blobs used in the last minutes are never pruned: another build may be about to read them.</summary>
+    private static readonly TimeSpan PruneGrace = TimeSpan.FromMinutes(10);
+
+    private readonly string _index;
+
+    public LayerCache(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Blobs = new BlobStore(Path.Combine(Root, "blobs"));
+        _index = Path.Combine(Root, "layers");
+    }
+
+    public string Root { get; }
+
+    public BlobStore Blobs { get; }
+
+    public CacheCounters Counters { get; } = new();
+
+    /// <summary>The cache key of a layer: a digest of its kind, the writer's settings and its ordered inputs.</summary>
+    public static string Key(string kind, LayerWriterSettings settings, IEnumerable<string> inputs)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Line(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
+        Line("nixery-build layer");
+        Line(kind);
+        Line(settings.ToString());
+        foreach (var input in inputs)
+        {
+            Line(input);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// The cached layer for <paramref name="key"/> when its blob is present and intact; otherwise null
+    /// (and a damaged entry is removed, with <paramref name="onDamaged"/> told why).
+    /// </summary>
+    public CachedLayer? TryGet(string key, Action<string> onDamaged)
+    {
+        var entryPath = EntryPath(key);
+        CachedLayer? entry;
+        try
+        {
+            entry = ReadEntry(File.ReadAllBytes(entryPath));
+        }
+        catch (FileNotFoundException)
+        {
+            Counters.Miss();
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            Counters.Miss();
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            entry = null;
+        }
+
+        var problem = entry is null ? "its index entry is unreadable" : Check(entry);
+        if (problem is not null)
+        {
+            onDamaged(problem);
+            File.Delete(entryPath);
+            if (entry is not null)
+            {
+                File.Delete(Blobs.PathOf(entry.Digest));
+            }
+
+            Counters.Repair();
+            Counters.Miss();
+            return null;
+        }
+
+        // Least-recently-used pruning goes by these times.
+        var now = DateTime.UtcNow;
+        TryTouch(entryPath, now);
+        TryTouch(Blobs.PathOf(entry!.Digest), now);
+        Counters.Hit();
+        return entry;
+    }
+
+    /// <summary>Records a layer whose blob is already in <see cref="Blobs"/>.</summary>
+    public void Put(string key, CachedLayer layer)
+    {
+        Directory.CreateDirectory(_index);
+        var json = OciJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("digest", layer.Digest.Value);
+            w.WriteString("diffId", layer.DiffId.Value);
+            w.WriteNumber("size", layer.Size);
+            w.WriteNumber("uncompressedSize", layer.UncompressedSize);
+            w.WriteEndObject();
+        });
+        var temporary = Path.Combine(_index, $".{key}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(json);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, EntryPath(key), overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>
+    /// Deletes least-recently-used blobs (and the index entries that lead to them) until the blobs take at most
+    /// <paramref name="maxBytes"/>; blobs used by this build or in the last minutes stay. Returns the bytes freed.
+    /// </summary>
+    public long Prune(long maxBytes, IReadOnlySet<Digest> inUse)
+    {
+        var blobs = Blobs.Enumerate().ToList();
+        var keep = inUse.Select(d => d.Hex).ToHashSet(StringComparer.Ordinal);
+        var total = blobs.Sum(b => b.Length);
+        long freed = 0;
+        var graceLimit = DateTime.UtcNow - PruneGrace;
+        var deleted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var blob in blobs.OrderBy(b => b.LastWriteTimeUtc).ThenBy(b => b.Name, StringComparer.Ordinal))
+        {
+            if (total - freed <= maxBytes)
+            {
+                break;
+            }
+
+            if (blob.LastWriteTimeUtc > graceLimit || keep.Contains(blob.Name))
+            {
+                continue;
+            }
+
+            freed += blob.Length;
+            deleted.Add("sha256:" + blob.Name);
+            blob.Delete();
+        }
+
+        if (deleted.Count > 0 && Directory.Exists(_index))
+        {
+            foreach (var entry in Directory.EnumerateFiles(_index, "*.json"))
+            {
+                try
+                {
+                    if (deleted.Contains(ReadEntry(File.ReadAllBytes(entry)).Digest.Value))
+                    {
+                        File.Delete(entry);
+                    }
+                }
+                catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+                {
+                    File.Delete(entry);
+                }
+            }
+        }
+
+        return freed;
+    }
+
+    /// <summary>Removes every blob and index entry.</summary>
+    public void Clear()
+    {
+        foreach (var folder in new[] { _index, Path.Combine(Root, "blobs") })
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Why a cached layer cannot be used, or null when its blob is whole: size always, digest too.</summary>
+    private string? Check(CachedLayer entry)
+    {
+        var path = Blobs.PathOf(entry.Digest);
+        var file = new FileInfo(path);
+        if (!file.Exists)
+        {
+            return "its blob is missing";
+        }
+
+        if (file.Length != entry.Size)
+        {
+            return $"its blob has {file.Length} bytes instead of {entry.Size}";
+        }
+
+        // Hashing the compressed blob costs far less than rebuilding it, and catches a damaged disk or a stray write.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20, FileOptions.SequentialScan);
+        var actual = Digest.FromHash(SHA256.HashData(stream));
+        return actual == entry.Digest ? null : $"its blob's digest is {actual} instead of {entry.Digest}";
+    }
+
+    private static CachedLayer ReadEntry(byte[] json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        return new CachedLayer(
+            Digest.Parse(root.GetProperty("digest").GetString()!),
+            Digest.Parse(root.GetProperty("diffId").GetString()!),
+            root.GetProperty("size").GetInt64(),
+            root.GetProperty("uncompressedSize").GetInt64());
+    }
+
+    private string EntryPath(string key) => Path.Combine(_index, key + ".json");
+
+    private static void TryTouch(string path, DateTime time)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(path, time);
+        }
+        catch (IOException)
+        {
+            // Another build may have pruned it this instant; the next lookup will see that.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // A shared read-only cache still works; it just is not pruned by use.
+        }
+    }
+
+    /// <summary>Bytes from a size such as 500MB, 10GB, 1GiB or a plain number of bytes.</summary>
+    public static long ParseSize(string text)
+    {
+        var value = text.Trim();
+        var units = new (string Suffix, long Factor)[]
+        {
+            ("TiB", 1L << 40), ("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10),
+            ("TB", 1_000_000_000_000), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000), ("B", 1),
+        };
+        foreach (var (suffix, factor) in units)
+        {
+            if (value.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
+                && double.TryParse(value[..^suffix.Length].Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
+            {
+                return (long)(amount * factor);
+            }
+        }
+
+        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes)
+            ? bytes
+            : throw new FormatException($"'{text}' is not a size such as 500MB or 10GiB.");
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.Build.Framework;
+using Nixery.Build.Diagnostics;
+using Nixery.Build.Pipeline;
+
+namespace Nixery.Build.Tasks;
+
+/// <summary>
+/// Pushes the built image to ContainerRegistry (every tag), reading it from the archive; or, with
+/// <see cref="CheckOnly"/>, only checks the registry settings, before anything is built.
+/// </summary>
+public sealed class PushNixImage : Microsoft.Build.Utilities.Task, ICancelableTask
+{
+    private volatile CancellationTokenSource? _cancel;
+
+    [Required]
+    public string Registry { get; set; } = string.Empty;
+
+    /// <summary>ContainerInsecureRegistries: semicolon-separated host[:port].</summary>
+    public string? InsecureRegistries { get; set; }
+
+    /// <summary>Check ContainerRegistry and the insecure lists, push nothing.</summary>
+    public bool CheckOnly { get; set; }
+
+    public string? RequestFile { get; set; }
+
+    public string? ArchivePath { get; set; }
+
+    /// <summary>NixImageCacheDirectory (where pushes remember which repositories hold which blobs).</summary>
+    public string? CacheDirectory { get; set; }
+
+    [Required]
+    public string ProjectDirectory { get; set; } = string.Empty;
+
+    /// <summary>The references pushed (registry/repository:tag), semicolon-separated.</summary>
+    [Output]
+    public string? PushedReferences { get; set; }
+
+    public void Cancel()
+    {
+        try
+        {
+            _cancel?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Execute has finished.
+        }
+    }
+
+    public override bool Execute()
+    {
+        using var cancel = new CancellationTokenSource();
+        _cancel = cancel;
+        try
+        {
+            var pusher = new ImagePusher(new MSBuildLog(Log), Environment.GetEnvironmentVariable);
+            if (CheckOnly)
+            {
+                pusher.Check(Registry, InsecureRegistries);
+                return true;
+            }
+
+            var result = pusher.PushAsync(RequestFile ?? string.Empty, ArchivePath ?? string.Empty, Registry, InsecureRegistries, CacheDirectory, ProjectDirectory, cancel.Token).GetAwaiter().GetResult();
+            PushedReferences = string.Join(';', result.References);
+        }
+        catch (NixImageException e)
+        {
+            Log.LogError(subcategory: null, e.Code, helpKeyword: null, file: null, lineNumber: 0, columnNumber: 0, endLineNumber: 0, endColumnNumber: 0, e.Message);
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            Log.LogMessage(MessageImportance.High, "Push cancelled; no tag was moved.");
+            return false;
+        }
+        finally
+        {
+            _cancel = null;
+        }
+
+        return !Log.HasLoggedErrors;
+    }
+}

@@ -1,0 +1,117 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Nixery.Build.Archive;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.Archive;
+
+public sealed class ParallelGzipStreamTests : IDisposable
+{
+    private const int Chunk = 64 << 10;
+
+    private readonly CompressionWorkers _workers = new(3);
+
+    public static TheoryData<int> Sizes => new() { 0, 1, Chunk - 1, Chunk, Chunk + 1, (5 * Chunk) + 123, 20 * Chunk };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void OutputIsOneGzipMemberHoldingExactlyTheInput(int size)
+    {
+        var input = MixedData(size);
+
+        var gzip = Compress(input, 6);
+
+        Assert.Equal(input, Decompress(gzip));
+    }
+
+    [Fact]
+    public void GnuGzipAcceptsItsCrcAndSize()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.Combine("layer.gz");
+        File.WriteAllBytes(path, Compress(MixedData((7 * Chunk) + 5), 6));
+
+        var test = ExternalTool.Run("gzip", "-t", "-v", path);
+
+        Assert.True(test.ExitCode == 0, test.StandardError);
+    }
+
+    [Fact]
+    public void SameInputGivesSameBytesWhateverTheThreadCount()
+    {
+        var input = MixedData(9 * Chunk);
+        using var one = new CompressionWorkers(1);
+
+        var many = Compress(input, 6);
+        var single = Compress(input, 6, one);
+
+        Assert.Equal(SHA256.HashData(many), SHA256.HashData(single));
+    }
+
+    [Fact]
+    public void IncompressibleChunksAreStoredNotExpanded()
+    {
+        var random = new byte[8 * Chunk];
+        new Random(7).NextBytes(random);
+
+        var gzip = Compress(random, 6);
+
+        // Stored blocks cost 5 bytes per 64 KiB; deflate would spend time and still not win.
+        Assert.True(gzip.Length < random.Length + 1024, $"{gzip.Length} bytes for {random.Length}");
+        Assert.Equal(random, Decompress(gzip));
+    }
+
+    [Fact]
+    public void CompressibleDataShrinksAboutAsMuchAsOneStream()
+    {
+        var input = MixedData(16 * Chunk);
+        using var whole = new MemoryStream();
+        using (var gzip = new GZipStream(whole, new ZLibCompressionOptions { CompressionLevel = 6 }, leaveOpen: true))
+        {
+            gzip.Write(input);
+        }
+
+        var chunked = Compress(input, 6);
+
+        Assert.True(chunked.Length < whole.Length * 1.05, $"chunked {chunked.Length} vs one stream {whole.Length}");
+    }
+
+    public void Dispose() => _workers.Dispose();
+
+    private byte[] Compress(byte[] input, int level, CompressionWorkers? workers = null)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new ParallelGzipStream(output, workers ?? _workers, level, Chunk))
+        {
+            // Odd write sizes, so writes straddle chunk boundaries.
+            for (var offset = 0; offset < input.Length; offset += 10_007)
+            {
+                gzip.Write(input, offset, Math.Min(10_007, input.Length - offset));
+            }
+        }
+
+        return output.ToArray();
+    }
+
+    private static byte[] Decompress(byte[] gzip)
+    {
+        using var input = new GZipStream(new MemoryStream(gzip), CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        input.CopyTo(output);
+        return output.ToArray();
+    }
+
+    /// <summary>Text-like data with some random stretches, as a layer has.</summary>
+    private static byte[] MixedData(int size)
+    {
+        var random = new Random(42);
+        var data = new byte[size];
+        var words = "the quick brown fox jumps over the lazy dog /nix/store/ lib bin share dotnet "u8.ToArray();
+        for (var i = 0; i < size; i++)
+        {
+            data[i] = (i / 4096) % 5 == 4 ? (byte)random.Next(256) : words[(i * 7 + random.Next(3)) % words.Length];
+        }
+
+        return data;
+    }
+}

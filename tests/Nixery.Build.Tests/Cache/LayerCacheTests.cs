@@ -1,0 +1,164 @@
+using Nixery.Build.Archive;
+using Nixery.Build.Cache;
+using Nixery.Build.Oci;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.Cache;
+
+public sealed class LayerCacheTests : IDisposable
+{
+    private static readonly LayerWriterSettings Settings = new(DateTimeOffset.FromUnixTimeSeconds(1), 6);
+
+    private readonly TempDirectory _temp = new();
+    private readonly List<string> _damage = [];
+
+    [Fact]
+    public void KeysDependOnKindSettingsAndOrderedInputs()
+    {
+        var key = LayerCache.Key("nix", Settings, ["/nix/store/a", "/nix/store/b"]);
+
+        Assert.Equal(key, LayerCache.Key("nix", Settings, ["/nix/store/a", "/nix/store/b"]));
+        Assert.NotEqual(key, LayerCache.Key("nix", Settings, ["/nix/store/b", "/nix/store/a"]));
+        Assert.NotEqual(key, LayerCache.Key("app", Settings, ["/nix/store/a", "/nix/store/b"]));
+        Assert.NotEqual(key, LayerCache.Key("nix", Settings with { CompressionLevel = 1 }, ["/nix/store/a", "/nix/store/b"]));
+        Assert.NotEqual(key, LayerCache.Key("nix", Settings with { ModificationTime = DateTimeOffset.FromUnixTimeSeconds(2) }, ["/nix/store/a", "/nix/store/b"]));
+        Assert.Matches("^[0-9a-f]{64}$", key);
+    }
+
+    [Fact]
+    public void MissThenHitAfterPut()
+    {
+        var cache = new LayerCache(_temp.Path);
+        Assert.Null(cache.TryGet("k", _damage.Add));
+
+        var layer = Store(cache, "k", "layer bytes");
+
+        Assert.Equal(layer, cache.TryGet("k", _damage.Add));
+        Assert.Equal((1, 1, 0), (cache.Counters.Hits, cache.Counters.Misses, cache.Counters.Repaired));
+        Assert.Empty(_damage);
+    }
+
+    [Theory]
+    [InlineData("truncated")]
+    [InlineData("corrupt")]
+    [InlineData("missing")]
+    [InlineData("garbled index")]
+    public void DamagedEntriesAreDetectedRemovedAndMiss(string damage)
+    {
+        var cache = new LayerCache(_temp.Path);
+        var layer = Store(cache, "k", "the bytes of a layer that will be damaged");
+        var blob = cache.Blobs.PathOf(layer.Digest);
+        switch (damage)
+        {
+            case "truncated":
+                File.WriteAllText(blob, "the bytes");
+                break;
+            case "corrupt":
+                File.WriteAllText(blob, "THE BYTES OF A LAYER THAT WILL BE DAMAGED");
+                break;
+            case "missing":
+                File.Delete(blob);
+                break;
+            default:
+                File.WriteAllText(_temp.Combine("layers", "k.json"), "{\"digest\":");
+                break;
+        }
+
+        Assert.Null(cache.TryGet("k", _damage.Add));
+        Assert.Single(_damage);
+        Assert.Equal(1, cache.Counters.Repaired);
+        Assert.False(File.Exists(_temp.Combine("layers", "k.json")));
+
+        // Stored again, it is whole again.
+        Store(cache, "k", "the bytes of a layer that will be damaged");
+        Assert.NotNull(new LayerCache(_temp.Path).TryGet("k", _damage.Add));
+    }
+
+    [Fact]
+    public void PruneDeletesLeastRecentlyUsedBlobsAndTheirEntriesButSparesRecentAndInUse()
+    {
+        var cache = new LayerCache(_temp.Path);
+        var old = Store(cache, "old", new string('o', 1000));
+        var older = Store(cache, "older", new string('p', 1000));
+        var used = Store(cache, "used", new string('u', 1000));
+        var recent = Store(cache, "recent", new string('r', 1000));
+        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(older.Digest), DateTime.UtcNow.AddDays(-3));
+        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(old.Digest), DateTime.UtcNow.AddDays(-2));
+        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(used.Digest), DateTime.UtcNow.AddDays(-4));
+
+        var freed = cache.Prune(maxBytes: 1500, inUse: new HashSet<Digest> { used.Digest });
+
+        Assert.Equal(2000, freed);
+        Assert.Null(cache.TryGet("older", _damage.Add));
+        Assert.Null(cache.TryGet("old", _damage.Add));
+        Assert.NotNull(cache.TryGet("used", _damage.Add));
+        Assert.NotNull(cache.TryGet("recent", _damage.Add));
+        Assert.Empty(_damage);
+    }
+
+    [Fact]
+    public void UsingAnEntryMakesItRecent()
+    {
+        var cache = new LayerCache(_temp.Path);
+        var layer = Store(cache, "k", "bytes");
+        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(layer.Digest), DateTime.UtcNow.AddDays(-5));
+
+        cache.TryGet("k", _damage.Add);
+
+        Assert.True(File.GetLastWriteTimeUtc(cache.Blobs.PathOf(layer.Digest)) > DateTime.UtcNow.AddMinutes(-1));
+    }
+
+    [Fact]
+    public void ConcurrentWritersOfTheSameLayerAllSucceedAndReadersNeverSeeHalfAnEntry()
+    {
+        var seen = new System.Collections.Concurrent.ConcurrentBag<CachedLayer?>();
+        Parallel.For(0, 16, i =>
+        {
+            var cache = new LayerCache(_temp.Path);
+            seen.Add(cache.TryGet("shared", _ => throw new InvalidOperationException("a reader saw a damaged entry")));
+            Store(cache, "shared", "the same layer, written by everyone");
+            seen.Add(cache.TryGet("shared", _ => throw new InvalidOperationException("a reader saw a damaged entry")));
+        });
+
+        var layers = seen.Where(l => l is not null).Distinct().ToList();
+        Assert.Single(layers);
+        Assert.Empty(Directory.EnumerateFiles(_temp.Path, "*.partial", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void ClearRemovesEverything()
+    {
+        var cache = new LayerCache(_temp.Path);
+        Store(cache, "k", "bytes");
+
+        cache.Clear();
+
+        Assert.Empty(cache.Blobs.Enumerate());
+        Assert.Null(cache.TryGet("k", _damage.Add));
+    }
+
+    [Theory]
+    [InlineData("10GB", 10_000_000_000L)]
+    [InlineData("2GiB", 2L << 30)]
+    [InlineData("500 MB", 500_000_000L)]
+    [InlineData("1.5KiB", 1536L)]
+    [InlineData("123", 123L)]
+    public void SizesParse(string text, long bytes) => Assert.Equal(bytes, LayerCache.ParseSize(text));
+
+    [Theory]
+    [InlineData("lots")]
+    [InlineData("-1GB")]
+    [InlineData("10 parsecs")]
+    public void BadSizesDoNot(string text) => Assert.Throws<FormatException>(() => LayerCache.ParseSize(text));
+
+    public void Dispose() => _temp.Dispose();
+
+    private static CachedLayer Store(LayerCache cache, string key, string content)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(content);
+        var descriptor = cache.Blobs.AddBytes("application/octet-stream", bytes);
+        var layer = new CachedLayer(descriptor.Digest, Digest.Of("uncompressed"u8), bytes.Length, 12);
+        cache.Put(key, layer);
+        return layer;
+    }
+}

@@ -1,0 +1,58 @@
+using Nixery.Build.Nix;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.Nix;
+
+public sealed class ClosureCacheTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    [Fact]
+    public void FingerprintChangesWithEveryInputAndIsNullWhenUnpinned()
+    {
+        PackageRequest[] packages = [new("jq", "NixPackage")];
+        var fingerprint = ClosureCache.Fingerprint("git x y", "x86_64-linux", packages);
+
+        Assert.Null(ClosureCache.Fingerprint(null, "x86_64-linux", packages));
+        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x z", "x86_64-linux", packages));
+        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x y", "aarch64-linux", packages));
+        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x y", "x86_64-linux", [new("jq", "NixDefaultPackages")]));
+        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x y", "x86_64-linux", [.. packages, new("curl", "NixPackage")]));
+    }
+
+    [Fact]
+    public void SavedClosureLoadsWhileItsPathsExist()
+    {
+        var jq = _temp.CreateDirectory("store/aaaa-jq-1.6");
+        var lib = _temp.CreateFile("store/bbbb-onig-6.9", "lib");
+        var closure = new RuntimeClosure(
+            [new ResolvedPackage("jq", "jq", jq, "NixPackage")],
+            new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal)
+            {
+                [jq] = new StorePathInfo(jq, 1000, [jq, lib]),
+                [lib] = new StorePathInfo(lib, 200, []),
+            });
+        var cache = new ClosureCache(_temp.Combine("obj", "closure.json"));
+
+        cache.Save("f1", closure);
+
+        var loaded = cache.TryLoad("f1");
+        Assert.NotNull(loaded);
+        Assert.Equal(closure.Packages, loaded.Packages);
+        Assert.Equal(closure.Paths.Values.Select(p => (p.Path, p.NarSize, string.Join(',', p.References))), loaded.Paths.Values.Select(p => (p.Path, p.NarSize, string.Join(',', p.References))));
+        Assert.Null(cache.TryLoad("f2"));
+
+        File.Delete(lib);
+        Assert.Null(cache.TryLoad("f1"));
+    }
+
+    [Fact]
+    public void GarbledFileIsAMiss()
+    {
+        File.WriteAllText(_temp.Combine("closure.json"), "{ nope");
+
+        Assert.Null(new ClosureCache(_temp.Combine("closure.json")).TryLoad("f"));
+    }
+
+    public void Dispose() => _temp.Dispose();
+}

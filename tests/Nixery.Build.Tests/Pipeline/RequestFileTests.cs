@@ -1,0 +1,88 @@
+using Nixery.Build.Diagnostics;
+using Nixery.Build.Nix;
+using Nixery.Build.Oci;
+using Nixery.Build.Pipeline;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.Pipeline;
+
+public sealed class RequestFileTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    private static ImageRequest Request => new()
+    {
+        PublishDirectory = "/p/publish",
+        Packages = [new("jq", "NixPackage"), new("cacert", "NixDefaultPackages")],
+        Source = new NixPackageSource.Git("https://github.com/NixOS/nixpkgs", "4f0dadbf38ee4cf4cc38cbc232b7708fddf965bc"),
+        NixSourceIdentity = "git https://github.com/NixOS/nixpkgs 4f0dadbf38ee4cf4cc38cbc232b7708fddf965bc",
+        Platform = Platform.FromNixSystem("aarch64-linux"),
+        DotnetRuntimePackage = "dotnetCorePackages.runtime_10_0",
+        Repository = "shop/api",
+        Tags = ["1.0", "latest"],
+        ArchivePath = "/p/image/shop-api.tar",
+        WorkingDirectory = "/srv",
+        Entrypoint = ["/srv/Shop"],
+        Command = ["--flag"],
+        Environment = [new("TZ", "UTC")],
+        User = "1000:1000",
+        Ports = ["8080/tcp"],
+        Labels = [new("a.b", "c")],
+        GenerateCreatedLabel = true,
+        IsAspNet = true,
+        AppName = "Shop",
+        Format = ImageFormat.Docker,
+        LayerBudget = 50,
+        IntermediateDirectory = "/p/obj/nix-image",
+        CacheDirectory = "/c",
+        CacheMaxSize = 123456,
+        Created = DateTimeOffset.FromUnixTimeSeconds(1700000000),
+        CompressionLevel = 3,
+    };
+
+    [Fact]
+    public void RoundTripsEverySetting()
+    {
+        var path = _temp.Combine("request.json");
+        RequestFile.WriteIfChanged(Request, path);
+
+        var read = RequestFile.Read(path);
+
+        Assert.Equal(RequestFile.Serialize(Request), RequestFile.Serialize(read));
+        Assert.Equal(Request.Platform, read.Platform);
+        Assert.Equal(Request.Source, read.Source);
+    }
+
+    [Fact]
+    public void UnchangedRequestIsNotRewrittenSoItsTimeStays()
+    {
+        var path = _temp.Combine("request.json");
+        Assert.True(RequestFile.WriteIfChanged(Request, path));
+        File.SetLastWriteTimeUtc(path, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+
+        Assert.False(RequestFile.WriteIfChanged(Request, path));
+        Assert.Equal(2020, File.GetLastWriteTimeUtc(path).Year);
+
+        Assert.True(RequestFile.WriteIfChanged(Request with { Tags = ["2.0"] }, path));
+    }
+
+    [Fact]
+    public void UnpinnedPackageSetMakesEveryRequestNew()
+    {
+        var path = _temp.Combine("request.json");
+        var unpinned = Request with { NixSourceIdentity = null };
+
+        Assert.True(RequestFile.WriteIfChanged(unpinned, path));
+        Assert.True(RequestFile.WriteIfChanged(unpinned, path));
+    }
+
+    [Fact]
+    public void UnreadableRequestIsACodedError()
+    {
+        var path = _temp.CreateFile("request.json", "{");
+
+        Assert.Equal(ErrorCodes.WriteFailed, Assert.Throws<NixImageException>(() => RequestFile.Read(path)).Code);
+    }
+
+    public void Dispose() => _temp.Dispose();
+}
