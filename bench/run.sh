@@ -19,17 +19,24 @@ export NUGET_PACKAGES="$work/nuget"
 export MSBUILDDISABLENODEREUSE=1
 cache="$work/layer-cache"
 
-# --- the app: samples/HelloWeb with a few Nix packages --------------------------------------------------------
-app="$work/app/HelloWeb"
-mkdir -p "$app"
-cp "$root/samples/HelloWeb/"*.cs "$root/samples/HelloWeb/"*.json "$app/"
-sed -e "s|<NixPkgsPath>../nixpkgs</NixPkgsPath>|<NixPkgsPath>$root/bench/nixpkgs.nix</NixPkgsPath>|" \
-    -e 's|<NixPackage Include="jq" />|<NixPackage Include="jq" /><NixPackage Include="shell" /><NixPackage Include="tzdata" />|' \
-    "$root/samples/HelloWeb/HelloWeb.csproj" > "$app/HelloWeb.csproj"
-cp "$root/samples/Directory.Packages.props" "$work/app/"
-echo '<Project />' > "$work/app/Directory.Build.props"
-sed "s|../artifacts/packages|$root/artifacts/packages|" "$root/samples/nuget.config" > "$work/app/nuget.config"
-echo 'static partial class Bench { public const string Line = "run 0"; }' > "$app/Bench.cs"
+# --- the app: samples/HelloWeb with a few Nix packages, one copy for us and one for the SDK ---------------------
+# (separate folders: each tool's build settings differ, and neither must see the other's publish as a change)
+make_app() {
+  local dir="$1"
+  mkdir -p "$dir/HelloWeb"
+  cp "$root/samples/HelloWeb/"*.cs "$root/samples/HelloWeb/"*.json "$dir/HelloWeb/"
+  sed -e "s|<NixPkgsPath>../nixpkgs</NixPkgsPath>|<NixPkgsPath>$root/bench/nixpkgs.nix</NixPkgsPath>|" \
+      -e 's|<NixPackage Include="jq" />|<NixPackage Include="jq" /><NixPackage Include="shell" /><NixPackage Include="tzdata" />|' \
+      "$root/samples/HelloWeb/HelloWeb.csproj" > "$dir/HelloWeb/HelloWeb.csproj"
+  cp "$root/samples/Directory.Packages.props" "$dir/"
+  echo '<Project />' > "$dir/Directory.Build.props"
+  sed "s|../artifacts/packages|$root/artifacts/packages|" "$root/samples/nuget.config" > "$dir/nuget.config"
+  echo 'static partial class Bench { public const string Line = "run 0"; }' > "$dir/HelloWeb/Bench.cs"
+}
+make_app "$work/ours"
+make_app "$work/sdk"
+app="$work/ours/HelloWeb"
+sdk_app="$work/sdk/HelloWeb"
 
 # --- a local registry -----------------------------------------------------------------------------------------
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -47,14 +54,17 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
 # --- helpers --------------------------------------------------------------------------------------------------
 common=(-c Release -r linux-x64 -nodeReuse:false -m:1 -nologo -p:NixeryBuildVersion="$version" -clp:PerformanceSummary)
 ours() { dotnet publish "$app" "${common[@]}" -p:NixImage=true -p:NixImageCacheDirectory="$cache" "$@"; }
-sdk() { dotnet publish "$app" "${common[@]}" -t:PublishContainer -p:ContainerBaseImage="127.0.0.1:$port/bench/base:latest" "$@"; }
+sdk() { dotnet publish "$sdk_app" "${common[@]}" -t:PublishContainer -p:ContainerBaseImage="127.0.0.1:$port/bench/base:latest" "$@"; }
 # Milliseconds of the named tasks in a PerformanceSummary log, summed.
 task_ms() { local log="$1"; shift; local sum=0; for t in "$@"; do
   ms="$(awk -v t="$t" '/Task Performance Summary/{on=1} on && $3==t {print $1; exit}' "$log")"; sum=$((sum + ${ms:-0})); done; echo "$sum"; }
 ours_ms() { task_ms "$1" PrepareNixImage BuildNixImage; }
 sdk_ms() { task_ms "$1" ComputeDotnetBaseImageAndTag ParseContainerProperties CreateNewImage; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
-change_code() { echo "static partial class Bench { public const string Line = \"run $RANDOM$RANDOM\"; }" > "$app/Bench.cs"; }
+change_code() {
+  local line="static partial class Bench { public const string Line = \"run $RANDOM$RANDOM\"; }"
+  echo "$line" > "$app/Bench.cs"; echo "$line" > "$sdk_app/Bench.cs"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 results="$work/results.md"
 say() { echo "$*" | tee -a "$results"; }
@@ -144,14 +154,15 @@ done
 n_ms="$(printf '%s\n' "${n[@]}" | median)"; sn_ms="$(printf '%s\n' "${sn[@]}" | median)"
 
 # 4. a 64 MiB incompressible file in the app --------------------------------------------------------------------------
-mkdir -p "$app/wwwroot"
+mkdir -p "$app/wwwroot" "$sdk_app/wwwroot"
 b=(); sb=()
 for i in $(seq "$runs"); do
   head -c 67108864 /dev/urandom > "$app/wwwroot/random.bin"
+  cp "$app/wwwroot/random.bin" "$sdk_app/wwwroot/random.bin"
   ours > "$work/b.log"; b+=("$(ours_ms "$work/b.log")")
   sdk -p:ContainerArchiveOutputPath="$work/sdk.tar.gz" > "$work/sb.log"; sb+=("$(sdk_ms "$work/sb.log")")
 done
-rm -rf "$app/wwwroot"
+rm -rf "$app/wwwroot" "$sdk_app/wwwroot"
 b_ms="$(printf '%s\n' "${b[@]}" | median)"; sb_ms="$(printf '%s\n' "${sb[@]}" | median)"
 
 say "## 2–4. Warm cache: ours vs the SDK's PublishContainer (CreateNewImage and friends)"

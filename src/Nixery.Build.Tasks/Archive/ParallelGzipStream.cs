@@ -169,29 +169,35 @@ public sealed class ParallelGzipStream : Stream
     /// <summary>One chunk as raw deflate; ends with a sync flush unless it is the last (then with the final block).</summary>
     private static CompressedChunk Compress(byte[] data, int count, bool final, int level)
     {
+        // Pooled output, so the 1 MiB buffers of a big layer are reused instead of piling up on the large object
+        // heap; sized for zlib-ng's worst case (its fastest level can grow data by 1/8) plus flush and final blocks.
+        var bytes = ArrayPool<byte>.Shared.Rent(WorstCase(count));
         try
         {
             var effective = level > 0 && LooksIncompressible(data.AsSpan(0, count)) ? 0 : level;
-            using var output = new MemoryStream(count + (count >> 4) + 1024);
+            using var output = new MemoryStream(bytes, writable: true);
             long flushedLength;
             using (var deflate = new DeflateStream(output, new ZLibCompressionOptions { CompressionLevel = effective }, leaveOpen: true))
             {
                 deflate.Write(data, 0, count);
                 deflate.Flush();
-                flushedLength = output.Length;
+                flushedLength = output.Position;
             }
 
             // An empty last chunk still needs a final block; DeflateStream writes nothing when given nothing.
-            if (final && output.Length == 0)
+            if (final && output.Position == 0)
             {
                 output.Write([0x03, 0x00]);
             }
 
             // Disposing wrote a final block; a chunk in the middle must end at its sync flush instead.
-            var length = final ? (int)output.Length : (int)flushedLength;
-            var bytes = ArrayPool<byte>.Shared.Rent(length);
-            output.GetBuffer().AsSpan(0, length).CopyTo(bytes);
+            var length = final ? (int)output.Position : (int)flushedLength;
             return new CompressedChunk(bytes, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            throw;
         }
         finally
         {
@@ -202,6 +208,8 @@ public sealed class ParallelGzipStream : Stream
         }
     }
 
+    private static int WorstCase(int count) => count + (count >> 3) + 1024;
+
     /// <summary>A quick look at the chunk's start: when the fastest level saves under 3%, deflate would not save either.</summary>
     private static bool LooksIncompressible(ReadOnlySpan<byte> data)
     {
@@ -210,12 +218,20 @@ public sealed class ParallelGzipStream : Stream
             return false;
         }
 
-        using var probe = new MemoryStream(ProbeSize + 1024);
-        using (var deflate = new DeflateStream(probe, new ZLibCompressionOptions { CompressionLevel = 1 }, leaveOpen: true))
+        var buffer = ArrayPool<byte>.Shared.Rent(WorstCase(ProbeSize));
+        try
         {
-            deflate.Write(data[..ProbeSize]);
-        }
+            using var probe = new MemoryStream(buffer, writable: true);
+            using (var deflate = new DeflateStream(probe, new ZLibCompressionOptions { CompressionLevel = 1 }, leaveOpen: true))
+            {
+                deflate.Write(data[..ProbeSize]);
+            }
 
-        return probe.Length > ProbeSize * 97 / 100;
+            return probe.Position > ProbeSize * 97 / 100;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 }

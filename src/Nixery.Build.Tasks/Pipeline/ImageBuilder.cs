@@ -34,6 +34,7 @@ public sealed class ImageBuilder
         Validate(request);
 
         var (closure, nixReused) = await RuntimeClosureAsync(request, cancellationToken);
+        var nixTime = stopwatch.Elapsed;
 
         var groups = LayerGrouping.Group(
             LayerGrouping.WithClosureSizes(closure.Paths),
@@ -79,6 +80,7 @@ public sealed class ImageBuilder
             () => LayerCache.Key("app", writer.Settings, AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g).Select(Describe)))));
 
         var layers = WriteLayers(jobs, cache, writer, media.Layer, cancellationToken);
+        var layersTime = stopwatch.Elapsed;
 
         var config = new ImageConfig
         {
@@ -102,6 +104,7 @@ public sealed class ImageBuilder
             throw new NixImageException(ErrorCodes.WriteFailed, $"The image archive '{request.ArchivePath}' could not be written: {e.Message} Check the folder's permissions and free space.", e);
         }
 
+        var archiveTime = stopwatch.Elapsed;
         var freed = cache.Prune(request.CacheMaxSize, image.Layers.Select(l => l.Blob.Descriptor.Digest).Append(image.Config.Descriptor.Digest).Append(image.Digest).ToHashSet());
         if (freed > 0)
         {
@@ -112,6 +115,8 @@ public sealed class ImageBuilder
         var bytes = layers.Sum(l => l.Blob.Descriptor.Size);
         _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
         _log.Info($"Image archive: {request.ArchivePath}");
+        _log.Detail(FormattableString.Invariant(
+            $"timing: closure {nixTime.TotalMilliseconds:0} ms, layers {(layersTime - nixTime).TotalMilliseconds:0} ms, config and archive {(archiveTime - layersTime).TotalMilliseconds:0} ms, cache pruning and summary {(stopwatch.Elapsed - archiveTime).TotalMilliseconds:0} ms"));
         return new ImageBuildResult(image, request.ArchivePath, summaryPath);
     }
 

@@ -61,6 +61,18 @@ public sealed class ParallelGzipStreamTests : IDisposable
         Assert.Equal(random, Decompress(gzip));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(9)]
+    public void RandomDataAtAnyLevelFitsItsBuffers(int level)
+    {
+        // The fastest level can grow random data by up to an eighth; the stream must cope at every level.
+        var random = new byte[(3 * Chunk) + 77];
+        new Random(level).NextBytes(random);
+
+        Assert.Equal(random, Decompress(Compress(random, level)));
+    }
+
     [Fact]
     public void CompressibleDataShrinksAboutAsMuchAsOneStream()
     {
