@@ -53,8 +53,23 @@ internal sealed class RegistryClient
     /// Finds how to speak to the registry and whether it challenges: <c>GET /v2/</c> over HTTPS; for a registry on
     /// this machine or listed as insecure that does not speak TLS at all, over plain HTTP instead.
     /// </summary>
-    public async Task ConnectAsync(CancellationToken cancellationToken)
+    /// <param name="knownScheme">The scheme this registry answered on last time (a hint, see <see cref="RegistryEndpoints"/>).</param>
+    public async Task ConnectAsync(CancellationToken cancellationToken, string? knownScheme = null)
     {
+        if (knownScheme == "http" && _insecure.AllowsHttp(Registry))
+        {
+            _baseUri = Registry.BaseUri("http");
+            try
+            {
+                await PingAsync(retry: false, cancellationToken);
+                return;
+            }
+            catch (Exception e) when (e is RegistryTransientException or NixImageException)
+            {
+                _log.Detail($"{Registry} no longer answers over plain HTTP ({e.Message}); finding out again");
+            }
+        }
+
         if (_insecure.AllowsHttp(Registry))
         {
             _baseUri = Registry.BaseUri("https");

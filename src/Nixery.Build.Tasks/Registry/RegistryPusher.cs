@@ -47,7 +47,13 @@ public sealed class RegistryPusher
         using var auth = new RegistryAuthenticator(request.Registry, request.Repository, credentials, request.Insecure, _options.Time);
         var client = new RegistryClient(http, request.Registry, request.Repository, auth, _options.Retry, trust, request.Insecure, _log);
 
-        await client.ConnectAsync(cancellationToken);
+        var endpoints = request.CacheDirectory is null ? null : RegistryEndpoints.Load(request.CacheDirectory);
+        await client.ConnectAsync(cancellationToken, endpoints?.SchemeOf(request.Registry));
+        if (request.Insecure.AllowsHttp(request.Registry))
+        {
+            endpoints?.Remember(request.Registry, client.Scheme);
+        }
+
         _log.Info($"Pushing {request.Repository}:{string.Join(",", request.Tags)} to {request.Registry} ({client.Scheme}{Describe(auth.Challenge)})");
 
         // Tags that already point at this manifest need nothing; one of them proves the repository holds every blob.

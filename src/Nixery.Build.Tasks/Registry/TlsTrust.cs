@@ -19,13 +19,18 @@ namespace Nixery.Build.Registry;
 /// </summary>
 public sealed class TlsTrust
 {
-    private readonly X509Certificate2Collection _extraRoots;
+    private readonly Lazy<X509Certificate2Collection> _extraRoots;
     private readonly Func<string, bool> _skipCheck;
     private readonly ConcurrentDictionary<string, SslPolicyErrors> _seen = new(StringComparer.OrdinalIgnoreCase);
 
     /// <param name="extraRoots">Certificates from the build's SSL_CERT_FILE / SSL_CERT_DIR.</param>
     /// <param name="skipCheck">Whether a host (without brackets or port: TLS knows only the host) is one whose certificate is not checked.</param>
     public TlsTrust(X509Certificate2Collection extraRoots, Func<string, bool> skipCheck)
+        : this(new Lazy<X509Certificate2Collection>(extraRoots), skipCheck)
+    {
+    }
+
+    private TlsTrust(Lazy<X509Certificate2Collection> extraRoots, Func<string, bool> skipCheck)
     {
         _extraRoots = extraRoots;
         _skipCheck = skipCheck;
@@ -36,15 +41,29 @@ public sealed class TlsTrust
     /// and SSL_CERT_DIR (folders, ':'-separated). The certificate check is skipped for the registry's host when the
     /// registry is listed as insecure (TLS sees host names, not ports).
     /// </summary>
+    /// <remarks>
+    /// The certificates are read only when a chain needs them: a full system bundle and folder take a tenth of a
+    /// second to parse, which a push over plain HTTP, or one the system store already trusts, should not pay.
+    /// </remarks>
     public static TlsTrust FromEnvironment(Func<string, string?> environment, RegistryHost registry, InsecureRegistries insecure)
     {
+        var file = environment("SSL_CERT_FILE");
+        var directories = environment("SSL_CERT_DIR");
+        var skip = insecure.SkipsCertificateCheck(registry);
+        return new TlsTrust(
+            new Lazy<X509Certificate2Collection>(() => ReadRoots(file, directories), LazyThreadSafetyMode.ExecutionAndPublication),
+            host => skip && string.Equals(host, HostOf(registry), StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static X509Certificate2Collection ReadRoots(string? file, string? directories)
+    {
         var roots = new X509Certificate2Collection();
-        if (environment("SSL_CERT_FILE") is { Length: > 0 } file && File.Exists(file))
+        if (file is { Length: > 0 } && File.Exists(file))
         {
             Import(roots, file);
         }
 
-        foreach (var directory in (environment("SSL_CERT_DIR") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var directory in (directories ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             if (Directory.Exists(directory))
             {
@@ -55,11 +74,10 @@ public sealed class TlsTrust
             }
         }
 
-        var skip = insecure.SkipsCertificateCheck(registry);
-        return new TlsTrust(roots, host => skip && string.Equals(host, HostOf(registry), StringComparison.OrdinalIgnoreCase));
+        return roots;
     }
 
-    public int ExtraRootCount => _extraRoots.Count;
+    public int ExtraRootCount => _extraRoots.Value.Count;
 
     /// <summary>The host as TLS names it: no brackets, no port.</summary>
     public static string HostOf(RegistryHost registry) => registry.Host.Trim('[', ']');
@@ -77,7 +95,7 @@ public sealed class TlsTrust
 
     private SslPolicyErrors Judge(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || _extraRoots.Count == 0 || certificate is null)
+        if (errors != SslPolicyErrors.RemoteCertificateChainErrors || certificate is null || _extraRoots.Value.Count == 0)
         {
             return errors;
         }
@@ -85,7 +103,7 @@ public sealed class TlsTrust
         using var leaf = new X509Certificate2(certificate);
         using var custom = new X509Chain();
         custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.CustomTrustStore.AddRange(_extraRoots);
+        custom.ChainPolicy.CustomTrustStore.AddRange(_extraRoots.Value);
         custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         custom.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
         if (chain is not null)
