@@ -8,7 +8,11 @@ using Nixery.Build.Oci;
 namespace Nixery.Build.Cache;
 
 /// <summary>A cached layer: both digests and both sizes.</summary>
-public sealed record CachedLayer(Digest Digest, Digest DiffId, long Size, long UncompressedSize);
+public sealed record CachedLayer(Digest Digest, Digest DiffId, long Size, long UncompressedSize)
+{
+    /// <summary>The blob's modification time (ticks) when its digest was last confirmed; 0 when unknown.</summary>
+    public long BlobModified { get; init; }
+}
 
 /// <summary>What one build did with the cache, for the build summary and the tests.</summary>
 public sealed class CacheCounters
@@ -36,13 +40,18 @@ public sealed class CacheCounters
 /// (<see cref="BlobStore"/>), and an index from a layer's key to its descriptor in <c>layers/&lt;key&gt;.json</c>.
 /// A key is derived from what decides a layer's bytes — for a Nix layer its ordered store paths, which Nix never
 /// changes — plus the writer's format version and settings, so a hit skips tar and compression altogether.
-/// Every write is atomic (temporary file, rename); a reused blob is checked (size and digest) before it is used,
-/// and a damaged one is rebuilt, never shipped.
+/// Every write is atomic (temporary file, rename); a reused blob is checked before it is used — its size always,
+/// its digest when that is cheap (small blobs) or the blob was modified since its digest was last confirmed —
+/// and a damaged one is rebuilt, never shipped. Use is recorded in the files' access times (least recently used
+/// go first when pruning), so the modification time keeps telling whether a blob was written to.
 /// </summary>
 public sealed class LayerCache
 {
     /// <summary>Blobs used in the last minutes are never pruned: another build may be about to read them.</summary>
     private static readonly TimeSpan PruneGrace = TimeSpan.FromMinutes(10);
+
+    /// <summary>Blobs up to this size always have their digest checked: it costs under a millisecond.</summary>
+    private const long CheapDigestSize = 1 << 20;
 
     private readonly string _index;
 
@@ -102,7 +111,7 @@ public sealed class LayerCache
             entry = null;
         }
 
-        var problem = entry is null ? "its index entry is unreadable" : Check(entry);
+        var (problem, confirmed) = entry is null ? ("its index entry is unreadable", null) : Check(entry);
         if (problem is not null)
         {
             onDamaged(problem);
@@ -117,6 +126,13 @@ public sealed class LayerCache
             return null;
         }
 
+        if (confirmed is not null)
+        {
+            // The digest was confirmed for the blob as it is now: no need to hash it again until it changes.
+            entry = entry! with { BlobModified = confirmed.Value };
+            Put(key, entry);
+        }
+
         // Least-recently-used pruning goes by these times.
         var now = DateTime.UtcNow;
         TryTouch(entryPath, now);
@@ -125,9 +141,14 @@ public sealed class LayerCache
         return entry;
     }
 
-    /// <summary>Records a layer whose blob is already in <see cref="Blobs"/>.</summary>
+    /// <summary>Records a layer whose blob is already in <see cref="Blobs"/> (and was just written or checked).</summary>
     public void Put(string key, CachedLayer layer)
     {
+        if (layer.BlobModified == 0 && File.Exists(Blobs.PathOf(layer.Digest)))
+        {
+            layer = layer with { BlobModified = File.GetLastWriteTimeUtc(Blobs.PathOf(layer.Digest)).Ticks };
+        }
+
         Directory.CreateDirectory(_index);
         var json = OciJson.Write(w =>
         {
@@ -136,6 +157,7 @@ public sealed class LayerCache
             w.WriteString("diffId", layer.DiffId.Value);
             w.WriteNumber("size", layer.Size);
             w.WriteNumber("uncompressedSize", layer.UncompressedSize);
+            w.WriteNumber("blobModified", layer.BlobModified);
             w.WriteEndObject();
         });
         var temporary = Path.Combine(_index, $".{key}.{Guid.NewGuid():N}.partial");
@@ -167,14 +189,14 @@ public sealed class LayerCache
         long freed = 0;
         var graceLimit = DateTime.UtcNow - PruneGrace;
         var deleted = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var blob in blobs.OrderBy(b => b.LastWriteTimeUtc).ThenBy(b => b.Name, StringComparer.Ordinal))
+        foreach (var blob in blobs.OrderBy(b => b.LastAccessTimeUtc).ThenBy(b => b.Name, StringComparer.Ordinal))
         {
             if (total - freed <= maxBytes)
             {
                 break;
             }
 
-            if (blob.LastWriteTimeUtc > graceLimit || keep.Contains(blob.Name))
+            if (blob.LastAccessTimeUtc > graceLimit || keep.Contains(blob.Name))
             {
                 continue;
             }
@@ -217,25 +239,35 @@ public sealed class LayerCache
         }
     }
 
-    /// <summary>Why a cached layer cannot be used, or null when its blob is whole: size always, digest too.</summary>
-    private string? Check(CachedLayer entry)
+    /// <summary>
+    /// Why a cached layer cannot be used (null when it can), and the blob's modification time when its digest was
+    /// confirmed just now. Size always; digest when the blob is small, or was written to since it was last confirmed.
+    /// </summary>
+    private (string? Problem, long? Confirmed) Check(CachedLayer entry)
     {
         var path = Blobs.PathOf(entry.Digest);
         var file = new FileInfo(path);
         if (!file.Exists)
         {
-            return "its blob is missing";
+            return ("its blob is missing", null);
         }
 
         if (file.Length != entry.Size)
         {
-            return $"its blob has {file.Length} bytes instead of {entry.Size}";
+            return ($"its blob has {file.Length} bytes instead of {entry.Size}", null);
         }
 
-        // Hashing the compressed blob costs far less than rebuilding it, and catches a damaged disk or a stray write.
+        var modified = file.LastWriteTimeUtc.Ticks;
+        if (file.Length > CheapDigestSize && modified == entry.BlobModified)
+        {
+            return (null, null);
+        }
+
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20, FileOptions.SequentialScan);
         var actual = Digest.FromHash(SHA256.HashData(stream));
-        return actual == entry.Digest ? null : $"its blob's digest is {actual} instead of {entry.Digest}";
+        return actual == entry.Digest
+            ? (null, modified == entry.BlobModified ? null : modified)
+            : ($"its blob's digest is {actual} instead of {entry.Digest}", null);
     }
 
     private static CachedLayer ReadEntry(byte[] json)
@@ -246,7 +278,10 @@ public sealed class LayerCache
             Digest.Parse(root.GetProperty("digest").GetString()!),
             Digest.Parse(root.GetProperty("diffId").GetString()!),
             root.GetProperty("size").GetInt64(),
-            root.GetProperty("uncompressedSize").GetInt64());
+            root.GetProperty("uncompressedSize").GetInt64())
+        {
+            BlobModified = root.TryGetProperty("blobModified", out var modified) ? modified.GetInt64() : 0,
+        };
     }
 
     private string EntryPath(string key) => Path.Combine(_index, key + ".json");
@@ -255,7 +290,7 @@ public sealed class LayerCache
     {
         try
         {
-            File.SetLastWriteTimeUtc(path, time);
+            File.SetLastAccessTimeUtc(path, time);
         }
         catch (IOException)
         {

@@ -33,7 +33,7 @@ public sealed class LayerCacheTests : IDisposable
 
         var layer = Store(cache, "k", "layer bytes");
 
-        Assert.Equal(layer, cache.TryGet("k", _damage.Add));
+        Assert.Equal(layer, cache.TryGet("k", _damage.Add)! with { BlobModified = 0 });
         Assert.Equal((1, 1, 0), (cache.Counters.Hits, cache.Counters.Misses, cache.Counters.Repaired));
         Assert.Empty(_damage);
     }
@@ -82,9 +82,9 @@ public sealed class LayerCacheTests : IDisposable
         var older = Store(cache, "older", new string('p', 1000));
         var used = Store(cache, "used", new string('u', 1000));
         var recent = Store(cache, "recent", new string('r', 1000));
-        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(older.Digest), DateTime.UtcNow.AddDays(-3));
-        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(old.Digest), DateTime.UtcNow.AddDays(-2));
-        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(used.Digest), DateTime.UtcNow.AddDays(-4));
+        File.SetLastAccessTimeUtc(cache.Blobs.PathOf(older.Digest), DateTime.UtcNow.AddDays(-3));
+        File.SetLastAccessTimeUtc(cache.Blobs.PathOf(old.Digest), DateTime.UtcNow.AddDays(-2));
+        File.SetLastAccessTimeUtc(cache.Blobs.PathOf(used.Digest), DateTime.UtcNow.AddDays(-4));
 
         var freed = cache.Prune(maxBytes: 1500, inUse: new HashSet<Digest> { used.Digest });
 
@@ -101,11 +101,35 @@ public sealed class LayerCacheTests : IDisposable
     {
         var cache = new LayerCache(_temp.Path);
         var layer = Store(cache, "k", "bytes");
-        File.SetLastWriteTimeUtc(cache.Blobs.PathOf(layer.Digest), DateTime.UtcNow.AddDays(-5));
+        File.SetLastAccessTimeUtc(cache.Blobs.PathOf(layer.Digest), DateTime.UtcNow.AddDays(-5));
+        var written = File.GetLastWriteTimeUtc(cache.Blobs.PathOf(layer.Digest));
 
         cache.TryGet("k", _damage.Add);
 
-        Assert.True(File.GetLastWriteTimeUtc(cache.Blobs.PathOf(layer.Digest)) > DateTime.UtcNow.AddMinutes(-1));
+        // Use is an access; the modification time keeps telling whether the blob was written to.
+        Assert.True(File.GetLastAccessTimeUtc(cache.Blobs.PathOf(layer.Digest)) > DateTime.UtcNow.AddMinutes(-1));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(cache.Blobs.PathOf(layer.Digest)));
+    }
+
+    [Fact]
+    public void LargeBlobWrittenToSinceItWasStoredIsCaughtByItsDigest()
+    {
+        var cache = new LayerCache(_temp.Path);
+        var layer = Store(cache, "big", new string('x', 3 << 20));
+        var blob = cache.Blobs.PathOf(layer.Digest);
+        Assert.NotNull(cache.TryGet("big", _damage.Add));
+
+        // Same size, other bytes: only the digest can tell, and the new modification time says to look.
+        using (var stream = new FileStream(blob, FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = 1 << 20;
+            stream.Write("damage"u8);
+        }
+
+        File.SetLastWriteTimeUtc(blob, DateTime.UtcNow.AddSeconds(5));
+
+        Assert.Null(cache.TryGet("big", _damage.Add));
+        Assert.Contains("digest", Assert.Single(_damage), StringComparison.Ordinal);
     }
 
     [Fact]

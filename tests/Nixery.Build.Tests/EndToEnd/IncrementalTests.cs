@@ -141,7 +141,7 @@ public sealed class IncrementalTests
         var blobs = Path.Combine(project.CacheDirectory, "blobs", "sha256");
         var stale = Path.Combine(blobs, new string('0', 64));
         File.WriteAllBytes(stale, new byte[4096]);
-        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddDays(-30));
+        File.SetLastAccessTimeUtc(stale, DateTime.UtcNow.AddDays(-30));
 
         var pruned = Publish(project, "-p:ContainerImageTags=pruned", $"-p:NixImageCacheMaxSize={imageBytes + 1024}");
 
