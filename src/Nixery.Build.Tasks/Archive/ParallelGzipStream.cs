@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
@@ -11,7 +12,9 @@ namespace Nixery.Build.Archive;
 /// is finished, so their concatenation is one valid deflate stream inside one gzip member. Chunk boundaries
 /// depend only on the byte count, so the output is the same however the threads run. Chunks that do not
 /// compress (already-compressed or random data) are stored instead of being squeezed for nothing.
-/// At most a few chunks are in flight: memory does not grow with the layer.
+/// Compressed chunks are written to the output, in order, by a thread of the stream's own, so hashing and
+/// writing them overlaps with the caller producing the next ones. At most a few chunks are in flight: memory
+/// does not grow with the layer.
 /// </summary>
 public sealed class ParallelGzipStream : Stream
 {
@@ -25,8 +28,10 @@ public sealed class ParallelGzipStream : Stream
     private readonly int _level;
     private readonly int _chunkSize;
     private readonly int _maxInFlight;
-    private readonly Queue<Task<CompressedChunk>> _pending = new();
+    private readonly BlockingCollection<Task<CompressedChunk>> _pending;
+    private readonly Thread _writer;
     private readonly Crc32 _crc = new();
+    private volatile Exception? _writerError;
     private byte[] _chunk;
     private int _filled;
     private long _length;
@@ -42,10 +47,13 @@ public sealed class ParallelGzipStream : Stream
         _level = level;
         _chunkSize = chunkSize;
         _maxInFlight = 2 * workers.Count;
+        _pending = new BlockingCollection<Task<CompressedChunk>>(_maxInFlight);
         _chunk = ArrayPool<byte>.Shared.Rent(chunkSize);
 
         // RFC 1952 header: no name, no time (0), no extra flags, OS 3 (Unix), as GZipStream writes it on Linux.
         _output.Write([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+        _writer = new Thread(WriteChunks) { IsBackground = true, Name = "nixery-gzip-writer" };
+        _writer.Start();
     }
 
     public override bool CanRead => false;
@@ -93,9 +101,10 @@ public sealed class ParallelGzipStream : Stream
         Guarded(() =>
         {
             Submit(final: true);
-            while (_pending.Count > 0)
+            StopWriter();
+            if (_writerError is not null)
             {
-                Drain();
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_writerError);
             }
 
             Span<byte> trailer = stackalloc byte[8];
@@ -118,12 +127,51 @@ public sealed class ParallelGzipStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing && !_failed)
+        if (disposing)
         {
-            Finish();
+            if (!_failed)
+            {
+                Finish();
+            }
+
+            StopWriter();
+            _pending.Dispose();
         }
 
         base.Dispose(disposing);
+    }
+
+    /// <summary>No more chunks: let the writer drain what is queued and end.</summary>
+    private void StopWriter()
+    {
+        if (!_pending.IsAddingCompleted)
+        {
+            _pending.CompleteAdding();
+        }
+
+        _writer.Join();
+    }
+
+    private void WriteChunks()
+    {
+        foreach (var task in _pending.GetConsumingEnumerable())
+        {
+            try
+            {
+                var chunk = task.GetAwaiter().GetResult();
+                if (_writerError is null)
+                {
+                    _output.Write(chunk.Bytes.AsSpan(0, chunk.Length));
+                }
+
+                ArrayPool<byte>.Shared.Return(chunk.Bytes);
+            }
+            catch (Exception e)
+            {
+                // Keep draining (the chunks hold pooled buffers); the producer sees the error at its next chunk.
+                _writerError ??= e;
+            }
+        }
     }
 
     private void Submit(bool final)
@@ -134,21 +182,16 @@ public sealed class ParallelGzipStream : Stream
             var count = _filled;
             _crc.Append(data.AsSpan(0, count));
             _length += count;
-            _pending.Enqueue(_workers.Run(() => Compress(data, count, final, _level)));
+            if (_writerError is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_writerError);
+            }
+
+            // Blocks while the writer is _maxInFlight chunks behind: memory stays bounded.
+            _pending.Add(_workers.Run(() => Compress(data, count, final, _level)));
             _chunk = final ? [] : ArrayPool<byte>.Shared.Rent(_chunkSize);
             _filled = 0;
-            while (_pending.Count > _maxInFlight)
-            {
-                Drain();
-            }
         });
-    }
-
-    private void Drain()
-    {
-        var chunk = _pending.Dequeue().GetAwaiter().GetResult();
-        _output.Write(chunk.Bytes.AsSpan(0, chunk.Length));
-        ArrayPool<byte>.Shared.Return(chunk.Bytes);
     }
 
     private void Guarded(Action action)
