@@ -78,7 +78,8 @@ public sealed class DeterministicTarWriter : IDisposable
     private void CopyFile(string path, int mode, long size, Stream content, int uid, int gid)
     {
         PutHeader(path, TarHeader.LF_NORMAL, mode, size, linkTarget: null, uid, gid);
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+        // Big files get big reads; a small one does not need a megabyte rented (and allocated, the first time).
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Clamp(size, 4096, CopyBufferSize));
         try
         {
             long remaining = size;

@@ -14,7 +14,8 @@ namespace Nixery.Build.Archive;
 /// compress (already-compressed or random data) are stored instead of being squeezed for nothing.
 /// Compressed chunks are written to the output, in order, by a thread of the stream's own, so hashing and
 /// writing them overlaps with the caller producing the next ones. At most a few chunks are in flight: memory
-/// does not grow with the layer.
+/// does not grow with the layer. A stream that never fills its first chunk (an app layer, the symlink layer)
+/// starts no thread at all: its one chunk is compressed on the caller's thread, to the same bytes.
 /// </summary>
 public sealed class ParallelGzipStream : Stream
 {
@@ -29,7 +30,7 @@ public sealed class ParallelGzipStream : Stream
     private readonly int _chunkSize;
     private readonly int _maxInFlight;
     private readonly BlockingCollection<Task<CompressedChunk>> _pending;
-    private readonly Thread _writer;
+    private Thread? _writer;
     private readonly Crc32 _crc = new();
     private volatile Exception? _writerError;
     private byte[] _chunk;
@@ -52,8 +53,6 @@ public sealed class ParallelGzipStream : Stream
 
         // RFC 1952 header: no name, no time (0), no extra flags, OS 3 (Unix), as GZipStream writes it on Linux.
         _output.Write([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
-        _writer = new Thread(WriteChunks) { IsBackground = true, Name = "nixery-gzip-writer" };
-        _writer.Start();
     }
 
     public override bool CanRead => false;
@@ -149,7 +148,7 @@ public sealed class ParallelGzipStream : Stream
             _pending.CompleteAdding();
         }
 
-        _writer.Join();
+        _writer?.Join();
     }
 
     private void WriteChunks()
@@ -185,6 +184,30 @@ public sealed class ParallelGzipStream : Stream
             if (_writerError is not null)
             {
                 System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(_writerError);
+            }
+
+            if (final && _writer is null)
+            {
+                // The whole stream is this one chunk: threads would cost more than they save.
+                var only = Compress(data, count, final, _level);
+                try
+                {
+                    _output.Write(only.Bytes.AsSpan(0, only.Length));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(only.Bytes);
+                }
+
+                _chunk = [];
+                _filled = 0;
+                return;
+            }
+
+            if (_writer is null)
+            {
+                _writer = new Thread(WriteChunks) { IsBackground = true, Name = "nixery-gzip-writer" };
+                _writer.Start();
             }
 
             // Blocks while the writer is _maxInFlight chunks behind: memory stays bounded.

@@ -263,7 +263,8 @@ public sealed class LayerCache
             return (null, null);
         }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20, FileOptions.SequentialScan);
+        // Unbuffered: the hash reads in its own blocks, and a FileStream buffer would be a fresh allocation per blob.
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         var actual = Digest.FromHash(SHA256.HashData(stream));
         return actual == entry.Digest
             ? (null, modified == entry.BlobModified ? null : modified)

@@ -25,6 +25,21 @@ public sealed class ParallelGzipStreamTests : IDisposable
     }
 
     [Fact]
+    public void StreamThatNeverFillsAChunkStartsNoThread()
+    {
+        var input = MixedData(Chunk - 1);
+        using var fresh = new CompressionWorkers(2);
+        using var inline = new MemoryStream();
+        using (var gzip = new ParallelGzipStream(inline, fresh, 6, Chunk))
+        {
+            gzip.Write(input);
+        }
+
+        Assert.False(fresh.Started);
+        Assert.Equal(input, Decompress(inline.ToArray()));
+    }
+
+    [Fact]
     public void GnuGzipAcceptsItsCrcAndSize()
     {
         using var temp = new TempDirectory();
