@@ -23,6 +23,13 @@ public sealed class BlobStore
 
     public string PathOf(Digest digest) => Path.Combine(_blobs, digest.Hex);
 
+    /// <summary>A stored blob as an image blob: opened afresh, read-only, each time a sink needs its bytes.</summary>
+    public ImageBlob Blob(Descriptor descriptor)
+    {
+        var path = PathOf(descriptor.Digest);
+        return new ImageBlob(descriptor, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan));
+    }
+
     /// <summary>The blobs present (temporary files excluded).</summary>
     public IEnumerable<FileInfo> Enumerate() =>
         Directory.Exists(_blobs) ? new DirectoryInfo(_blobs).EnumerateFiles() : [];

@@ -109,4 +109,7 @@ public static class ErrorCodes
 
     /// <summary>The image archive to push could not be read back (missing, damaged, or not written by this version).</summary>
     public const string ImageArchiveUnreadable = "NIXIMG037";
+
+    /// <summary>The up-to-date image to push (no archive written) is no longer whole in the layer cache.</summary>
+    public const string ImageNotInCache = "NIXIMG038";
 }

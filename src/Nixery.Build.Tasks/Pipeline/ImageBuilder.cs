@@ -6,11 +6,13 @@ using Nixery.Build.Diagnostics;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
+using Nixery.Build.Registry;
 
 namespace Nixery.Build.Pipeline;
 
 /// <summary>What a build produced.</summary>
-public sealed record ImageBuildResult(BuiltImage Image, string ArchivePath, string SummaryPath);
+/// <param name="Push">The registry push running beside the archive, when there is one: still under way, for the caller to await.</param>
+public sealed record ImageBuildResult(BuiltImage Image, string? ArchivePath, string SummaryPath, Task<RegistryPushResult>? Push = null);
 
 /// <summary>
 /// The whole pipeline: Nix closure → layer groups → layers written in parallel → config and manifest →
@@ -28,7 +30,8 @@ public sealed class ImageBuilder
         _pathVariable = pathVariable;
     }
 
-    public async Task<ImageBuildResult> BuildAsync(ImageRequest request, CancellationToken cancellationToken)
+    /// <param name="registry">A push to run beside the archive (already connecting), or null. The result carries it.</param>
+    public async Task<ImageBuildResult> BuildAsync(ImageRequest request, CancellationToken cancellationToken, RegistrySink? registry = null)
     {
         var stopwatch = Stopwatch.StartNew();
         Validate(request);
@@ -93,15 +96,25 @@ public sealed class ImageBuilder
         var configDescriptor = store.AddBytes(media.Config, OciJson.Serialize(config));
         var manifest = new ImageManifest(media.Manifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
         var manifestDescriptor = store.AddBytes(media.Manifest, OciJson.Serialize(manifest));
-        var image = new BuiltImage(Open(store, configDescriptor), Open(store, manifestDescriptor), layers);
+        var image = new BuiltImage(store.Blob(configDescriptor), store.Blob(manifestDescriptor), layers);
 
+        // The sinks run side by side: the push reads the same cached blobs the archive copies (pruning spares them).
+        var pushing = registry?.PushAsync(image, cancellationToken);
         try
         {
-            OciArchiveWriter.Write(image, request.Repository, request.Tags, request.ArchivePath, request.Created, cancellationToken);
+            if (request.WriteArchive)
+            {
+                OciArchiveWriter.Write(image, request.Repository, request.Tags, request.ArchivePath, request.Created, cancellationToken);
+            }
         }
-        catch (IOException e)
+        catch (Exception e) when (pushing is not null)
         {
-            throw new NixImageException(ErrorCodes.WriteFailed, $"The image archive '{request.ArchivePath}' could not be written: {e.Message} Check the folder's permissions and free space.", e);
+            await pushing.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw ArchiveFailure(request, e);
+        }
+        catch (Exception e)
+        {
+            throw ArchiveFailure(request, e);
         }
 
         var archiveTime = stopwatch.Elapsed;
@@ -114,11 +127,19 @@ public sealed class ImageBuilder
         var summaryPath = WriteSummary(request, image, nixReused, cache.Counters);
         var bytes = layers.Sum(l => l.Blob.Descriptor.Size);
         _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
-        _log.Info($"Image archive: {request.ArchivePath}");
+        if (request.WriteArchive)
+        {
+            _log.Info($"Image archive: {request.ArchivePath}");
+        }
+
         _log.Detail(FormattableString.Invariant(
-            $"timing: closure {nixTime.TotalMilliseconds:0} ms, layers {(layersTime - nixTime).TotalMilliseconds:0} ms, config and archive {(archiveTime - layersTime).TotalMilliseconds:0} ms, cache pruning and summary {(stopwatch.Elapsed - archiveTime).TotalMilliseconds:0} ms"));
-        return new ImageBuildResult(image, request.ArchivePath, summaryPath);
+            $"timing: closure {nixTime.TotalMilliseconds:0} ms, layers {(layersTime - nixTime).TotalMilliseconds:0} ms, config and archive or push start {(archiveTime - layersTime).TotalMilliseconds:0} ms, cache pruning and summary {(stopwatch.Elapsed - archiveTime).TotalMilliseconds:0} ms"));
+        return new ImageBuildResult(image, request.WriteArchive ? request.ArchivePath : null, summaryPath, pushing);
     }
+
+    private static Exception ArchiveFailure(ImageRequest request, Exception e) => e is IOException
+        ? new NixImageException(ErrorCodes.WriteFailed, $"The image archive '{request.ArchivePath}' could not be written: {e.Message} Check the folder's permissions and free space.", e)
+        : e;
 
     private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail, Func<string> Key);
 
@@ -194,7 +215,7 @@ public sealed class ImageBuilder
                 }
 
                 written[i] = layer;
-                results[i] = new LayerBlob(Open(cache.Blobs, new Descriptor(layerMediaType, layer.Digest, layer.Size)), layer.DiffId, job.Description);
+                results[i] = new LayerBlob(cache.Blobs.Blob(new Descriptor(layerMediaType, layer.Digest, layer.Size)), layer.DiffId, job.Description);
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count == 1)
@@ -224,12 +245,6 @@ public sealed class ImageBuilder
             e),
         _ => e,
     };
-
-    private static ImageBlob Open(BlobStore store, Descriptor descriptor)
-    {
-        var path = store.PathOf(descriptor.Digest);
-        return new ImageBlob(descriptor, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan));
-    }
 
     private static void Validate(ImageRequest request)
     {
@@ -298,7 +313,15 @@ public sealed class ImageBuilder
             w.WriteEndArray();
             w.WriteString("manifestDigest", image.Digest.Value);
             w.WriteString("configDigest", image.Config.Descriptor.Digest.Value);
-            w.WriteString("archive", Path.GetFullPath(request.ArchivePath));
+            if (request.WriteArchive)
+            {
+                w.WriteString("archive", Path.GetFullPath(request.ArchivePath));
+            }
+            else
+            {
+                w.WriteNull("archive");
+            }
+
             w.WriteStartObject("build");
             w.WriteBoolean("nixRun", !nixReused);
             w.WriteNumber("layersBuilt", counters.Misses);
@@ -319,6 +342,7 @@ public sealed class ImageBuilder
             w.WriteEndArray();
             w.WriteEndObject();
         });
+        Directory.CreateDirectory(Path.GetDirectoryName(summaryPath)!);
         File.WriteAllBytes(summaryPath, json);
         return summaryPath;
     }

@@ -1,13 +1,14 @@
 using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Oci;
 using Nixery.Build.Registry;
 
 namespace Nixery.Build.Pipeline;
 
 /// <summary>
-/// The registry step: after the image target (built now, or found up to date), pushes the image the archive holds
-/// to ContainerRegistry under the request's repository and tags. Its own step, so an up-to-date image is still
-/// pushed (to a registry that lacks it, or under a new tag), and a push costs no image work.
+/// The registry sink: pushes an image to ContainerRegistry under the request's repository and tags. The image
+/// build connects through <see cref="Connect"/> and pushes beside writing the archive; an image found up to date is
+/// pushed by <see cref="PushAsync"/> (to a registry that lacks it, or under a new tag) at no image work.
 /// </summary>
 public sealed class ImagePusher
 {
@@ -30,21 +31,39 @@ public sealed class ImagePusher
     public (RegistryHost Registry, InsecureRegistries Insecure) Check(string registry, string? insecureRegistries) =>
         (RegistryHost.Parse(registry.Trim()), InsecureRegistries.Parse(_environment(InsecureRegistriesVariable), insecureRegistries));
 
-    /// <summary>Pushes the image in <paramref name="archivePath"/> as <paramref name="requestFile"/> names it.</summary>
-    public async Task<RegistryPushResult> PushAsync(string requestFile, string archivePath, string registry, string? insecureRegistries, string? cacheDirectory, string projectDirectory, CancellationToken cancellationToken)
+    /// <summary>
+    /// Pushes the image <paramref name="requestFile"/> describes, as the last build left it: read from
+    /// <paramref name="archivePath"/> when one was written, else from the layer cache by <paramref name="digestFile"/>.
+    /// </summary>
+    public async Task<RegistryPushResult> PushAsync(string requestFile, string? archivePath, string? digestFile, string registry, string? insecureRegistries, string? cacheDirectory, string projectDirectory, CancellationToken cancellationToken)
+    {
+        var request = RequestFile.Read(requestFile);
+        using var sink = Connect(request.Repository, request.Tags, registry, insecureRegistries, cacheDirectory, projectDirectory, cancellationToken);
+        var image = string.IsNullOrWhiteSpace(archivePath) ? FromCache(request, digestFile) : OciArchiveReader.Read(archivePath);
+        return await sink.PushAsync(image, cancellationToken);
+    }
+
+    /// <summary>Starts connecting to <paramref name="registry"/> for a push of <paramref name="repository"/> under <paramref name="tags"/>; the settings are checked first, here.</summary>
+    public RegistrySink Connect(string repository, IReadOnlyList<string> tags, string registry, string? insecureRegistries, string? cacheDirectory, string projectDirectory, CancellationToken cancellationToken)
     {
         var (host, insecure) = Check(registry, insecureRegistries);
-        var request = RequestFile.Read(requestFile);
-        var image = OciArchiveReader.Read(archivePath);
         var push = new RegistryPushRequest
         {
             Registry = host,
-            Repository = request.Repository,
-            Tags = request.Tags,
+            Repository = repository,
+            Tags = tags,
             Insecure = insecure,
             CacheDirectory = ImageDefaults.CacheDirectory(cacheDirectory, projectDirectory),
             Environment = _environment,
         };
-        return await new RegistryPusher(_log, _handler).PushAsync(image, push, cancellationToken);
+        return new RegistrySink(new RegistryPusher(_log, _handler), push, cancellationToken);
+    }
+
+    private static BuiltImage FromCache(ImageRequest request, string? digestFile)
+    {
+        var cache = request.CacheDirectory ?? Path.Combine(request.IntermediateDirectory, "cache");
+        return (digestFile is null ? null : LastImage.FromCache(cache, digestFile)) ?? throw new NixImageException(
+            ErrorCodes.ImageNotInCache,
+            $"The image to push is no longer whole in the layer cache {cache} (pruned or cleared since this publish checked it). Publish again: the image is built again from what is cached.");
     }
 }

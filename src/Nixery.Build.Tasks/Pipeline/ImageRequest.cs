@@ -24,8 +24,14 @@ public sealed record ImageRequest
 
     public required IReadOnlyList<string> Tags { get; init; }
 
-    /// <summary>Where to write the image archive.</summary>
+    /// <summary>Where to write the image archive (and, beside it, the build summary).</summary>
     public required string ArchivePath { get; init; }
+
+    /// <summary>
+    /// Whether to write the archive: false when the image goes to a registry instead (ContainerRegistry set and
+    /// ContainerArchiveOutputPath not), as the SDK does. The summary is written either way.
+    /// </summary>
+    public bool WriteArchive { get; init; } = true;
 
     /// <summary>Absolute path of the app in the image.</summary>
     public string WorkingDirectory { get; init; } = "/app";

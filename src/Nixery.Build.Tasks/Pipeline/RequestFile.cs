@@ -67,6 +67,7 @@ public static class RequestFile
         w.WriteString("repository", r.Repository);
         WriteList(w, "tags", r.Tags);
         w.WriteString("archivePath", r.ArchivePath);
+        w.WriteBoolean("writeArchive", r.WriteArchive);
         w.WriteString("workingDirectory", r.WorkingDirectory);
         WriteList(w, "entrypoint", r.Entrypoint);
         WriteList(w, "command", r.Command);
@@ -116,6 +117,7 @@ public static class RequestFile
                 Repository = j.GetProperty("repository").GetString()!,
                 Tags = List(j, "tags"),
                 ArchivePath = j.GetProperty("archivePath").GetString()!,
+                WriteArchive = j.GetProperty("writeArchive").GetBoolean(),
                 WorkingDirectory = j.GetProperty("workingDirectory").GetString()!,
                 Entrypoint = List(j, "entrypoint"),
                 Command = List(j, "command"),

@@ -8,8 +8,9 @@ namespace Nixery.Build.Registry;
 /// repository of that registry can mount it instead of uploading it. A small JSON file under the user's cache
 /// folder (<c>registry-blobs.json</c>):
 /// <code>{"version":1,"registries":{"host:port":{"sha256:…":["repo-a","repo-b"]}}}</code>
-/// It is only a hint: a mount the registry refuses falls back to an upload, and an unreadable file counts as
-/// empty. Written atomically (temp file, then rename) after merging with what another build may have saved
+/// It is only a hint: a mount the registry refuses falls back to an upload; a blob recorded for the very
+/// repository pushed to is not checked again, and when the registry lost it after all, the manifest it refuses makes
+/// the push check every blob and send what is missing; an unreadable file counts as empty. Written atomically (temp file, then rename) after merging with what another build may have saved
 /// meanwhile; bounded (most recent first) so it never grows without end.
 /// </summary>
 public sealed class BlobLocations
@@ -43,6 +44,15 @@ public sealed class BlobLocations
         lock (_gate)
         {
             return Find(registry, digest)?.Where(r => r != except).ToList() ?? [];
+        }
+    }
+
+    /// <summary>Whether a push to <paramref name="repository"/> of <paramref name="registry"/> is known to have left the blob there.</summary>
+    public bool Holds(string registry, string repository, Digest digest)
+    {
+        lock (_gate)
+        {
+            return Find(registry, digest)?.Contains(repository) == true;
         }
     }
 

@@ -7,12 +7,16 @@ namespace Nixery.Build.Registry;
 internal enum BlobOutcome
 {
     AlreadyThere,
+
+    /// <summary>Not checked: an earlier push to this repository sent it (the manifest's acceptance confirms it).</summary>
+    Recorded,
     Mounted,
     Uploaded,
 }
 
 /// <summary>
-/// Gets one blob into the repository with as few bytes as possible: HEAD first (there already: done); then a
+/// Gets one blob into the repository with as few bytes and round trips as possible: nothing at all when an earlier
+/// push to this repository sent it (unless told to check); else HEAD first (there already: done); then a
 /// cross-repository mount from a repository of the same registry known to hold it; else an upload — one PUT
 /// for a small blob, PATCH chunks with <c>Content-Range</c> for a large one. A broken chunk is resumed from the
 /// registry's <c>Range</c>; an upload the registry lost is started again. Tries are bounded: failures without
@@ -33,10 +37,17 @@ internal sealed class BlobUploader
         _log = log;
     }
 
-    public async Task<BlobOutcome> PushAsync(ImageBlob blob, string label, CancellationToken cancellationToken)
+    /// <param name="trustRecord">Skip a blob that an earlier push to this repository is recorded to have sent.</param>
+    public async Task<BlobOutcome> PushAsync(ImageBlob blob, string label, CancellationToken cancellationToken, bool trustRecord = false)
     {
         var descriptor = blob.Descriptor;
         var progress = new BlobProgress(_log, $"{label} {RegistryClient.Short(descriptor.Digest)}", descriptor.Size, _options.Time, _options.ProgressInterval);
+        if (trustRecord && _locations?.Holds(_client.Registry.Name, _client.Repository, descriptor.Digest) == true)
+        {
+            progress.Finished("sent to this repository by an earlier push, not checked again");
+            return BlobOutcome.Recorded;
+        }
+
         if (await _client.BlobExistsAsync(descriptor, cancellationToken))
         {
             progress.Finished("already in the registry, skipped");

@@ -27,13 +27,23 @@ public sealed class RegistryPusher
 
     public async Task<RegistryPushResult> PushAsync(BuiltImage image, RegistryPushRequest request, CancellationToken cancellationToken)
     {
+        using var session = await ConnectAsync(request, cancellationToken);
+        return await session.PushAsync(image, cancellationToken);
+    }
+
+    /// <summary>
+    /// The part of a push that needs no image: checks the names, connects (scheme, challenge) and asks where every
+    /// tag points now. The image build starts this before its layers, so the registry's round trips and the HTTP
+    /// stack's first-use cost overlap with the layer work.
+    /// </summary>
+    public async Task<Session> ConnectAsync(RegistryPushRequest request, CancellationToken cancellationToken)
+    {
         ImageNames.ValidateRepository(request.Repository);
         foreach (var tag in request.Tags)
         {
             ImageNames.ValidateTag(tag);
         }
 
-        var stopwatch = Stopwatch.StartNew();
         TlsTrust? trust = null;
         var handler = _handler;
         if (handler is null)
@@ -42,25 +52,79 @@ public sealed class RegistryPusher
             handler = RegistryTransport.CreateHandler(trust);
         }
 
-        using var http = new HttpClient(handler, disposeHandler: _handler is null) { Timeout = Timeout.InfiniteTimeSpan };
-        var credentials = new CredentialStore(request.Environment);
-        using var auth = new RegistryAuthenticator(request.Registry, request.Repository, credentials, request.Insecure, _options.Time);
-        var client = new RegistryClient(http, request.Registry, request.Repository, auth, _options.Retry, trust, request.Insecure, _log);
-
-        var endpoints = request.CacheDirectory is null ? null : RegistryEndpoints.Load(request.CacheDirectory);
-        await client.ConnectAsync(cancellationToken, endpoints?.SchemeOf(request.Registry));
-        if (request.Insecure.AllowsHttp(request.Registry))
+        var http = new HttpClient(handler, disposeHandler: _handler is null) { Timeout = Timeout.InfiniteTimeSpan };
+        var auth = new RegistryAuthenticator(request.Registry, request.Repository, new CredentialStore(request.Environment), request.Insecure, _options.Time);
+        var session = new Session(this, request, http, auth);
+        try
         {
-            endpoints?.Remember(request.Registry, client.Scheme);
+            var client = new RegistryClient(http, request.Registry, request.Repository, auth, _options.Retry, trust, request.Insecure, _log);
+            var endpoints = request.CacheDirectory is null ? null : RegistryEndpoints.Load(request.CacheDirectory);
+            await client.ConnectAsync(cancellationToken, endpoints?.SchemeOf(request.Registry));
+            if (request.Insecure.AllowsHttp(request.Registry))
+            {
+                endpoints?.Remember(request.Registry, client.Scheme);
+            }
+
+            var current = new Dictionary<string, Digest?>(StringComparer.Ordinal);
+            foreach (var tag in request.Tags)
+            {
+                current[tag] = await client.ManifestDigestAsync(tag, cancellationToken);
+            }
+
+            session.Connected(client, current);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A connected push: where the tags pointed when it connected; <see cref="PushAsync"/> sends the image.</summary>
+    public sealed class Session : IDisposable
+    {
+        private readonly RegistryPusher _pusher;
+        private readonly RegistryPushRequest _request;
+        private readonly HttpClient _http;
+        private readonly RegistryAuthenticator _auth;
+        private RegistryClient? _client;
+        private IReadOnlyDictionary<string, Digest?> _tags = new Dictionary<string, Digest?>();
+
+        internal Session(RegistryPusher pusher, RegistryPushRequest request, HttpClient http, RegistryAuthenticator auth)
+        {
+            _pusher = pusher;
+            _request = request;
+            _http = http;
+            _auth = auth;
         }
 
+        public Task<RegistryPushResult> PushAsync(BuiltImage image, CancellationToken cancellationToken) =>
+            _pusher.PushAsync(image, _request, _client ?? throw new InvalidOperationException("Not connected."), _auth, _tags, cancellationToken);
+
+        public void Dispose()
+        {
+            _auth.Dispose();
+            _http.Dispose();
+        }
+
+        internal void Connected(RegistryClient client, IReadOnlyDictionary<string, Digest?> tags)
+        {
+            _client = client;
+            _tags = tags;
+        }
+    }
+
+    private async Task<RegistryPushResult> PushAsync(BuiltImage image, RegistryPushRequest request, RegistryClient client, RegistryAuthenticator auth, IReadOnlyDictionary<string, Digest?> tags, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
         _log.Info($"Pushing {request.Repository}:{string.Join(",", request.Tags)} to {request.Registry} ({client.Scheme}{Describe(auth.Challenge)})");
 
         // Tags that already point at this manifest need nothing; one of them proves the repository holds every blob.
         var inPlace = new List<string>();
         foreach (var tag in request.Tags)
         {
-            if (await client.ManifestDigestAsync(tag, cancellationToken) == image.Digest)
+            if (tags.TryGetValue(tag, out var digest) && digest == image.Digest)
             {
                 inPlace.Add(tag);
                 _log.Info($"  tag {tag} already points at {image.Digest}: nothing to push for it");
@@ -72,26 +136,38 @@ public sealed class RegistryPusher
         var locations = Locations(request);
         if (toTag.Count > 0 && inPlace.Count == 0)
         {
-            outcomes = await PushBlobsAsync(image, client, locations, cancellationToken);
+            outcomes = await PushBlobsAsync(image, client, locations, trustRecord: true, cancellationToken);
         }
 
         foreach (var tag in toTag)
         {
-            await client.PutManifestAsync(image.Manifest, tag, cancellationToken);
+            try
+            {
+                await client.PutManifestAsync(image.Manifest, tag, cancellationToken);
+            }
+            catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed && outcomes.Contains(BlobOutcome.Recorded))
+            {
+                // The registry lost a blob an earlier push left there (garbage collected, deleted, wiped): check them all.
+                _log.Info($"  the registry refused the manifest, so it lacks a blob an earlier push sent; checking every blob ({e.Message})");
+                outcomes = await PushBlobsAsync(image, client, locations, trustRecord: false, cancellationToken);
+                await client.PutManifestAsync(image.Manifest, tag, cancellationToken);
+            }
+
             _log.Info($"  pushed {request.Registry}/{request.Repository}:{tag}@{image.Digest}");
         }
 
         Remember(locations, request, image);
         var uploaded = outcomes.Count(o => o == BlobOutcome.Uploaded);
         var mounted = outcomes.Count(o => o == BlobOutcome.Mounted);
-        var there = outcomes.Count(o => o == BlobOutcome.AlreadyThere);
+        var there = outcomes.Count(o => o is BlobOutcome.AlreadyThere or BlobOutcome.Recorded);
+        var recorded = outcomes.Count(o => o == BlobOutcome.Recorded);
         _log.Info(toTag.Count == 0
             ? $"Registry {request.Registry}/{request.Repository}: every tag already points at {image.Digest}; nothing pushed"
-            : $"Pushed to {request.Registry}/{request.Repository} in {stopwatch.Elapsed.TotalSeconds:0.0} s: {uploaded} blob(s) uploaded, {mounted} mounted, {there} already there; {toTag.Count} tag(s) set");
+            : $"Pushed to {request.Registry}/{request.Repository} in {stopwatch.Elapsed.TotalSeconds:0.0} s: {uploaded} blob(s) uploaded, {mounted} mounted, {there} already there ({recorded} known from earlier pushes); {toTag.Count} tag(s) set");
         return new RegistryPushResult(request.References.ToList(), uploaded, mounted, there, toTag.Count, inPlace.Count);
     }
 
-    private async Task<List<BlobOutcome>> PushBlobsAsync(BuiltImage image, RegistryClient client, BlobLocations? locations, CancellationToken cancellationToken)
+    private async Task<List<BlobOutcome>> PushBlobsAsync(BuiltImage image, RegistryClient client, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)
     {
         var blobs = new List<(ImageBlob Blob, string Label)>();
         for (var i = 0; i < image.Layers.Count; i++)
@@ -107,7 +183,7 @@ public sealed class RegistryPusher
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelUploads), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, blobs.Count), parallel, async (i, token) =>
         {
-            outcomes[i] = await uploader.PushAsync(blobs[i].Blob, blobs[i].Label, token);
+            outcomes[i] = await uploader.PushAsync(blobs[i].Blob, blobs[i].Label, token, trustRecord);
         });
         return [.. outcomes];
     }

@@ -6,7 +6,8 @@ namespace Nixery.Build.Tasks;
 
 /// <summary>
 /// Builds the image that <see cref="PrepareNixImage"/> described: runs <see cref="ImageBuilder"/> on the request
-/// file and turns its coded exceptions into MSBuild errors (<c>NIXIMG###</c>) without stack traces.
+/// file and turns its coded exceptions into MSBuild errors (<c>NIXIMG###</c>) without stack traces. With
+/// <see cref="Registry"/> set it also pushes the image there, beside writing the archive.
 /// </summary>
 public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableTask
 {
@@ -20,8 +21,18 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
     [Required]
     public string DigestFile { get; set; } = string.Empty;
 
+    /// <summary>ContainerRegistry: push the image there too (connecting while the layers are built).</summary>
+    public string? Registry { get; set; }
+
+    /// <summary>ContainerInsecureRegistries: semicolon-separated host[:port].</summary>
+    public string? InsecureRegistries { get; set; }
+
     [Output]
     public string? ImageDigest { get; set; }
+
+    /// <summary>The references pushed (registry/repository:tag), semicolon-separated; empty when nothing was pushed.</summary>
+    [Output]
+    public string? PushedReferences { get; set; }
 
     [Output]
     public string? ArchivePath { get; set; }
@@ -45,11 +56,19 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
         try
         {
             var request = Pipeline.RequestFile.Read(RequestFile);
-            var builder = new ImageBuilder(new MSBuildLog(Log), Environment.GetEnvironmentVariable("PATH"));
-            var result = builder.BuildAsync(request, cancel.Token).GetAwaiter().GetResult();
+            var log = new MSBuildLog(Log);
+            using var registry = string.IsNullOrWhiteSpace(Registry)
+                ? null
+                : new ImagePusher(log, Environment.GetEnvironmentVariable).Connect(request.Repository, request.Tags, Registry, InsecureRegistries, request.CacheDirectory, request.IntermediateDirectory, cancel.Token);
+            var builder = new ImageBuilder(log, Environment.GetEnvironmentVariable("PATH"));
+            var result = builder.BuildAsync(request, cancel.Token, registry).GetAwaiter().GetResult();
             ImageDigest = result.Image.Digest.Value;
             ArchivePath = result.ArchivePath;
             File.WriteAllText(DigestFile, ImageDigest);
+            if (result.Push is { } push)
+            {
+                PushedReferences = string.Join(';', push.GetAwaiter().GetResult().References);
+            }
         }
         catch (NixImageException e)
         {

@@ -64,6 +64,12 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
 
     public string? ArchiveOutputPath { get; set; }
 
+    /// <summary>ContainerRegistry: when set, the image is pushed instead of archived, unless ArchiveOutputPath asks for both.</summary>
+    public string? Registry { get; set; }
+
+    /// <summary>Where BuildNixImage leaves the manifest digest: with no archive, the cached image it names is checked.</summary>
+    public string? DigestFile { get; set; }
+
     /// <summary>Where the archive goes when ArchiveOutputPath is empty or a folder.</summary>
     [Required]
     public string DefaultArchiveDirectory { get; set; } = string.Empty;
@@ -136,8 +142,12 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
         {
             var request = CreateRequest();
             Pipeline.RequestFile.WriteIfChanged(request, RequestFile);
-            ArchivePath = request.ArchivePath;
+            ArchivePath = request.WriteArchive ? request.ArchivePath : null;
             SummaryPath = Path.ChangeExtension(request.ArchivePath, ".json");
+            if (!request.WriteArchive)
+            {
+                ForgetImageMissingFromCache(request);
+            }
         }
         catch (NixImageException e)
         {
@@ -199,6 +209,7 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
             Repository = repository,
             Tags = tags,
             ArchivePath = ResolveArchivePath(repository),
+            WriteArchive = string.IsNullOrWhiteSpace(Registry) || !string.IsNullOrWhiteSpace(ArchiveOutputPath),
             WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory.Trim(),
             Entrypoint = entrypoint,
             Command = command,
@@ -220,6 +231,26 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
             IntermediateDirectory = Path.GetFullPath(IntermediateDirectory, ProjectDirectory),
             Created = ImageDefaults.CreatedFrom(SourceDateEpoch),
         };
+    }
+
+    /// <summary>
+    /// With no archive, the image target's outputs are only its summary, and an up-to-date image is pushed from the
+    /// layer cache. When the cache no longer holds that image (pruned, cleared), forget the summary so the image
+    /// target runs again (from whatever is cached) instead of the push failing.
+    /// </summary>
+    private void ForgetImageMissingFromCache(ImageRequest request)
+    {
+        var summary = Path.ChangeExtension(request.ArchivePath, ".json");
+        if (!File.Exists(summary))
+        {
+            return;
+        }
+
+        if (DigestFile is null || LastImage.FromCache(request.CacheDirectory!, DigestFile) is null)
+        {
+            Log.LogMessage(MessageImportance.High, "Nixery.Build: the layer cache no longer holds the last image; building it again.");
+            File.Delete(summary);
+        }
     }
 
     private string ResolveCacheDirectory() => ImageDefaults.CacheDirectory(CacheDirectory, ProjectDirectory);

@@ -5,8 +5,9 @@ using Nixery.Build.Pipeline;
 namespace Nixery.Build.Tasks;
 
 /// <summary>
-/// Pushes the built image to ContainerRegistry (every tag), reading it from the archive; or, with
-/// <see cref="CheckOnly"/>, only checks the registry settings, before anything is built.
+/// Pushes an image found up to date to ContainerRegistry (every tag), reading it from the archive, or from the
+/// layer cache when no archive was written; or, with <see cref="CheckOnly"/>, only checks the registry settings,
+/// before anything is built. (An image built now is pushed by <see cref="BuildNixImage"/>.)
 /// </summary>
 public sealed class PushNixImage : Microsoft.Build.Utilities.Task, ICancelableTask
 {
@@ -23,7 +24,10 @@ public sealed class PushNixImage : Microsoft.Build.Utilities.Task, ICancelableTa
 
     public string? RequestFile { get; set; }
 
+    /// <summary>The archive to read the image from; empty: the layer cache, by <see cref="DigestFile"/>.</summary>
     public string? ArchivePath { get; set; }
+
+    public string? DigestFile { get; set; }
 
     /// <summary>NixImageCacheDirectory (where pushes remember which repositories hold which blobs).</summary>
     public string? CacheDirectory { get; set; }
@@ -60,7 +64,7 @@ public sealed class PushNixImage : Microsoft.Build.Utilities.Task, ICancelableTa
                 return true;
             }
 
-            var result = pusher.PushAsync(RequestFile ?? string.Empty, ArchivePath ?? string.Empty, Registry, InsecureRegistries, CacheDirectory, ProjectDirectory, cancel.Token).GetAwaiter().GetResult();
+            var result = pusher.PushAsync(RequestFile ?? string.Empty, ArchivePath, DigestFile, Registry, InsecureRegistries, CacheDirectory, ProjectDirectory, cancel.Token).GetAwaiter().GetResult();
             PushedReferences = string.Join(';', result.References);
         }
         catch (NixImageException e)

@@ -55,6 +55,22 @@ public sealed class ContainerConfigurationTests : IDisposable
         AssertGolden("config-defaults-console.json", Config(task));
     }
 
+    [Theory]
+    [InlineData("", "", true)]
+    [InlineData("registry.example.com", "", false)]
+    [InlineData("registry.example.com", "out/image.tar", true)]
+    public void ARegistryGetsTheImageInsteadOfTheArchiveUnlessAnArchivePathIsSetToo(string registry, string archiveOutputPath, bool writeArchive)
+    {
+        var task = Task();
+        task.Registry = registry;
+        task.ArchiveOutputPath = archiveOutputPath;
+
+        var request = task.CreateRequest();
+
+        Assert.Equal(writeArchive, request.WriteArchive);
+        Assert.EndsWith(".tar", request.ArchivePath, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _temp.Dispose();
 
     private PrepareNixImage Task() => new()

@@ -21,6 +21,7 @@ public sealed class RequestFileTests : IDisposable
         Repository = "shop/api",
         Tags = ["1.0", "latest"],
         ArchivePath = "/p/image/shop-api.tar",
+        WriteArchive = false,
         WorkingDirectory = "/srv",
         Entrypoint = ["/srv/Shop"],
         Command = ["--flag"],

@@ -40,10 +40,11 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
         var first = _registry.AccessLogSince(mark);
         _output.WriteLine("First push, from the registry's access log:\n" + first.Summary());
 
-        // The archive is written too, and the registry holds the same image under both tags.
+        // Pushed instead of archived, as the SDK does; the registry holds the same image under both tags.
         var summaryPath = project.DefaultArchive("linux-x64").Replace("hellonix.tar", "hello-anonymous.json", StringComparison.Ordinal);
         var summary = JsonDocument.Parse(File.ReadAllText(summaryPath)).RootElement;
-        Assert.True(File.Exists(Path.ChangeExtension(summaryPath, ".tar")));
+        Assert.False(File.Exists(Path.ChangeExtension(summaryPath, ".tar")));
+        Assert.Equal(JsonValueKind.Null, summary.GetProperty("archive").ValueKind);
         var digest = summary.GetProperty("manifestDigest").GetString();
         var layers = summary.GetProperty("layers").GetArrayLength();
         Assert.Contains($"pushed {_registry.Name}/hello/anonymous:1.0@{digest}", publish.Output, StringComparison.Ordinal);
@@ -75,9 +76,10 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
         Assert.Equal(2, second.BlobUploads());
         Assert.Equal(0, second.Patches());
         Assert.Equal(2, second.ManifestPuts());
-        Assert.Equal(layers + 1, second.Count(e => e.Method == "HEAD" && e.Path.Contains("/blobs/", StringComparison.Ordinal)));
-        // Every blob but the two that changed is found in place.
-        Assert.Equal(layers + 1 - 2, second.Count(e => e.Method == "HEAD" && e.Path.Contains("/blobs/", StringComparison.Ordinal) && e.Status == 200));
+        // The blobs the first push sent are not asked about again; only the two new ones are checked, and missing.
+        Assert.Equal(2, second.Count(e => e.Method == "HEAD" && e.Path.Contains("/blobs/", StringComparison.Ordinal)));
+        Assert.All(second.Where(e => e.Method == "HEAD" && e.Path.Contains("/blobs/", StringComparison.Ordinal)), e => Assert.Equal(404, e.Status));
+        Assert.Contains($"{layers + 1 - 2} known from earlier pushes", publish.Output, StringComparison.Ordinal);
 
         using (var pulled = ImageReader.FromRegistry($"{_registry.Name}/hello/anonymous:latest", "--src-tls-verify=false"))
         {
@@ -119,6 +121,72 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
         var run = pulled.Run();
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Contains("jq says: jq-1.6", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WithContainerArchiveOutputPathTheArchiveIsWrittenAsWellAndAnImageTheCacheLostIsBuiltAgainBeforeItIsPushed()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var archive = Path.Combine(project.Root, "both", "image.tar");
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/both", ["-p:ContainerArchiveOutputPath=" + archive, "-getProperty:NixImageDigest"]);
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var digest = publish.Output.Trim().Split('\n')[^1].Trim();
+        Assert.StartsWith("sha256:", digest, StringComparison.Ordinal);
+        using (var archived = new ImageReader(archive))
+        using (var pushed = ImageReader.FromRegistry($"{_registry.Name}/hello/both:latest", "--src-tls-verify=false"))
+        {
+            Assert.Equal(digest, pushed.Inspect().GetProperty("Digest").GetString());
+            Assert.Equal(pushed.Manifest().GetRawText(), archived.Manifest().GetRawText());
+        }
+
+        // Registry only: the image is the same, so nothing is sent but the tag checks. Then the cache is cleared:
+        // the next publish (nothing changed) builds the image again from scratch instead of failing to push it.
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/both");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        Assert.Contains("tag latest already points at " + digest, publish.Output, StringComparison.Ordinal);
+        Assert.Equal(0, project.Dotnet(["msbuild", project.ProjectFile, "-t:CleanNixImageCache"]).ExitCode);
+        var mark = _registry.Mark();
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/both");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        Assert.Contains("the layer cache no longer holds the last image", publish.Output, StringComparison.Ordinal);
+        Assert.Contains("tag latest already points at " + digest, publish.Output, StringComparison.Ordinal);
+        Assert.All(_registry.AccessLogSince(mark), e => Assert.True(e.Method is "GET" or "HEAD", $"{e.Method} {e.Path}"));
+    }
+
+    [Fact]
+    public async Task ABlobTheRegistryLostSinceAnEarlierPushIsFoundThroughTheRefusedManifestAndSentAgain()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/lost");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        string lost;
+        using (var pulled = ImageReader.FromRegistry($"{_registry.Name}/hello/lost:latest", "--src-tls-verify=false"))
+        {
+            lost = pulled.Manifest().GetProperty("layers")[0].GetProperty("digest").GetString()!;
+        }
+
+        using (var http = new HttpClient())
+        {
+            var delete = await http.DeleteAsync($"http://{_registry.Name}/v2/hello/lost/blobs/{lost}");
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, delete.StatusCode);
+        }
+
+        var program = Path.Combine(project.Directory, "Program.cs");
+        File.WriteAllText(program, File.ReadAllText(program).Replace("// A greeting", "Console.WriteLine(\"After the loss.\");\n// A greeting", StringComparison.Ordinal));
+        var mark = _registry.Mark();
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/lost");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var log = _registry.AccessLogSince(mark);
+        _output.WriteLine("Push after the registry lost a blob:\n" + log.Summary());
+
+        Assert.Contains("the registry refused the manifest", publish.Output, StringComparison.Ordinal);
+        Assert.Contains(log, e => e.Method == "PUT" && e.Path.Contains("/manifests/", StringComparison.Ordinal) && e.Status == 400);
+        Assert.Contains(log, e => e.Method == "HEAD" && e.Path.EndsWith("/blobs/" + lost, StringComparison.Ordinal) && e.Status == 404);
+        Assert.Equal(3, log.BlobUploads());
+        using var again = ImageReader.FromRegistry($"{_registry.Name}/hello/lost:latest", "--src-tls-verify=false");
+        var run = again.Run();
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("After the loss.", run.Output, StringComparison.Ordinal);
     }
 
     [Fact]

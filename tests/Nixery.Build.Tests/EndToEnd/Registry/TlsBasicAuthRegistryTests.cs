@@ -96,14 +96,15 @@ public sealed class TlsBasicAuthRegistryTests : IClassFixture<TlsBasicAuthRegist
     }
 
     [Fact]
-    public void CertificateFromAnUnknownCaFailsWithNIXIMG034AndTheArchiveIsStillWritten()
+    public void CertificateFromAnUnknownCaFailsWithNIXIMG034AndOnceTrustedTheImageIsPushedFromTheLayersAlreadyBuilt()
     {
         using var project = SampleProject.Copy(_feed);
-        var publish = RegistryPush.Publish(project, Registry.Name, "tls/untrusted", environment: new Dictionary<string, string?>
+        var credentials = new Dictionary<string, string?>
         {
             ["DOTNET_CONTAINER_REGISTRY_UNAME"] = TlsBasicAuthRegistry.User,
             ["DOTNET_CONTAINER_REGISTRY_PWORD"] = TlsBasicAuthRegistry.Password,
-        });
+        };
+        var publish = RegistryPush.Publish(project, Registry.Name, "tls/untrusted", environment: credentials);
 
         Assert.NotEqual(0, publish.ExitCode);
         var error = publish.Output.Split('\n').First(l => l.Contains("error NIXIMG034", StringComparison.Ordinal));
@@ -111,7 +112,18 @@ public sealed class TlsBasicAuthRegistryTests : IClassFixture<TlsBasicAuthRegist
         Assert.Contains("not signed by a certificate authority this machine trusts", error, StringComparison.Ordinal);
         Assert.Contains("SSL_CERT_FILE", error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", publish.Output, StringComparison.Ordinal);
-        Assert.True(File.Exists(project.DefaultArchive().Replace("hellonix.tar", "tls-untrusted.tar", StringComparison.Ordinal)));
+
+        // Nothing built is lost: with the CA trusted, the next publish pushes the image from the layers the first one cached.
+        credentials["SSL_CERT_FILE"] = _fixture.Certificates.CaFile;
+        publish = RegistryPush.Publish(project, Registry.Name, "tls/untrusted", environment: credentials);
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(project.DefaultArchive().Replace("hellonix.tar", "tls-untrusted.json", StringComparison.Ordinal))).RootElement;
+        Assert.Equal(0, summary.GetProperty("build").GetProperty("layersBuilt").GetInt32());
+        using var pulled = ImageReader.FromRegistry($"{Registry.Name}/tls/untrusted:latest", SkopeoOptions);
+        Assert.Contains($"pushed {Registry.Name}/tls/untrusted:latest@{pulled.Inspect().GetProperty("Digest").GetString()}", publish.Output, StringComparison.Ordinal);
+        var run = pulled.Run();
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("Hello from Nix!", run.Output, StringComparison.Ordinal);
     }
 
     [Fact]

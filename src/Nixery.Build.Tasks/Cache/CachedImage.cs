@@ -1,0 +1,63 @@
+using System.Text.Json;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Cache;
+
+/// <summary>
+/// Reads a built image back from the blob store by its manifest digest: what a push of an up-to-date image sends
+/// when no archive was written (ContainerRegistry set, ContainerArchiveOutputPath not). Null when the store no
+/// longer holds all of it (pruned, cleared, damaged): the image must then be built again.
+/// </summary>
+public static class CachedImage
+{
+    private const long MaxDocumentSize = 16 * 1024 * 1024;
+
+    public static BuiltImage? Read(BlobStore store, Digest manifestDigest)
+    {
+        try
+        {
+            var manifestBytes = Document(store, manifestDigest);
+            if (manifestBytes is null || Digest.Of(manifestBytes) != manifestDigest)
+            {
+                return null;
+            }
+
+            using var manifest = JsonDocument.Parse(manifestBytes);
+            var root = manifest.RootElement;
+            var configDescriptor = Describe(root.GetProperty("config"));
+            var configBytes = Document(store, configDescriptor.Digest);
+            if (configBytes is null || configBytes.Length != configDescriptor.Size)
+            {
+                return null;
+            }
+
+            using var config = JsonDocument.Parse(configBytes);
+            var diffIds = config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => Digest.Parse(d.GetString()!)).ToList();
+            var history = config.RootElement.TryGetProperty("history", out var h) ? h.EnumerateArray().Select(e => e.TryGetProperty("created_by", out var c) ? c.GetString() ?? string.Empty : string.Empty).ToList() : [];
+            var layers = root.GetProperty("layers").EnumerateArray().Select(Describe).ToList();
+            if (diffIds.Count != layers.Count || !layers.All(l => store.Contains(l.Digest, l.Size)))
+            {
+                return null;
+            }
+
+            var manifestDescriptor = new Descriptor(root.GetProperty("mediaType").GetString()!, manifestDigest, manifestBytes.Length);
+            return new BuiltImage(
+                store.Blob(configDescriptor),
+                store.Blob(manifestDescriptor),
+                layers.Select((l, i) => new LayerBlob(store.Blob(l), diffIds[i], i < history.Count ? history[i] : string.Empty)).ToList());
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[]? Document(BlobStore store, Digest digest)
+    {
+        var file = new FileInfo(store.PathOf(digest));
+        return file.Exists && file.Length <= MaxDocumentSize ? File.ReadAllBytes(file.FullName) : null;
+    }
+
+    private static Descriptor Describe(JsonElement element) =>
+        new(element.GetProperty("mediaType").GetString()!, Digest.Parse(element.GetProperty("digest").GetString()!), element.GetProperty("size").GetInt64());
+}
