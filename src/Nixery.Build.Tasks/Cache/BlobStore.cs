@@ -4,11 +4,17 @@ namespace Nixery.Build.Cache;
 
 /// <summary>
 /// Content-addressed blobs in a folder: <c>sha256/&lt;hex&gt;</c>. A blob is written to a temporary
-/// file beside its final place, flushed to disk, then renamed: a reader sees a whole blob or none,
-/// and a killed build leaves only a temporary file that never counts.
+/// file beside its final place, then renamed: a reader sees a whole blob or none, and a killed build leaves
+/// only a temporary file that never counts. A blob larger than <see cref="VerifiedOnReuseSize"/> is flushed to
+/// disk before it is renamed, because its reuse trusts its size and time; a smaller one is not (after a crash
+/// it could hold garbage under its name, but every reuse checks its digest), which spares a build the wait for
+/// the disk on every new app layer, config and manifest.
 /// </summary>
 public sealed class BlobStore
 {
+    /// <summary>Blobs up to this size have their digest checked whenever they are reused: it costs under a millisecond.</summary>
+    public const long VerifiedOnReuseSize = 1 << 20;
+
     private readonly string _blobs;
     private readonly string _temporary;
 
@@ -53,7 +59,7 @@ public sealed class BlobStore
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
             {
                 result = write(stream);
-                stream.Flush(flushToDisk: true);
+                stream.Flush(flushToDisk: stream.Length > VerifiedOnReuseSize);
             }
 
             Commit(temporary, digestOf(result));

@@ -6,7 +6,8 @@ namespace Nixery.Build.Cache;
 /// <summary>
 /// Reads a built image back from the blob store by its manifest digest: what a push of an up-to-date image sends
 /// when no archive was written (ContainerRegistry set, ContainerArchiveOutputPath not). Null when the store no
-/// longer holds all of it (pruned, cleared, damaged): the image must then be built again.
+/// longer holds all of it (pruned, cleared, damaged: sizes checked, and the digests of the documents and small
+/// layers): the image must then be built again.
 /// </summary>
 public static class CachedImage
 {
@@ -26,7 +27,7 @@ public static class CachedImage
             var root = manifest.RootElement;
             var configDescriptor = Describe(root.GetProperty("config"));
             var configBytes = Document(store, configDescriptor.Digest);
-            if (configBytes is null || configBytes.Length != configDescriptor.Size)
+            if (configBytes is null || Digest.Of(configBytes) != configDescriptor.Digest)
             {
                 return null;
             }
@@ -35,7 +36,7 @@ public static class CachedImage
             var diffIds = config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => Digest.Parse(d.GetString()!)).ToList();
             var history = config.RootElement.TryGetProperty("history", out var h) ? h.EnumerateArray().Select(e => e.TryGetProperty("created_by", out var c) ? c.GetString() ?? string.Empty : string.Empty).ToList() : [];
             var layers = root.GetProperty("layers").EnumerateArray().Select(Describe).ToList();
-            if (diffIds.Count != layers.Count || !layers.All(l => store.Contains(l.Digest, l.Size)))
+            if (diffIds.Count != layers.Count || !layers.All(l => Intact(store, l)))
             {
                 return null;
             }
@@ -50,6 +51,23 @@ public static class CachedImage
         {
             return null;
         }
+    }
+
+    /// <summary>Present with its size; a small blob (not flushed to disk when written, see <see cref="BlobStore"/>) also by its digest.</summary>
+    private static bool Intact(BlobStore store, Descriptor blob)
+    {
+        if (!store.Contains(blob.Digest, blob.Size))
+        {
+            return false;
+        }
+
+        if (blob.Size > BlobStore.VerifiedOnReuseSize)
+        {
+            return true;
+        }
+
+        using var stream = new FileStream(store.PathOf(blob.Digest), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+        return Digest.FromHash(System.Security.Cryptography.SHA256.HashData(stream)) == blob.Digest;
     }
 
     private static byte[]? Document(BlobStore store, Digest digest)

@@ -50,8 +50,7 @@ public sealed class LayerCache
     /// <summary>Blobs used in the last minutes are never pruned: another build may be about to read them.</summary>
     private static readonly TimeSpan PruneGrace = TimeSpan.FromMinutes(10);
 
-    /// <summary>Blobs up to this size always have their digest checked: it costs under a millisecond.</summary>
-    private const long CheapDigestSize = 1 << 20;
+    private const long CheapDigestSize = BlobStore.VerifiedOnReuseSize;
 
     private readonly string _index;
 
@@ -165,8 +164,9 @@ public sealed class LayerCache
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
+                // Not flushed to disk: after a crash an entry is whole, or unreadable and rebuilt, never a wrong layer
+                // (the blob it names is checked on every use).
                 stream.Write(json);
-                stream.Flush(flushToDisk: true);
             }
 
             File.Move(temporary, EntryPath(key), overwrite: true);

@@ -96,7 +96,7 @@ public sealed class BlobLocations
                         Write(writer, merged);
                     }
 
-                    file.Flush(flushToDisk: true);
+                    // Not flushed to disk: a file a crash damaged reads as empty, and a wrong hint costs a check, not an image.
                 }
 
                 File.Move(temporary, _path, overwrite: true);

@@ -61,6 +61,10 @@ public sealed class CachedImageTests : IDisposable
         File.WriteAllBytes(_store.PathOf(_layers[1].Digest), [4]);
         Assert.Null(CachedImage.Read(_store, _manifest.Digest));
 
+        // Same size, other bytes: small blobs are not flushed to disk when written, so their digest is checked.
+        File.WriteAllBytes(_store.PathOf(_layers[1].Digest), [0, 0]);
+        Assert.Null(CachedImage.Read(_store, _manifest.Digest));
+
         File.WriteAllBytes(_store.PathOf(_layers[1].Digest), [4, 5]);
         Assert.NotNull(CachedImage.Read(_store, _manifest.Digest));
 
