@@ -44,7 +44,11 @@ public static class OciArchiveWriter
                 file.Flush(flushToDisk: false);
             }
 
-            File.Move(temporary, archivePath, overwrite: true);
+            // The old archive goes first, then the new one takes its name: ext4 (auto_da_alloc) forces the data of a
+            // file renamed over another to disk at the next journal commit, which made the next build's cache fsync
+            // wait for this whole archive. A reader sees the old archive, none, or the new one: never part of one.
+            File.Delete(archivePath);
+            File.Move(temporary, archivePath);
         }
         finally
         {

@@ -5,10 +5,10 @@ namespace Nixery.Build.Cache;
 /// <summary>
 /// Content-addressed blobs in a folder: <c>sha256/&lt;hex&gt;</c>. A blob is written to a temporary
 /// file beside its final place, then renamed: a reader sees a whole blob or none, and a killed build leaves
-/// only a temporary file that never counts. A blob larger than <see cref="VerifiedOnReuseSize"/> is flushed to
-/// disk before it is renamed, because its reuse trusts its size and time; a smaller one is not (after a crash
-/// it could hold garbage under its name, but every reuse checks its digest), which spares a build the wait for
-/// the disk on every new app layer, config and manifest.
+/// only a temporary file that never counts. Blobs are not forced to disk when written (that wait was a third of
+/// an app layer's time): after a power loss one may hold garbage under its name, so the layer cache checks a
+/// blob's digest on its first reuse, then forces it to disk (<see cref="FlushToDisk"/>) before trusting its size
+/// and time from then on; a blob up to <see cref="VerifiedOnReuseSize"/> is checked on every reuse.
 /// </summary>
 public sealed class BlobStore
 {
@@ -59,7 +59,6 @@ public sealed class BlobStore
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
             {
                 result = write(stream);
-                stream.Flush(flushToDisk: stream.Length > VerifiedOnReuseSize);
             }
 
             Commit(temporary, digestOf(result));
@@ -69,6 +68,13 @@ public sealed class BlobStore
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>Forces a stored blob's bytes to disk (fsync): what a check just confirmed stays true after a power loss.</summary>
+    public void FlushToDisk(Digest digest)
+    {
+        using var stream = new FileStream(PathOf(digest), FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        stream.Flush(flushToDisk: true);
     }
 
     /// <summary>Stores a small in-memory blob (a config or a manifest).</summary>

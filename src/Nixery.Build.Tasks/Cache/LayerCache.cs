@@ -40,9 +40,10 @@ public sealed class CacheCounters
 /// (<see cref="BlobStore"/>), and an index from a layer's key to its descriptor in <c>layers/&lt;key&gt;.json</c>.
 /// A key is derived from what decides a layer's bytes — for a Nix layer its ordered store paths, which Nix never
 /// changes — plus the writer's format version and settings, so a hit skips tar and compression altogether.
-/// Every write is atomic (temporary file, rename); a reused blob is checked before it is used — its size always,
-/// its digest when that is cheap (small blobs) or the blob was modified since its digest was last confirmed —
-/// and a damaged one is rebuilt, never shipped. Use is recorded in the files' access times (least recently used
+/// Every write is atomic (temporary file, rename), not forced to disk; a reused blob is checked before it is used
+/// — its size always, its digest when that is cheap (small blobs), on its first reuse (which then forces it to
+/// disk), or when the blob was modified since its digest was last confirmed — and a damaged one is rebuilt, never
+/// shipped. Use is recorded in the files' access times (least recently used
 /// go first when pruning), so the modification time keeps telling whether a blob was written to.
 /// </summary>
 public sealed class LayerCache
@@ -140,14 +141,12 @@ public sealed class LayerCache
         return entry;
     }
 
-    /// <summary>Records a layer whose blob is already in <see cref="Blobs"/> (and was just written or checked).</summary>
+    /// <summary>
+    /// Records a layer whose blob is already in <see cref="Blobs"/>. A layer just written has no confirmed time
+    /// (<see cref="CachedLayer.BlobModified"/> 0): its first reuse checks its digest and forces it to disk.
+    /// </summary>
     public void Put(string key, CachedLayer layer)
     {
-        if (layer.BlobModified == 0 && File.Exists(Blobs.PathOf(layer.Digest)))
-        {
-            layer = layer with { BlobModified = File.GetLastWriteTimeUtc(Blobs.PathOf(layer.Digest)).Ticks };
-        }
-
         Directory.CreateDirectory(_index);
         var json = OciJson.Write(w =>
         {
@@ -241,7 +240,8 @@ public sealed class LayerCache
 
     /// <summary>
     /// Why a cached layer cannot be used (null when it can), and the blob's modification time when its digest was
-    /// confirmed just now. Size always; digest when the blob is small, or was written to since it was last confirmed.
+    /// confirmed just now. Size always; digest when the blob is small, was never confirmed (just written), or was
+    /// written to since it was last confirmed.
     /// </summary>
     private (string? Problem, long? Confirmed) Check(CachedLayer entry)
     {
@@ -264,11 +264,29 @@ public sealed class LayerCache
         }
 
         // Unbuffered: the hash reads in its own blocks, and a FileStream buffer would be a fresh allocation per blob.
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
-        var actual = Digest.FromHash(SHA256.HashData(stream));
-        return actual == entry.Digest
-            ? (null, modified == entry.BlobModified ? null : modified)
-            : ($"its blob's digest is {actual} instead of {entry.Digest}", null);
+        Digest actual;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan))
+        {
+            actual = Digest.FromHash(SHA256.HashData(stream));
+        }
+
+        if (actual != entry.Digest)
+        {
+            return ($"its blob's digest is {actual} instead of {entry.Digest}", null);
+        }
+
+        if (modified == entry.BlobModified)
+        {
+            return (null, null);
+        }
+
+        // From now on only its size and time are checked: make what was just confirmed survive a power loss.
+        if (file.Length > CheapDigestSize)
+        {
+            Blobs.FlushToDisk(entry.Digest);
+        }
+
+        return (null, modified);
     }
 
     private static CachedLayer ReadEntry(byte[] json)

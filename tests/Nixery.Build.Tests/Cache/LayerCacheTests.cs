@@ -133,6 +133,27 @@ public sealed class LayerCacheTests : IDisposable
     }
 
     [Fact]
+    public void ABigBlobIsCheckedOnItsFirstReuseEvenWithItsSizeAndTimeKept()
+    {
+        // Blobs are not forced to disk when written: until a reuse has confirmed its digest, a big blob is not trusted
+        // by its size and time (after a power loss it could hold anything under its name).
+        var cache = new LayerCache(_temp.Path);
+        var layer = Store(cache, "big", new string('x', 3 << 20));
+        var blob = cache.Blobs.PathOf(layer.Digest);
+        var written = File.GetLastWriteTimeUtc(blob);
+        using (var stream = new FileStream(blob, FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = 1 << 20;
+            stream.Write("damage"u8);
+        }
+
+        File.SetLastWriteTimeUtc(blob, written);
+
+        Assert.Null(cache.TryGet("big", _damage.Add));
+        Assert.Contains("digest", Assert.Single(_damage), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ConcurrentWritersOfTheSameLayerAllSucceedAndReadersNeverSeeHalfAnEntry()
     {
         var seen = new System.Collections.Concurrent.ConcurrentBag<CachedLayer?>();
