@@ -29,12 +29,9 @@ public static class OciArchiveReader
                 throw new FormatException("index.json lists no manifest");
             }
 
-            var manifestDescriptor = Describe(manifests[0]);
-            var manifest = Json(archivePath, members, BlobName(manifestDescriptor.Digest));
-            var configDescriptor = Describe(manifest.GetProperty("config"));
-            var config = Json(archivePath, members, BlobName(configDescriptor.Digest));
-            var diffIds = config.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => Digest.Parse(d.GetString()!)).ToList();
-            var layers = manifest.GetProperty("layers").EnumerateArray().Select(Describe).ToList();
+            var manifestDescriptor = OciDocuments.Descriptor(manifests[0]);
+            var (configDescriptor, layers) = OciDocuments.Manifest(Json(archivePath, members, BlobName(manifestDescriptor.Digest)));
+            var diffIds = OciDocuments.DiffIds(Json(archivePath, members, BlobName(configDescriptor.Digest)));
             if (diffIds.Count != layers.Count)
             {
                 throw new FormatException($"the config names {diffIds.Count} diff IDs for {layers.Count} layers");
@@ -55,9 +52,6 @@ public static class OciArchiveReader
     }
 
     private static string BlobName(Digest digest) => "blobs/sha256/" + digest.Hex;
-
-    private static Descriptor Describe(JsonElement element) =>
-        new(element.GetProperty("mediaType").GetString()!, Digest.Parse(element.GetProperty("digest").GetString()!), element.GetProperty("size").GetInt64());
 
     private static ImageBlob Blob(string archivePath, Dictionary<string, (long Offset, long Size)> members, Descriptor descriptor)
     {

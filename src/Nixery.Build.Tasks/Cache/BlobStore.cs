@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Nixery.Build.Oci;
 
 namespace Nixery.Build.Cache;
@@ -68,6 +69,13 @@ public sealed class BlobStore
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>The digest of the stored blob's bytes as they are now (read unbuffered: the hash reads in its own blocks).</summary>
+    public Digest DigestOf(Digest digest)
+    {
+        using var stream = new FileStream(PathOf(digest), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        return Digest.FromHash(SHA256.HashData(stream));
     }
 
     /// <summary>Forces a stored blob's bytes to disk (fsync): what a check just confirmed stays true after a power loss.</summary>

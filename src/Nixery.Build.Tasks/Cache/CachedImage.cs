@@ -25,7 +25,7 @@ public static class CachedImage
 
             using var manifest = JsonDocument.Parse(manifestBytes);
             var root = manifest.RootElement;
-            var configDescriptor = Describe(root.GetProperty("config"));
+            var (configDescriptor, layers) = OciDocuments.Manifest(root);
             var configBytes = Document(store, configDescriptor.Digest);
             if (configBytes is null || Digest.Of(configBytes) != configDescriptor.Digest)
             {
@@ -33,9 +33,8 @@ public static class CachedImage
             }
 
             using var config = JsonDocument.Parse(configBytes);
-            var diffIds = config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => Digest.Parse(d.GetString()!)).ToList();
+            var diffIds = OciDocuments.DiffIds(config.RootElement);
             var history = config.RootElement.TryGetProperty("history", out var h) ? h.EnumerateArray().Select(e => e.TryGetProperty("created_by", out var c) ? c.GetString() ?? string.Empty : string.Empty).ToList() : [];
-            var layers = root.GetProperty("layers").EnumerateArray().Select(Describe).ToList();
             if (diffIds.Count != layers.Count || !layers.All(l => Intact(store, l)))
             {
                 return null;
@@ -53,7 +52,7 @@ public static class CachedImage
         }
     }
 
-    /// <summary>Present with its size; a small blob (not flushed to disk when written, see <see cref="BlobStore"/>) also by its digest.</summary>
+    /// <summary>Present with its size; a small blob also by its digest, as the layer cache checks it on every reuse.</summary>
     private static bool Intact(BlobStore store, Descriptor blob)
     {
         if (!store.Contains(blob.Digest, blob.Size))
@@ -66,8 +65,7 @@ public static class CachedImage
             return true;
         }
 
-        using var stream = new FileStream(store.PathOf(blob.Digest), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
-        return Digest.FromHash(System.Security.Cryptography.SHA256.HashData(stream)) == blob.Digest;
+        return store.DigestOf(blob.Digest) == blob.Digest;
     }
 
     private static byte[]? Document(BlobStore store, Digest digest)
@@ -75,7 +73,4 @@ public static class CachedImage
         var file = new FileInfo(store.PathOf(digest));
         return file.Exists && file.Length <= MaxDocumentSize ? File.ReadAllBytes(file.FullName) : null;
     }
-
-    private static Descriptor Describe(JsonElement element) =>
-        new(element.GetProperty("mediaType").GetString()!, Digest.Parse(element.GetProperty("digest").GetString()!), element.GetProperty("size").GetInt64());
 }

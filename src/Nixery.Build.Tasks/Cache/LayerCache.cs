@@ -51,7 +51,6 @@ public sealed class LayerCache
     /// <summary>Blobs used in the last minutes are never pruned: another build may be about to read them.</summary>
     private static readonly TimeSpan PruneGrace = TimeSpan.FromMinutes(10);
 
-    private const long CheapDigestSize = BlobStore.VerifiedOnReuseSize;
 
     private readonly string _index;
 
@@ -258,17 +257,12 @@ public sealed class LayerCache
         }
 
         var modified = file.LastWriteTimeUtc.Ticks;
-        if (file.Length > CheapDigestSize && modified == entry.BlobModified)
+        if (file.Length > BlobStore.VerifiedOnReuseSize && modified == entry.BlobModified)
         {
             return (null, null);
         }
 
-        // Unbuffered: the hash reads in its own blocks, and a FileStream buffer would be a fresh allocation per blob.
-        Digest actual;
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan))
-        {
-            actual = Digest.FromHash(SHA256.HashData(stream));
-        }
+        var actual = Blobs.DigestOf(entry.Digest);
 
         if (actual != entry.Digest)
         {
@@ -281,7 +275,7 @@ public sealed class LayerCache
         }
 
         // From now on only its size and time are checked: make what was just confirmed survive a power loss.
-        if (file.Length > CheapDigestSize)
+        if (file.Length > BlobStore.VerifiedOnReuseSize)
         {
             Blobs.FlushToDisk(entry.Digest);
         }

@@ -56,7 +56,7 @@ public sealed class ImageBuilder
         }
 
         var media = MediaTypesFor(request.Format);
-        var cache = new LayerCache(request.CacheDirectory ?? Path.Combine(request.IntermediateDirectory, "cache"));
+        var cache = new LayerCache(request.LayerCacheDirectory);
         var store = cache.Blobs;
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
@@ -107,14 +107,20 @@ public sealed class ImageBuilder
                 OciArchiveWriter.Write(image, request.Repository, request.Tags, request.ArchivePath, request.Created, cancellationToken);
             }
         }
-        catch (Exception e) when (pushing is not null)
-        {
-            await pushing.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw ArchiveFailure(request, e);
-        }
         catch (Exception e)
         {
-            throw ArchiveFailure(request, e);
+            // The push reads the same blobs: let it end (its outcome no longer matters) before the build gives up.
+            if (pushing is not null)
+            {
+                await pushing.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
+            if (e is IOException)
+            {
+                throw new NixImageException(ErrorCodes.WriteFailed, $"The image archive '{request.ArchivePath}' could not be written: {e.Message} Check the folder's permissions and free space.", e);
+            }
+
+            throw;
         }
 
         var archiveTime = stopwatch.Elapsed;
@@ -136,10 +142,6 @@ public sealed class ImageBuilder
             $"timing: closure {nixTime.TotalMilliseconds:0} ms, layers {(layersTime - nixTime).TotalMilliseconds:0} ms, config and archive or push start {(archiveTime - layersTime).TotalMilliseconds:0} ms, cache pruning and summary {(stopwatch.Elapsed - archiveTime).TotalMilliseconds:0} ms"));
         return new ImageBuildResult(image, request.WriteArchive ? request.ArchivePath : null, summaryPath, pushing);
     }
-
-    private static Exception ArchiveFailure(ImageRequest request, Exception e) => e is IOException
-        ? new NixImageException(ErrorCodes.WriteFailed, $"The image archive '{request.ArchivePath}' could not be written: {e.Message} Check the folder's permissions and free space.", e)
-        : e;
 
     private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail, Func<string> Key);
 
@@ -299,7 +301,7 @@ public sealed class ImageBuilder
 
     private static string WriteSummary(ImageRequest request, BuiltImage image, bool nixReused, CacheCounters counters)
     {
-        var summaryPath = Path.ChangeExtension(request.ArchivePath, ".json");
+        var summaryPath = request.SummaryPath;
         var json = OciJson.Write(w =>
         {
             w.WriteStartObject();

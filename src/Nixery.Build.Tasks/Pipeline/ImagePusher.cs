@@ -61,7 +61,7 @@ public sealed class ImagePusher
 
     private static BuiltImage FromCache(ImageRequest request, string? digestFile)
     {
-        var cache = request.CacheDirectory ?? Path.Combine(request.IntermediateDirectory, "cache");
+        var cache = request.LayerCacheDirectory;
         return (digestFile is null ? null : LastImage.FromCache(cache, digestFile)) ?? throw new NixImageException(
             ErrorCodes.ImageNotInCache,
             $"The image to push is no longer whole in the layer cache {cache} (pruned or cleared since this publish checked it). Publish again: the image is built again from what is cached.");

@@ -77,6 +77,12 @@ public sealed record ImageRequest
     /// <summary>The layer cache shared by the user's builds; null keeps layers in the intermediate folder only.</summary>
     public string? CacheDirectory { get; init; }
 
+    /// <summary>The layer cache this build uses: <see cref="CacheDirectory"/>, else one in the intermediate folder.</summary>
+    public string LayerCacheDirectory => CacheDirectory ?? Path.Combine(IntermediateDirectory, "cache");
+
+    /// <summary>The build summary: beside the archive, whether or not one is written.</summary>
+    public string SummaryPath => Path.ChangeExtension(ArchivePath, ".json");
+
     /// <summary>The most bytes of blobs the cache keeps; least recently used ones go first.</summary>
     public long CacheMaxSize { get; init; } = ImageDefaults.CacheMaxSize;
 
