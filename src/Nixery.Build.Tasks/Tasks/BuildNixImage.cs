@@ -9,11 +9,8 @@ namespace Nixery.Build.Tasks;
 /// file and turns its coded exceptions into MSBuild errors (<c>NIXIMG###</c>) without stack traces. With
 /// <see cref="Registry"/> set it also pushes the image there, beside writing the archive.
 /// </summary>
-public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableTask
+public sealed class BuildNixImage : CancelableNixTask
 {
-    // Tasks are never disposed; the source lives for one Execute and cancelling after that is harmless.
-    private volatile CancellationTokenSource? _cancel;
-
     [Required]
     public string RequestFile { get; set; } = string.Empty;
 
@@ -37,53 +34,23 @@ public sealed class BuildNixImage : Microsoft.Build.Utilities.Task, ICancelableT
     [Output]
     public string? ArchivePath { get; set; }
 
-    public void Cancel()
-    {
-        try
-        {
-            _cancel?.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Execute has finished.
-        }
-    }
+    protected override string CancelledMessage => "Image build cancelled; nothing was written.";
 
-    public override bool Execute()
+    protected override void Run(CancellationToken cancellationToken)
     {
-        using var cancel = new CancellationTokenSource();
-        _cancel = cancel;
-        try
+        var request = Pipeline.RequestFile.Read(RequestFile);
+        var log = new MSBuildLog(Log);
+        using var registry = string.IsNullOrWhiteSpace(Registry)
+            ? null
+            : new ImagePusher(log, Environment.GetEnvironmentVariable).Connect(request.Repository, request.Tags, Registry, InsecureRegistries, request.LayerCacheDirectory, request.IntermediateDirectory, cancellationToken);
+        var builder = new ImageBuilder(log, Environment.GetEnvironmentVariable("PATH"));
+        var result = builder.BuildAsync(request, cancellationToken, registry).GetAwaiter().GetResult();
+        ImageDigest = result.Image.Digest.Value;
+        ArchivePath = result.ArchivePath;
+        File.WriteAllText(DigestFile, ImageDigest);
+        if (result.Push is { } push)
         {
-            var request = Pipeline.RequestFile.Read(RequestFile);
-            var log = new MSBuildLog(Log);
-            using var registry = string.IsNullOrWhiteSpace(Registry)
-                ? null
-                : new ImagePusher(log, Environment.GetEnvironmentVariable).Connect(request.Repository, request.Tags, Registry, InsecureRegistries, request.CacheDirectory, request.IntermediateDirectory, cancel.Token);
-            var builder = new ImageBuilder(log, Environment.GetEnvironmentVariable("PATH"));
-            var result = builder.BuildAsync(request, cancel.Token, registry).GetAwaiter().GetResult();
-            ImageDigest = result.Image.Digest.Value;
-            ArchivePath = result.ArchivePath;
-            File.WriteAllText(DigestFile, ImageDigest);
-            if (result.Push is { } push)
-            {
-                PushedReferences = string.Join(';', push.GetAwaiter().GetResult().References);
-            }
+            PushedReferences = string.Join(';', push.GetAwaiter().GetResult().References);
         }
-        catch (NixImageException e)
-        {
-            Log.LogError(subcategory: null, e.Code, helpKeyword: null, file: null, lineNumber: 0, columnNumber: 0, endLineNumber: 0, endColumnNumber: 0, e.Message);
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            Log.LogMessage(MessageImportance.High, "Image build cancelled; nothing was written.");
-            return false;
-        }
-        finally
-        {
-            _cancel = null;
-        }
-
-        return !Log.HasLoggedErrors;
     }
 }

@@ -143,7 +143,7 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
             var request = CreateRequest();
             Pipeline.RequestFile.WriteIfChanged(request, RequestFile);
             ArchivePath = request.WriteArchive ? request.ArchivePath : null;
-            SummaryPath = Path.ChangeExtension(request.ArchivePath, ".json");
+            SummaryPath = request.SummaryPath;
             if (!request.WriteArchive)
             {
                 ForgetImageMissingFromCache(request);
@@ -151,7 +151,7 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
         }
         catch (NixImageException e)
         {
-            Log.LogError(subcategory: null, e.Code, helpKeyword: null, file: null, lineNumber: 0, columnNumber: 0, endLineNumber: 0, endColumnNumber: 0, e.Message);
+            Log.LogNixImageError(e);
         }
 
         return !Log.HasLoggedErrors;
@@ -240,13 +240,13 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
     /// </summary>
     private void ForgetImageMissingFromCache(ImageRequest request)
     {
-        var summary = Path.ChangeExtension(request.ArchivePath, ".json");
+        var summary = request.SummaryPath;
         if (!File.Exists(summary))
         {
             return;
         }
 
-        if (DigestFile is null || LastImage.FromCache(request.CacheDirectory!, DigestFile) is null)
+        if (DigestFile is null || LastImage.FromCache(request.LayerCacheDirectory, DigestFile) is null)
         {
             Log.LogMessage(MessageImportance.High, "Nixery.Build: the layer cache no longer holds the last image; building it again.");
             File.Delete(summary);

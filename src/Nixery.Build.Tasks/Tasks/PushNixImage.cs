@@ -9,10 +9,8 @@ namespace Nixery.Build.Tasks;
 /// layer cache when no archive was written; or, with <see cref="CheckOnly"/>, only checks the registry settings,
 /// before anything is built. (An image built now is pushed by <see cref="BuildNixImage"/>.)
 /// </summary>
-public sealed class PushNixImage : Microsoft.Build.Utilities.Task, ICancelableTask
+public sealed class PushNixImage : CancelableNixTask
 {
-    private volatile CancellationTokenSource? _cancel;
-
     [Required]
     public string Registry { get; set; } = string.Empty;
 
@@ -39,48 +37,18 @@ public sealed class PushNixImage : Microsoft.Build.Utilities.Task, ICancelableTa
     [Output]
     public string? PushedReferences { get; set; }
 
-    public void Cancel()
+    protected override string CancelledMessage => "Push cancelled; no tag was moved.";
+
+    protected override void Run(CancellationToken cancellationToken)
     {
-        try
+        var pusher = new ImagePusher(new MSBuildLog(Log), Environment.GetEnvironmentVariable);
+        if (CheckOnly)
         {
-            _cancel?.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Execute has finished.
-        }
-    }
-
-    public override bool Execute()
-    {
-        using var cancel = new CancellationTokenSource();
-        _cancel = cancel;
-        try
-        {
-            var pusher = new ImagePusher(new MSBuildLog(Log), Environment.GetEnvironmentVariable);
-            if (CheckOnly)
-            {
-                pusher.Check(Registry, InsecureRegistries);
-                return true;
-            }
-
-            var result = pusher.PushAsync(RequestFile ?? string.Empty, ArchivePath, DigestFile, Registry, InsecureRegistries, CacheDirectory, ProjectDirectory, cancel.Token).GetAwaiter().GetResult();
-            PushedReferences = string.Join(';', result.References);
-        }
-        catch (NixImageException e)
-        {
-            Log.LogError(subcategory: null, e.Code, helpKeyword: null, file: null, lineNumber: 0, columnNumber: 0, endLineNumber: 0, endColumnNumber: 0, e.Message);
-        }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-        {
-            Log.LogMessage(MessageImportance.High, "Push cancelled; no tag was moved.");
-            return false;
-        }
-        finally
-        {
-            _cancel = null;
+            pusher.Check(Registry, InsecureRegistries);
+            return;
         }
 
-        return !Log.HasLoggedErrors;
+        var result = pusher.PushAsync(RequestFile ?? string.Empty, ArchivePath, DigestFile, Registry, InsecureRegistries, CacheDirectory, ProjectDirectory, cancellationToken).GetAwaiter().GetResult();
+        PushedReferences = string.Join(';', result.References);
     }
 }
