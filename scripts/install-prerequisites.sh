@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Nixery.Build needs on Debian/Ubuntu, idempotently:
-# Nix (single-user, from Debian's nix-bin), skopeo, umoci, bubblewrap, podman (to load archives), git, docker-registry
+# Nix (from Debian's nix-bin, with the build users Nix's installer makes), skopeo, umoci, bubblewrap, podman (to load archives), git, docker-registry
 # (CNCF distribution, the registry pushes are tested against), apache2-utils (htpasswd) and openssl, and the host packages the
 # offline package set in samples/nixpkgs is built from. Runs `apt-get update` once, only when something
 # is missing. Needs root (or sudo). The .NET 10 SDK is expected to be installed already.
@@ -33,8 +33,22 @@ if ! command -v dotnet >/dev/null 2>&1; then
   exit 1
 fi
 
-# Debian's nix-bin as root works without the daemon: make sure the store and its database exist.
+# Nix as its own installer leaves it (multi-user layout, Nix's defaults kept: build-users-group = nixbld,
+# sandbox = true): the nixbld group and its build users, which Debian's nix-bin does not create. Root runs
+# nix-build directly (no daemon needed); the builds run as nixbld users inside Nix's sandbox.
+if ! getent group nixbld >/dev/null; then
+  $sudo groupadd --system --gid 30000 nixbld 2>/dev/null || $sudo groupadd --system nixbld
+fi
+for i in $(seq 1 32); do
+  getent passwd "nixbld$i" >/dev/null && continue
+  uid=$((30000 + i))
+  getent passwd "$uid" >/dev/null && uid=""   # taken: let useradd pick one
+  $sudo useradd --no-create-home --home-dir /var/empty --shell /usr/sbin/nologin \
+    --gid nixbld --groups nixbld --comment "Nix build user $i" ${uid:+--uid "$uid"} "nixbld$i"
+done
+
+# The store and its database (nix-bin creates them on first use as root; do it now so a failure shows here).
 if [ ! -d /nix/var/nix/db ]; then
   $sudo mkdir -p /nix/store /nix/var/nix
-  $sudo nix-store --init 2>/dev/null || true
+  $sudo nix-store --init
 fi

@@ -12,19 +12,23 @@ let
   hostLib = /usr/lib/x86_64-linux-gnu;
   hostBin = /usr/bin;
 
-  # Every dynamic executable gets the store loader; glibc is always on the RUNPATH.
+  # nixpkgs' layout: a package's shared libraries are in its own lib/, every
+  # dynamic executable has the store loader as interpreter, and every ELF file
+  # a RUNPATH to the lib directories it needs (glibc always among them).
+  loader = "${glibc}/lib/ld-linux-x86-64.so.2";
   mkPackage = args: mkHostPackage (args // {
-    interpreter = "${glibc}/lib64/ld-linux-x86-64.so.2";
+    interpreter = loader;
     libs = (args.libs or [ ]) ++ [ glibc ];
   });
 
-  # --- the C runtime, copied untouched in Debian's layout --------------------
+  # --- the C runtime ----------------------------------------------------------
+  # The loader is made to search only RUNPATHs (strict-loader.sh); libc and
+  # friends get RUNPATH $out/lib, libc.so.6 (an executable too) its own loader.
   glibc = mkHostPackage {
     pname = "glibc"; version = "2.36";
-    libSubdir = "lib/x86_64-linux-gnu";
-    patchElf = false;
+    interpreter = "$out/lib/ld-linux-x86-64.so.2";
     copy = [{
-      to = "lib/x86_64-linux-gnu"; from = hostLib;
+      to = "lib"; from = hostLib;
       names = [
         "ld-linux-x86-64.so.2" "libc.so.6" "libm.so.6" "libmvec.so.1"
         "libdl.so.2" "libpthread.so.0" "librt.so.1" "libresolv.so.2"
@@ -33,26 +37,27 @@ let
         "libnss_files.so.2" "libnss_dns.so.2" "libnss_compat.so.2" "libnss_hesiod.so.2"
       ];
     }];
-    postInstall = "mkdir lib64 && ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 lib64/";
+    postInstall = "sh ${./strict-loader.sh} lib/ld-linux-x86-64.so.2";
   };
 
-  gccLib = mkHostPackage {
+  gccLib = mkPackage {
     pname = "gcc"; version = "12.2.0"; name = "gcc-12.2.0-lib";
-    libSubdir = "lib/x86_64-linux-gnu";
-    patchElf = false;
-    copy = [{ to = "lib/x86_64-linux-gnu"; from = hostLib; names = [ "libstdc++.so.6" "libgcc_s.so.1" ]; }];
+    copy = [{ to = "lib"; from = hostLib; names = [ "libstdc++.so.6" "libgcc_s.so.1" ]; }];
   };
 
   # --- libraries ------------------------------------------------------------
   zlib = mkPackage {
     pname = "zlib"; version = "1.2.13";
     copy = [{ to = "lib"; from = hostLib; names = [ "libz.so.1" ]; }];
+    postInstall = "ln -s libz.so.1 lib/libz.so";
   };
 
   icu = mkPackage {
     pname = "icu4c"; version = "72.1";
     copy = [{ to = "lib"; from = hostLib; names = [ "libicuuc.so.72" "libicui18n.so.72" "libicudata.so.72" ]; }];
     libs = [ gccLib ];
+    # nixpkgs' icu has the unversioned names too (its dotnet adds NEEDED libicuuc.so)
+    postInstall = "for l in icuuc icui18n icudata; do ln -s lib$l.so.72 lib/lib$l.so; done";
   };
 
   openssl = mkPackage {
@@ -61,6 +66,23 @@ let
       { to = "bin"; from = hostBin; names = [ "openssl" ]; }
       { to = "lib"; from = hostLib; names = [ "libssl.so.3" "libcrypto.so.3" ]; }
     ];
+    postInstall = "ln -s libssl.so.3 lib/libssl.so && ln -s libcrypto.so.3 lib/libcrypto.so";
+  };
+
+  keyutils = mkPackage {
+    pname = "keyutils"; version = "1.6.3";
+    copy = [{ to = "lib"; from = hostLib; names = [ "libkeyutils.so.1" ]; }];
+  };
+
+  # nixpkgs' libkrb5: the Kerberos libraries (GSSAPI for .NET's Negotiate auth)
+  libkrb5 = mkPackage {
+    pname = "krb5"; version = "1.20.1";
+    copy = [{
+      to = "lib"; from = hostLib;
+      names = [ "libgssapi_krb5.so.2" "libkrb5.so.3" "libk5crypto.so.3" "libcom_err.so.2" "libkrb5support.so.0" ];
+    }];
+    libs = [ keyutils ];
+    postInstall = "ln -s libgssapi_krb5.so.2 lib/libgssapi_krb5.so";
   };
 
   ncurses = mkPackage {
@@ -171,6 +193,9 @@ let
   aspnetVersion = latestEntry (dotnetRoot + "/shared/Microsoft.AspNetCore.App") dotnetVersion;
   fxrVersion = latestEntry (dotnetRoot + "/host/fxr") dotnetVersion;
 
+  # Patched as nixpkgs' dotnet packaging does: the libraries .NET dlopen()s
+  # by name (ICU, Kerberos' GSSAPI, OpenSSL) are added as NEEDED where nixpkgs
+  # adds them, then every ELF file gets the store loader and a RUNPATH.
   dotnetCorePackages = rec {
     runtime_10_0 = mkPackage {
       pname = "dotnet-runtime"; version = netcoreVersion;
@@ -180,10 +205,15 @@ let
         { to = "share/dotnet/shared/Microsoft.NETCore.App";
           from = dotnetRoot + "/shared/Microsoft.NETCore.App"; names = [ netcoreVersion ]; }
       ];
-      # ICU and OpenSSL are dlopen()ed by soname, so they must be on the RUNPATH.
-      libs = [ icu openssl zlib gccLib ];
-      # LTTng tracing provider: needs liblttng-ust, which the set does not have;
-      # the runtime only loads it when present.
+      addNeeded = let fx = "share/dotnet/shared/Microsoft.NETCore.App/*"; in [
+        { files = "${fx}/libcoreclr.so"; needed = [ "libicui18n.so" "libicuuc.so" ]; }
+        { files = "${fx}/libSystem.Globalization.Native.so"; needed = [ "libicui18n.so" "libicuuc.so" ]; }
+        { files = "${fx}/libSystem.Net.Security.Native.so"; needed = [ "libgssapi_krb5.so" ]; }
+        { files = "${fx}/libSystem.Security.Cryptography.Native.OpenSsl.so"; needed = [ "libssl.so" ]; }
+      ];
+      libs = [ icu libkrb5 openssl zlib gccLib ];
+      # LTTng tracing provider: needs liblttng-ust.so.0 (nixpkgs' lttng-ust_2_12),
+      # which Debian 12 does not have; the runtime only loads it when present.
       postInstall = ''
         rm share/dotnet/shared/Microsoft.NETCore.App/*/libcoreclrtraceptprovider.so
         mkdir bin && ln -s ../share/dotnet/dotnet bin/dotnet
@@ -234,9 +264,10 @@ let
 
 in
 {
-  inherit glibc zlib icu openssl ncurses oniguruma cacert iana-etc tzdata
-    busybox coreutils bashInteractive nano moreutils jq dotnetCorePackages
-    widedag;
+  inherit glibc zlib icu openssl keyutils libkrb5 ncurses oniguruma cacert
+    iana-etc tzdata busybox coreutils bashInteractive nano moreutils jq
+    dotnetCorePackages widedag;
+  krb5 = libkrb5;
 
   # nixpkgs' path to libstdc++/libgcc_s
   stdenv.cc.cc.lib = gccLib;

@@ -6,16 +6,26 @@ let
   inherit (builtins) attrNames compareVersions concatStringsSep filter head
     match pathExists readDir replaceStrings sort stringLength substring;
 
-  # Bootstrap: the host's static busybox, imported by content.  It is the
-  # builder of every derivation ("busybox sh -e script.sh").  It is imported
-  # as a directory holding the file "busybox" because busybox picks its applet
-  # from the name it is run as: the store file "<hash>-busybox" would not do.
+  hostLib = /usr/lib/x86_64-linux-gnu;
+
+  # Bootstrap, as nixpkgs' stdenv starts from its bootstrap-tools: host files
+  # imported into the store by content, never run from the host.  Builds run
+  # in Nix's sandbox, which holds nothing but the store paths they name.
+  #
+  # The host's static busybox is the builder of every derivation
+  # ("busybox sh -e script.sh").  It is imported as a directory holding the
+  # file "busybox" because busybox picks its applet from the name it is run
+  # as: the store file "<hash>-busybox" would not do.
   busyboxBinary = "${hostFiles { from = /usr/bin; names = [ "busybox" ]; name = "bootstrap-busybox"; }}/busybox";
 
-  # patchelf is dynamically linked against the host libc/libstdc++; it runs
-  # in the builder because the Nix sandbox is off.  Imported so that a new
-  # patchelf changes the derivation hashes.
-  patchelfBinary = builtins.path { path = /usr/bin/patchelf; name = "bootstrap-patchelf"; };
+  # patchelf is dynamically linked (libc, libstdc++): it runs through the
+  # loader of these bootstrap libraries, with --library-path naming them.
+  bootstrapLibs = hostFiles {
+    from = hostLib;
+    names = [ "ld-linux-x86-64.so.2" "libc.so.6" "libm.so.6" "libstdc++.so.6" "libgcc_s.so.1" ];
+    name = "bootstrap-libs";
+  };
+  patchelfBinary = "${hostFiles { from = /usr/bin; names = [ "patchelf" ]; name = "bootstrap-patchelf"; }}/patchelf";
 
   hasPrefix = pre: s: substring 0 (stringLength pre) s == pre;
 
@@ -49,22 +59,21 @@ let
       else head sorted;
 
   # Directory that goes on the RUNPATH of packages linking against `pkg`.
-  libDir = pkg: "${pkg}/${pkg.libSubdir}";
+  libDir = pkg: "${pkg}/lib";
 
-  # A package built from host files.
+  # A package built from host files (builder: host-package.sh).
   #   copy        list of { to; from; names; } (host files, imported with hostFiles)
   #               or { to; src; } (a store path; a directory is merged into `to`)
   #   libs        packages whose lib directories go on the RUNPATH
-  #   interpreter ELF interpreter for dynamic executables (null: leave as is)
-  #   patchElf    false: copy files untouched (glibc, gcc lib)
-  #   libSubdir   where this package keeps its shared libraries
+  #   interpreter ELF interpreter of dynamic executables (null: the package has none)
+  #   addNeeded   list of { files; needed; }: shell globs (relative to $out) whose
+  #               files get DT_NEEDED entries added, as nixpkgs' `patchelf --add-needed`
   #   postInstall shell code run in $out after copying, before patching
   #   allowMissing sonames that may stay unresolved (optional dlopen deps)
   #   name        defaults to "pname-version"
   mkHostPackage =
     { pname, version, name ? "${pname}-${version}", copy ? [ ], libs ? [ ]
-    , interpreter ? null, patchElf ? true, libSubdir ? "lib", postInstall ? ""
-    , allowMissing ? [ ] }:
+    , interpreter ? null, addNeeded ? [ ], postInstall ? "", allowMissing ? [ ] }:
     let
       source = c:
         if c ? src then c.src
@@ -74,15 +83,16 @@ let
         };
     in
       derivation {
-        inherit system name pname version libSubdir postInstall;
-        builder = "${busyboxBinary}";
+        inherit system name pname version postInstall;
+        builder = busyboxBinary;
         args = [ "sh" "-e" ./host-package.sh ];
-        patchelf = patchelfBinary;
+        inherit bootstrapLibs patchelfBinary;
         # "storepath:destination" pairs
         copies = map (c: "${source c}:${c.to}") copy;
-        patchElf = if patchElf then "1" else "";
         interpreter = if interpreter == null then "" else interpreter;
         rpath = concatStringsSep ":" (map libDir libs);
+        # "glob:soname" pairs
+        addNeeded = builtins.concatLists (map (a: map (n: "${a.files}:${n}") a.needed) addNeeded);
         allowMissing = concatStringsSep " " allowMissing;
       };
 
@@ -90,12 +100,12 @@ let
   runCommand = name: buildCommand:
     derivation {
       inherit system name buildCommand;
-      builder = "${busyboxBinary}";
+      builder = busyboxBinary;
       args = [ "sh" "-e" ./run-command.sh ];
     };
 
 in
 {
-  inherit busyboxBinary patchelfBinary hostFiles latestEntry libDir
+  inherit busyboxBinary bootstrapLibs patchelfBinary hostFiles latestEntry libDir
     mkHostPackage runCommand;
 }

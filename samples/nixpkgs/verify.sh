@@ -7,7 +7,7 @@ export NIX_CONFIG='substituters ='
 here="$(cd "$(dirname "$0")" && pwd)"
 build() { nix-build "$here" -A "$1" --no-out-link 2>/dev/null; }
 
-attrs="glibc stdenv.cc.cc.lib zlib icu openssl ncurses oniguruma cacert iana-etc
+attrs="glibc stdenv.cc.cc.lib zlib icu openssl libkrb5 ncurses oniguruma cacert iana-etc
   tzdata busybox coreutils bashInteractive nano moreutils jq
   dotnetCorePackages.runtime_10_0 dotnetCorePackages.aspnetcore_10_0 widedag"
 for a in $attrs; do
@@ -58,16 +58,18 @@ run "$rt/bin/dotnet" /app/hello.dll
 run "$asp/bin/dotnet" /app/hello.dll
 set +x
 
-# the host-built apphost, in a root that has glibc and gcc-lib joined in as
-# symlinks in Debian's layout (as an image built from these packages would)
+# The loader searches no default directories, as nixpkgs' does not search the host's: the host-built
+# apphost (interpreter /lib64/ld-linux-x86-64.so.2, no RUNPATH) must NOT start in a root that links
+# the store loader at /lib64 and has the libraries only in the store. (Nixery.Build patches such files.)
 root="$work/root"
-mkdir -p "$root/lib64" "$root/lib/x86_64-linux-gnu" "$root/nix/store" "$root/app" \
-  "$root/proc" "$root/dev" "$root/tmp"
-ln -s "$glibc/lib64/ld-linux-x86-64.so.2" "$root/lib64/"
-for f in "$glibc"/lib/x86_64-linux-gnu/* "$gcclib"/lib/x86_64-linux-gnu/*; do
-  ln -s "$f" "$root/lib/x86_64-linux-gnu/"
-done
+mkdir -p "$root/lib64" "$root/nix/store" "$root/app" "$root/proc" "$root/dev" "$root/tmp"
+ln -s "$glibc/lib/ld-linux-x86-64.so.2" "$root/lib64/"
 set -x
-bwrap --ro-bind "$root" / --ro-bind /nix/store /nix/store --ro-bind "$work/app" /app \
+if bwrap --ro-bind "$root" / --ro-bind /nix/store /nix/store --ro-bind "$work/app" /app \
   --proc /proc --dev /dev --tmpfs /tmp --clearenv \
-  --setenv DOTNET_ROOT "$rt/share/dotnet" /app/hello
+  --setenv DOTNET_ROOT "$rt/share/dotnet" /app/hello; then
+  echo "error: the unpatched apphost started: the loader is friendlier than nixpkgs'" >&2
+  exit 1
+fi
+set +x
+echo "verified"
