@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace Nixery.Build.Nix;
@@ -7,50 +6,32 @@ namespace Nixery.Build.Nix;
 public sealed record ProcessResult(int ExitCode, string StandardOutput, IReadOnlyList<string> StandardErrorTail);
 
 /// <summary>
-/// Runs a command without a shell. Stdout and stderr are read concurrently (a full pipe never
-/// stalls the child); each stderr line goes to <c>onStandardError</c> as it arrives, and the last
-/// lines are kept for error messages. Cancelling kills the whole process tree.
+/// Runs a command without a shell, with every signal at its default action (<see cref="SpawnedProcess"/>).
+/// Stdout and stderr are read concurrently (a full pipe never stalls the child); each stderr line goes to
+/// <c>onStandardError</c> as it arrives, and the last lines are kept for error messages. Cancelling asks the
+/// process and everything it started to stop (SIGTERM), and kills them when it has not within a few seconds.
 /// </summary>
 public static class ProcessRunner
 {
     private const int TailLines = 40;
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
+    /// <param name="fileName">The program's full path.</param>
     public static async Task<ProcessResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
         Action<string> onStandardError,
-        CancellationToken cancellationToken,
-        string? workingDirectory = null)
+        CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        if (workingDirectory is not null)
-        {
-            start.WorkingDirectory = workingDirectory;
-        }
-
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = new Process { StartInfo = start };
-        process.Start();
-        process.StandardInput.Close();
-
+        using var process = SpawnedProcess.Start(fileName, arguments.ToList());
         var tail = new Queue<string>(TailLines);
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        using var stdoutReader = new StreamReader(process.StandardOutput, Encoding.UTF8);
+        using var stderrReader = new StreamReader(process.StandardError, Encoding.UTF8);
+        var stdout = stdoutReader.ReadToEndAsync(CancellationToken.None);
         var stderr = Task.Run(
             async () =>
             {
-                while (await process.StandardError.ReadLineAsync(cancellationToken) is { } line)
+                while (await stderrReader.ReadLineAsync(CancellationToken.None) is { } line)
                 {
                     lock (tail)
                     {
@@ -65,30 +46,23 @@ public static class ProcessRunner
                     onStandardError(line);
                 }
             },
-            cancellationToken);
+            CancellationToken.None);
 
-        try
+        var cancelled = Task.Delay(Timeout.Infinite, cancellationToken);
+        if (await Task.WhenAny(process.Exited, cancelled) != process.Exited)
         {
-            await process.WaitForExitAsync(cancellationToken);
-            var output = await stdout;
-            await stderr;
-            lock (tail)
-            {
-                return new ProcessResult(process.ExitCode, output, tail.ToList());
-            }
+            await process.StopAsync(StopGrace);
+            // A descendant that left the group may still hold the pipes: do not wait for it.
+            await Task.WhenAny(Task.WhenAll(stdout, stderr), Task.Delay(StopGrace, CancellationToken.None));
+            cancellationToken.ThrowIfCancellationRequested();
         }
-        catch (OperationCanceledException)
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // Already gone.
-            }
 
-            throw;
+        var exitCode = await process.Exited;
+        var output = await stdout;
+        await stderr;
+        lock (tail)
+        {
+            return new ProcessResult(exitCode, output, tail.ToList());
         }
     }
 
