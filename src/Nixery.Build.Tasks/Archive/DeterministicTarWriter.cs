@@ -158,8 +158,16 @@ public sealed class DeterministicTarWriter : IDisposable
 
     private void WriteFile(FileEntry file)
     {
-        using var stream = new FileStream(file.SourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-        Guarded(() => CopyFile(file.Path, file.Mode, file.Size, stream, file.Uid, file.Gid));
+        Stream stream = new FileStream(file.SourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        if (file.Patch is { } patch)
+        {
+            stream = patch.Apply(stream, file.Size);
+        }
+
+        using (stream)
+        {
+            Guarded(() => CopyFile(file.Path, file.Mode, file.LayerSize, stream, file.Uid, file.Gid));
+        }
     }
 
     private void PutHeader(string name, byte typeFlag, int mode, long size, string? linkTarget, int uid, int gid)

@@ -15,8 +15,17 @@ public abstract record LayerEntry(string Path)
 
 public sealed record DirectoryEntry(string Path, int Mode) : LayerEntry(Path);
 
-/// <summary>A regular file whose bytes are read from <see cref="SourcePath"/> when the tar is written.</summary>
-public sealed record FileEntry(string Path, int Mode, string SourcePath, long Size) : LayerEntry(Path);
+/// <summary>
+/// A regular file whose bytes are read from <see cref="SourcePath"/> (<see cref="Size"/> bytes on disk) when the tar
+/// is written, with <see cref="Patch"/> applied on the way when there is one.
+/// </summary>
+public sealed record FileEntry(string Path, int Mode, string SourcePath, long Size) : LayerEntry(Path)
+{
+    public FilePatch? Patch { get; init; }
+
+    /// <summary>The file's size in the layer: on disk, plus what the patch appends.</summary>
+    public long LayerSize => Size + (Patch?.Appended.Length ?? 0);
+}
 
 public sealed record SymlinkEntry(string Path, string Target) : LayerEntry(Path);
 

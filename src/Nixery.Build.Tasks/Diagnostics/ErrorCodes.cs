@@ -84,6 +84,12 @@ public static class ErrorCodes
     /// <summary>A cache or compression setting (NixImageCacheMaxSize, NixImageCompressionLevel) is invalid.</summary>
     public const string InvalidCacheSetting = "NIXIMG026";
 
+    /// <summary>Warning: an ELF file of the app needs a library that no Nix package of the image provides.</summary>
+    public const string NativeLibraryMissing = "NIXIMG027";
+
+    /// <summary>An ELF file of the app cannot be given the store's loader and RUNPATH (an error for the entry point, else a warning).</summary>
+    public const string NativeFileNotLinked = "NIXIMG028";
+
     // Registry push: NIXIMG030 and up.
 
     /// <summary>ContainerRegistry or an insecure-registry entry is not host[:port].</summary>

@@ -16,7 +16,8 @@ public static class AppLayer
         Entries(publishDirectory, workingDirectory, AppFileGroup.Everything);
 
     /// <summary>The files of one group, with the folders that hold them (all folders for the catch-all group).</summary>
-    public static IEnumerable<LayerEntry> Entries(string publishDirectory, string workingDirectory, AppFileGroup group)
+    /// <param name="patches">Patches for some files (see <see cref="NativeLinking"/>), by path relative to the publish folder.</param>
+    public static IEnumerable<LayerEntry> Entries(string publishDirectory, string workingDirectory, AppFileGroup group, IReadOnlyDictionary<string, FilePatch>? patches = null)
     {
         var destination = workingDirectory.Trim('/');
         var parts = destination.Split('/');
@@ -36,7 +37,16 @@ public static class AppLayer
 
             var relative = entry.Path[prefix.Length..];
             var keep = entry is DirectoryEntry ? group.HoldsFolder(relative) : group.Holds(relative);
-            if (keep)
+            if (!keep)
+            {
+                continue;
+            }
+
+            if (entry is FileEntry file && patches is not null && patches.TryGetValue(relative, out var patch))
+            {
+                yield return file with { Patch = patch };
+            }
+            else
             {
                 yield return entry;
             }

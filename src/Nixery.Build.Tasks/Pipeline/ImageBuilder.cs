@@ -60,7 +60,10 @@ public sealed class ImageBuilder
         var store = cache.Blobs;
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
-        var topLevel = closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList();
+        // The app-host packages are there for the app's own ELF files (through their RUNPATH), not for the image root.
+        var topLevel = closure.Packages.Where(p => !request.AppHostPackages.Contains(p.Name))
+            .Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList();
+        var patches = LinkNativeFiles(request, closure);
         var jobs = new List<LayerJob>();
 
         // Store paths never change, so a Nix layer's key is its paths: a hit skips tar and gzip entirely.
@@ -78,9 +81,9 @@ public sealed class ImageBuilder
         // App files change; their key is what a change would show: path, size, time, mode of every entry.
         jobs.AddRange(appGroups.Select(g => new LayerJob(
             g.Description,
-            () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g),
+            () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches),
             g.Count > 0 ? $"{g.Count} file(s)" : "the rest of the publish folder",
-            () => LayerCache.Key("app", writer.Settings, AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g).Select(Describe)))));
+            () => LayerCache.Key("app", writer.Settings, AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches).Select(Describe)))));
 
         var layers = WriteLayers(jobs, cache, writer, media.Layer, cancellationToken);
         var layersTime = stopwatch.Elapsed;
@@ -145,6 +148,23 @@ public sealed class ImageBuilder
 
     private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail, Func<string> Key);
 
+    /// <summary>Patches that make the app's ELF files find the store's loader and libraries.</summary>
+    private IReadOnlyDictionary<string, FilePatch> LinkNativeFiles(ImageRequest request, RuntimeClosure closure)
+    {
+        if (NativeLinking.PlatformOf(request.Platform.NixSystem) is not { } platform)
+        {
+            _log.Detail($"native: ELF files are not patched for {request.Platform.NixSystem}");
+            return new Dictionary<string, FilePatch>();
+        }
+
+        var appHost = closure.Packages.Where(p => request.AppHostPackages.Contains(p.Name)).Select(p => p.StorePath).ToList();
+        var linking = new NativeLinking(platform.Machine, platform.Architecture, appHost, closure.Paths.Keys, _log);
+        var prefix = request.WorkingDirectory.TrimEnd('/') + "/";
+        var entrypoint = request.Entrypoint.Concat(request.Command).FirstOrDefault();
+        var relative = entrypoint is not null && entrypoint.StartsWith(prefix, StringComparison.Ordinal) ? entrypoint[prefix.Length..] : null;
+        return linking.Plan(request.PublishDirectory, relative);
+    }
+
     /// <summary>The runtime closure: the last one when nothing that decides it changed, otherwise Nix's answer.</summary>
     private async Task<(RuntimeClosure Closure, bool Reused)> RuntimeClosureAsync(ImageRequest request, CancellationToken cancellationToken)
     {
@@ -179,7 +199,7 @@ public sealed class ImageBuilder
     /// <summary>One line per entry with everything that decides its bytes in the tar.</summary>
     private static string Describe(LayerEntry entry) => entry switch
     {
-        FileEntry f => $"f {f.Path} {f.Mode} {f.Uid}:{f.Gid} {f.Size} {File.GetLastWriteTimeUtc(f.SourcePath).Ticks}",
+        FileEntry f => $"f {f.Path} {f.Mode} {f.Uid}:{f.Gid} {f.Size} {File.GetLastWriteTimeUtc(f.SourcePath).Ticks}{(f.Patch is { } p ? " patch " + p.Fingerprint() : string.Empty)}",
         DirectoryEntry d => $"d {d.Path} {d.Mode} {d.Uid}:{d.Gid}",
         SymlinkEntry l => $"l {l.Path} {l.Target}",
         InlineFileEntry i => $"i {i.Path} {i.Mode} {i.Uid}:{i.Gid} {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(i.Content.Span))}",

@@ -13,7 +13,7 @@ namespace Nixery.Build.Pipeline;
 /// </summary>
 public static class RequestFile
 {
-    private const int Version = 1;
+    private const int Version = 2;
 
     /// <summary>Writes the request unless the file already holds exactly this; returns whether it wrote.</summary>
     public static bool WriteIfChanged(ImageRequest request, string path)
@@ -64,6 +64,7 @@ public static class RequestFile
 
         w.WriteString("nixSystem", r.Platform.NixSystem);
         WriteOptional(w, "dotnetRuntimePackage", r.DotnetRuntimePackage);
+        WriteList(w, "appHostPackages", r.AppHostPackages);
         w.WriteString("repository", r.Repository);
         WriteList(w, "tags", r.Tags);
         w.WriteString("archivePath", r.ArchivePath);
@@ -114,6 +115,7 @@ public static class RequestFile
                 NixSourceIdentity = Optional(j, "nixSourceIdentity"),
                 Platform = Platform.FromNixSystem(j.GetProperty("nixSystem").GetString()!),
                 DotnetRuntimePackage = Optional(j, "dotnetRuntimePackage"),
+                AppHostPackages = List(j, "appHostPackages"),
                 Repository = j.GetProperty("repository").GetString()!,
                 Tags = List(j, "tags"),
                 ArchivePath = j.GetProperty("archivePath").GetString()!,

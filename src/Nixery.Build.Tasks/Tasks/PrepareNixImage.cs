@@ -206,6 +206,7 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
             Source = source,
             Platform = platform,
             DotnetRuntimePackage = runtime,
+            AppHostPackages = List(AppHostPackages),
             Repository = repository,
             Tags = tags,
             ArchivePath = ResolveArchivePath(repository),
