@@ -36,6 +36,7 @@ public static class RequestFile
         w.WriteStartObject();
         w.WriteNumber("version", Version);
         w.WriteString("publishDirectory", r.PublishDirectory);
+        WriteOptional(w, "publishFolderFingerprint", r.PublishFolderFingerprint);
         w.WriteStartArray("packages");
         foreach (var p in r.Packages)
         {
@@ -110,6 +111,7 @@ public static class RequestFile
             return new ImageRequest
             {
                 PublishDirectory = j.GetProperty("publishDirectory").GetString()!,
+                PublishFolderFingerprint = Optional(j, "publishFolderFingerprint"),
                 Packages = j.GetProperty("packages").EnumerateArray().Select(p => new PackageRequest(p[0].GetString()!, p[1].GetString()!)).ToList(),
                 Source = NixPackageSource.FromJson(j.GetProperty("source")),
                 NixSourceIdentity = Optional(j, "nixSourceIdentity"),

@@ -199,9 +199,11 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
             labels.Insert(1, new("build.nixery.nix.source", NixPkgsLabel(source)));
         }
 
+        var publishDirectory = Path.GetFullPath(PublishDirectory, ProjectDirectory);
         return new ImageRequest
         {
-            PublishDirectory = Path.GetFullPath(PublishDirectory, ProjectDirectory),
+            PublishDirectory = publishDirectory,
+            PublishFolderFingerprint = PublishFolder.Fingerprint(publishDirectory),
             Packages = PackageNames.Normalize(packages),
             Source = source,
             Platform = platform,

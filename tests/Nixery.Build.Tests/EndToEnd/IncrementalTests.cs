@@ -34,6 +34,49 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void WebAppPublishedTwiceInOneFolderGivesTheImageOfAPublishInACleanCopy()
+    {
+        // The Web SDK writes web.config (portable apps) into the publish folder after Publish: the image must see it
+        // the first time too.
+        using var twice = SampleProject.Copy(_feed, "HelloWeb");
+        var digests = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            digests.Add(PublishDigest(twice));
+        }
+
+        using var clean = SampleProject.Copy(_feed, "HelloWeb");
+        var cleanDigest = PublishDigest(clean);
+
+        Assert.Matches("^sha256:[0-9a-f]{64}$", cleanDigest);
+        Assert.Equal(cleanDigest, digests[0]);
+        Assert.Equal(cleanDigest, digests[1]);
+        var archive = Path.Combine(clean.Directory, "bin", "Release", "net10.0", "image", "samples-hello-web.tar");
+        using (var image = new ImageReader(archive))
+        {
+            Assert.True(File.Exists(Path.Combine(image.RootFileSystem, "app", "web.config")));
+        }
+
+        // A file that appears in the publish folder with an old time still changes the image (MSBuild compares times only).
+        var extra = Path.Combine(twice.Directory, "bin", "Release", "net10.0", "publish", "extra.txt");
+        File.WriteAllText(extra, "added later, dated earlier");
+        File.SetLastWriteTimeUtc(extra, new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        var third = PublishDigest(twice);
+        Assert.NotEqual(cleanDigest, third);
+        using (var image = new ImageReader(Path.Combine(twice.Directory, "bin", "Release", "net10.0", "image", "samples-hello-web.tar")))
+        {
+            Assert.True(File.Exists(Path.Combine(image.RootFileSystem, "app", "extra.txt")));
+        }
+    }
+
+    private static string PublishDigest(SampleProject project)
+    {
+        var publish = project.Publish("-getProperty:NixImageDigest");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        return publish.StandardOutput.Trim().Split('\n')[^1].Trim();
+    }
+
+    [Fact]
     public void PublishWithNoChangeDoesNoImageWorkAndSaysSoInOneLine()
     {
         using var project = SampleProject.Copy(_feed);

@@ -84,7 +84,7 @@ public sealed class SampleProject : IDisposable
         Dotnet(["publish", ProjectFile, "-c", "Release", "-p:NixImage=true", .. extraArguments], environment, binaryLog);
 
     /// <summary>Runs <c>dotnet</c> on the project with the test feed, the offline package set and the project's cache.</summary>
-    public CommandResult Dotnet(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?>? environment = null, bool binaryLog = true)
+    public CommandResult Dotnet(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?>? environment = null, bool binaryLog = true, TimeSpan? timeout = null)
     {
         // The verb first, then these defaults, then the caller's arguments: a later -p: wins, so callers can override.
         var arguments = new List<string>
@@ -115,7 +115,7 @@ public sealed class SampleProject : IDisposable
             env[name] = value;
         }
 
-        return Command.Run("dotnet", arguments, Directory, env);
+        return Command.Run("dotnet", arguments, Directory, env, timeout);
     }
 
     /// <summary>The archive a RID-specific Release publish writes by default.</summary>
