@@ -7,7 +7,8 @@
 #  2. copies this machine's .NET SDK (/usr/share/dotnet) in, as its installer would have put it;
 #  3. clones this repository's committed HEAD into it (uncommitted changes are not part of the check);
 #  4. runs ./scripts/run-sample.sh, then ./scripts/test.sh, inside: chroot in a mount and PID namespace of its own,
-#     with the network of this machine (apt, NuGet) and nothing else of it.
+#     with the network of this machine (apt, NuGet) and nothing else of it. The network's trust comes along: local CA
+#     certificates (/usr/local/share/ca-certificates, such as a TLS-inspecting proxy's) are added to the root's store.
 #
 # Needs root. Takes about 25 minutes on 2 cores: everything is built from nothing (the Nix store, NuGet packages).
 # Usage: scripts/fresh-root-check.sh [--keep] [--sample-only]
@@ -63,8 +64,13 @@ echo "== Cloning $(git -C "$repo" rev-parse --short HEAD) of $repo"
 mkdir -p "$fresh/work"
 git clone --quiet --no-hardlinks "$repo" "$fresh/work/Nixery.Build"
 cp /etc/resolv.conf "$fresh/etc/resolv.conf"
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$fresh/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$fresh/usr/local/share/ca-certificates/"
+fi
 
-commands='cd /work/Nixery.Build
+commands='update-ca-certificates >/dev/null
+cd /work/Nixery.Build
 s=$(date +%s); ./scripts/run-sample.sh; echo "== run-sample.sh took $(( $(date +%s) - s )) s"'
 if [ -z "$sample_only" ]; then
   commands="$commands"'

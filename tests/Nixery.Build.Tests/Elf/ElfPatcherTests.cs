@@ -28,13 +28,6 @@ public class ElfPatcherTests
         return target;
     }
 
-    private static string Sdk(string relative)
-    {
-        var root = Path.GetDirectoryName(Path.GetDirectoryName(typeof(object).Assembly.Location)!)!; // shared/Microsoft.NETCore.App
-        var dotnet = Path.GetDirectoryName(Path.GetDirectoryName(root)!)!;
-        return Path.Combine(dotnet, relative.Replace("{version}", Environment.Version.ToString(), StringComparison.Ordinal));
-    }
-
     [Fact]
     public void PatchedExecutableRunsWithItsNewInterpreterAndRunpath()
     {
@@ -92,14 +85,14 @@ public class ElfPatcherTests
     public void DotnetApphostAndRuntimeLibrariesArePatchable()
     {
         using var folder = new TempDirectory();
-        var apphost = Directory.EnumerateFiles(Sdk("packs"), "apphost", SearchOption.AllDirectories).First(p => p.Contains("linux-x64", StringComparison.Ordinal));
+        var apphost = DotnetInstall.AppHost;
         var store = "/nix/store/00000000000000000000000000000000-glibc-2.40";
         var patchedHost = Patched(folder, apphost, $"{store}/lib/ld-linux-x86-64.so.2", [$"{store}/lib"]);
         Assert.Equal($"{store}/lib/ld-linux-x86-64.so.2", Command.Run("patchelf", ["--print-interpreter", patchedHost]).EnsureSuccess().Output.Trim());
 
         foreach (var library in new[] { "libcoreclr.so", "libSystem.Native.so", "libclrjit.so" })
         {
-            var source = Path.Combine(Path.GetDirectoryName(typeof(object).Assembly.Location)!, library);
+            var source = Path.Combine(DotnetInstall.SharedRuntime, library);
             var patched = Patched(folder, source, interpreter: null, [$"{store}/lib", "$ORIGIN"]);
             Assert.Equal($"{store}/lib:$ORIGIN", Command.Run("patchelf", ["--print-rpath", patched]).EnsureSuccess().Output.Trim());
             Assert.Equal(ElfFile.TryRead(source)!.Needed, ElfFile.TryRead(patched)!.Needed);
@@ -137,7 +130,7 @@ public class ElfPatcherTests
     {
         // libSystem.Native.so (lld) has one PT_NOTE and a PT_PHDR, which a loader does not need in a library.
         using var folder = new TempDirectory();
-        var source = Path.Combine(Path.GetDirectoryName(typeof(object).Assembly.Location)!, "libSystem.Native.so");
+        var source = Path.Combine(DotnetInstall.SharedRuntime, "libSystem.Native.so");
         var once = Patched(folder, source, interpreter: null, ["/first"], name: "once.so");
         var twice = Patched(folder, once, interpreter: null, ["/second"], name: "twice.so");
 

@@ -30,8 +30,7 @@ public sealed class NativeFilesTests
         Assert.DoesNotContain(" /usr/lib ", searchPath + " ", StringComparison.Ordinal);
 
         // The SDK's apphost, run by that loader with only the store visible: no library is found.
-        var apphost = Directory.EnumerateFiles(Path.Combine(DotnetRoot, "packs"), "apphost", SearchOption.AllDirectories).First(p => p.Contains("linux-x64", StringComparison.Ordinal));
-        var run = Command.Run("bwrap", ["--ro-bind", "/nix/store", "/nix/store", "--ro-bind", apphost, "/apphost", "--proc", "/proc", "--dev", "/dev", "--clearenv", loader, "/apphost"]);
+        var run = Command.Run("bwrap", ["--ro-bind", "/nix/store", "/nix/store", "--ro-bind", DotnetInstall.AppHost, "/apphost", "--proc", "/proc", "--dev", "/dev", "--clearenv", loader, "/apphost"]);
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("cannot open shared object file", run.Output, StringComparison.Ordinal);
     }
@@ -105,9 +104,6 @@ public sealed class NativeFilesTests
         var musl = Path.Combine("runtimes", "linux-musl-x64", "native", "libe_sqlite3.so");
         Assert.Equal(File.ReadAllBytes(Path.Combine(publishFolder, musl)), File.ReadAllBytes(Path.Combine(image.RootFileSystem, "app", musl)));
     }
-
-    private static string DotnetRoot =>
-        Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(typeof(object).Assembly.Location)!)!)!)!;
 
     private static string NixBuild(string attribute) =>
         Command.Run("nix-build", [SampleProject.PackageSet, "-A", attribute, "--no-out-link"], environment: new Dictionary<string, string?> { ["NIX_CONFIG"] = "substituters =" })
