@@ -6,7 +6,7 @@
 #     mirrors this machine's apt uses;
 #  2. copies this machine's .NET SDK (/usr/share/dotnet) in, as its installer would have put it;
 #  3. clones this repository's committed HEAD into it (uncommitted changes are not part of the check);
-#  4. runs ./scripts/run-sample.sh, then ./scripts/test.sh, inside: chroot in a mount and PID namespace of its own,
+#  4. runs ./scripts/run-sample.sh, then ./scripts/test.sh, inside: as the root of a mount and PID namespace of its own,
 #     with the network of this machine (apt, NuGet) and nothing else of it. The network's trust comes along: local CA
 #     certificates (/usr/local/share/ca-certificates, such as a TLS-inspecting proxy's) are added to the root's store.
 #
@@ -79,14 +79,21 @@ fi
 
 echo "== Running the README's commands in the fresh root"
 # A mount namespace keeps the mounts from outliving the check; a PID namespace ends whatever the tests leave running.
-# The root is bind-mounted onto itself so that it is a mount point: Nix's sandbox pivots its root, which needs one.
+# The root becomes the namespace's real root (pivot_root, as a container runtime does), not a chroot: the kernel lets
+# no process in a chroot create a user namespace, which bubblewrap needs to run an image as its non-root user, and
+# Nix's sandbox needs its root to be a mount point.
 unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
   fresh="$1" commands="$2"
   mount --bind "$fresh" "$fresh"
   mount --rbind /dev "$fresh/dev"
   mount -t proc proc "$fresh/proc"
   mount --rbind /sys "$fresh/sys"
-  exec chroot "$fresh" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" \
+  cd "$fresh"
+  mkdir -p .old-root
+  pivot_root . .old-root
+  umount -l /.old-root
+  rmdir /.old-root
+  exec /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -euo pipefail -c "$commands"
 ' fresh-root "$fresh" "$commands"
 finished=$(seconds)

@@ -115,7 +115,8 @@ public sealed class NativeLinking
 
         if (patches.Count > 0)
         {
-            _log.Info($"Native files linked to the store (interpreter and RUNPATH): {string.Join(", ", patches.Keys)}");
+            _log.Info($"Native files linked to the store (interpreter and RUNPATH, in the image only): {patches.Count}");
+            _log.Detail($"native: linked {string.Join(", ", patches.Keys)}");
         }
 
         return patches;

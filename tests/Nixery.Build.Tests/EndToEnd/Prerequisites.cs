@@ -8,7 +8,7 @@ namespace Nixery.Build.Tests.EndToEnd;
 /// </summary>
 public static class Prerequisites
 {
-    private static readonly string[] Tools = ["nix-store", "nix-instantiate", "nix", "skopeo", "umoci", "bwrap", "podman", "git", "tar", "docker-registry", "htpasswd"];
+    private static readonly string[] Tools = ["nix-store", "nix-instantiate", "nix", "skopeo", "umoci", "bwrap", "setpriv", "podman", "git", "tar", "docker-registry", "htpasswd", "python3", "readelf", "patchelf"];
 
     public static void Require()
     {
