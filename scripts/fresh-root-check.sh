@@ -91,7 +91,8 @@ unshare --mount --pid --fork --propagation private -- bash -euo pipefail -c '
   cd "$fresh"
   mkdir -p .old-root
   pivot_root . .old-root
-  umount -l /.old-root
+  # (the fresh root has no umount of its own: util-linux'"'"'s mount is not in a minimal Debian)
+  /.old-root/usr/bin/umount -l /.old-root
   rmdir /.old-root
   exec /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 CI="${CI:-}" \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -euo pipefail -c "$commands"
