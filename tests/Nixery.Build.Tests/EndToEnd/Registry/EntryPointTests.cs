@@ -27,13 +27,7 @@ public sealed class EntryPointTests : IClassFixture<AnonymousRegistry>
     private static CommandResult Msbuild(SampleProject project, string target, params string[] properties) =>
         project.Dotnet(
             ["msbuild", project.ProjectFile, "-restore", "-t:" + target, "-p:Configuration=Release", "-p:RuntimeIdentifier=linux-x64", "-p:NixImage=true", .. properties],
-            new Dictionary<string, string?>
-            {
-                ["DOCKER_CONFIG"] = RegistryPush.DockerConfigDirectory(project),
-                ["REGISTRY_AUTH_FILE"] = Path.Combine(project.Root, "podman-auth.json"),
-                ["DOTNET_CONTAINER_REGISTRY_UNAME"] = null,
-                ["DOTNET_CONTAINER_REGISTRY_PWORD"] = null,
-            });
+            RegistryPush.IsolatedEnvironment(project));
 
     private static bool Writes(AccessLogEntry e) => e.Method is "PUT" or "POST" or "PATCH" or "DELETE";
 

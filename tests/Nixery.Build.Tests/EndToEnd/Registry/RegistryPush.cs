@@ -25,16 +25,7 @@ public static class RegistryPush
             "-p:ContainerRepository=" + repository,
         };
         arguments.AddRange(extraArguments ?? []);
-        var env = new Dictionary<string, string?>
-        {
-            ["DOCKER_CONFIG"] = DockerConfigDirectory(project),
-            ["REGISTRY_AUTH_FILE"] = Path.Combine(project.Root, "podman-auth.json"),
-            ["DOTNET_CONTAINER_REGISTRY_UNAME"] = null,
-            ["DOTNET_CONTAINER_REGISTRY_PWORD"] = null,
-            ["DOTNET_CONTAINER_INSECURE_REGISTRIES"] = null,
-            ["SSL_CERT_FILE"] = null,
-            ["SSL_CERT_DIR"] = null,
-        };
+        var env = IsolatedEnvironment(project);
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
             env[name] = value;
@@ -42,6 +33,21 @@ public static class RegistryPush
 
         return project.Publish(arguments, env, binaryLog);
     }
+
+    /// <summary>
+    /// The environment of a push that sees none of the machine's credentials or trust settings: Docker's and Podman's
+    /// credential files point into the project's temp folder, the credential and certificate variables are unset.
+    /// </summary>
+    public static Dictionary<string, string?> IsolatedEnvironment(SampleProject project) => new()
+    {
+        ["DOCKER_CONFIG"] = DockerConfigDirectory(project),
+        ["REGISTRY_AUTH_FILE"] = Path.Combine(project.Root, "podman-auth.json"),
+        ["DOTNET_CONTAINER_REGISTRY_UNAME"] = null,
+        ["DOTNET_CONTAINER_REGISTRY_PWORD"] = null,
+        ["DOTNET_CONTAINER_INSECURE_REGISTRIES"] = null,
+        ["SSL_CERT_FILE"] = null,
+        ["SSL_CERT_DIR"] = null,
+    };
 
     /// <summary>The NixImageCacheDirectory of the project's pushes (where mounts are remembered): the project's own.</summary>
     public static string CacheDirectory(SampleProject project) => project.CacheDirectory;
