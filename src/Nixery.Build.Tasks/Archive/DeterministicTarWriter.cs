@@ -44,6 +44,8 @@ public sealed class DeterministicTarWriter : IDisposable
 
     public void Write(LayerEntry entry)
     {
+        // Checked before anything is written: a refused name leaves the archive as it was.
+        RequireRelativeName(entry.Path);
         switch (entry)
         {
             case DirectoryEntry d:
@@ -72,8 +74,11 @@ public sealed class DeterministicTarWriter : IDisposable
     public void WriteSymlink(string path, string target) => Write(new SymlinkEntry(path, target));
 
     /// <summary>Writes a regular file owned by root, streaming its bytes from <paramref name="content"/>.</summary>
-    public void WriteFile(string path, int mode, long size, Stream content) =>
+    public void WriteFile(string path, int mode, long size, Stream content)
+    {
+        RequireRelativeName(path);
         Guarded(() => CopyFile(path, mode, size, content, uid: 0, gid: 0));
+    }
 
     private void CopyFile(string path, int mode, long size, Stream content, int uid, int gid)
     {
@@ -197,6 +202,18 @@ public sealed class DeterministicTarWriter : IDisposable
         header.UserId = uid;
         header.GroupId = gid;
         WriteHeader(header);
+    }
+
+    /// <summary>
+    /// Every entry stays inside the folder the tar is unpacked into: no leading '/', no '..', '.' or empty
+    /// component, whatever the caller passes.
+    /// </summary>
+    private static void RequireRelativeName(string name)
+    {
+        if (name.Length == 0 || name.StartsWith('/') || name.Split('/').Any(part => part is "" or "." or ".."))
+        {
+            throw new ArgumentException($"The tar entry name '{name}' is not a plain relative path: it has a leading '/', or a '..', '.' or empty component.", nameof(name));
+        }
     }
 
     private void WritePaxHeader(string headerName, List<(string Key, string Value)> records)

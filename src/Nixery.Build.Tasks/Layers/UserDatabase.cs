@@ -14,6 +14,12 @@ public static class UserDatabase
     public const string AppUser = "app";
     public const string AppHome = "/home/app";
 
+    /// <summary>The user names of <c>/etc/passwd</c>.</summary>
+    public static readonly IReadOnlyCollection<string> UserNames = ["root", AppUser, "nobody"];
+
+    /// <summary>The group names of <c>/etc/group</c>.</summary>
+    public static readonly IReadOnlyCollection<string> GroupNames = ["root", AppUser, "nobody"];
+
     private const string Passwd =
         "root:x:0:0:root:/root:/bin/sh\n"
         + "app:x:1654:1654:app:/home/app:/bin/sh\n"

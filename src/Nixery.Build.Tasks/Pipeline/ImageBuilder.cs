@@ -51,7 +51,7 @@ public sealed class ImageBuilder
         {
             throw new NixImageException(
                 ErrorCodes.LayerLimit,
-                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, {appGroups.Count} of the app), more than the {ImageDefaults.MaxLayers} that runtimes accept. "
+                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, {appGroups.Count} of the app), more than the {ImageDefaults.MaxLayers} that Docker accepts. "
                 + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 1 - appGroups.Count}.");
         }
 
@@ -159,7 +159,7 @@ public sealed class ImageBuilder
 
         var appHost = closure.Packages.Where(p => request.AppHostPackages.Contains(p.Name)).Select(p => p.StorePath).ToList();
         var linking = new NativeLinking(platform.Machine, platform.Architecture, appHost, closure.Paths.Keys, _log);
-        var prefix = request.WorkingDirectory.TrimEnd('/') + "/";
+        var prefix = request.WorkingDirectory + "/";
         var entrypoint = request.Entrypoint.Concat(request.Command).FirstOrDefault();
         var relative = entrypoint is not null && entrypoint.StartsWith(prefix, StringComparison.Ordinal) ? entrypoint[prefix.Length..] : null;
         return linking.Plan(request.PublishDirectory, relative);
@@ -293,9 +293,9 @@ public sealed class ImageBuilder
             throw new NixImageException(ErrorCodes.LayerLimit, $"NixLayerBudget is {request.LayerBudget}, but it must be at least 1. Set it to a number from 1 to {ImageDefaults.MaxLayers - 2}.");
         }
 
-        if (!request.WorkingDirectory.StartsWith('/'))
+        if (ImageSettings.WorkingDirectory(request.WorkingDirectory) != request.WorkingDirectory)
         {
-            throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{request.WorkingDirectory}' is not an absolute path. Use a path such as /app.");
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{request.WorkingDirectory}' is not in canonical form. Use a path such as /app.");
         }
 
         if (request.Entrypoint.Count == 0 && request.Command.Count == 0)

@@ -46,7 +46,7 @@ public sealed record ImageRequest
     /// </summary>
     public bool WriteArchive { get; init; } = true;
 
-    /// <summary>Absolute path of the app in the image.</summary>
+    /// <summary>Absolute path of the app in the image, canonical (<see cref="ImageSettings.WorkingDirectory"/>).</summary>
     public string WorkingDirectory { get; init; } = "/app";
 
     public required IReadOnlyList<string> Entrypoint { get; init; }
@@ -114,8 +114,8 @@ public static class ImageDefaults
     /// <summary>1970-01-01T00:00:01Z, the time the Nix store gives every file.</summary>
     public static readonly DateTimeOffset Epoch = DateTimeOffset.FromUnixTimeSeconds(1);
 
-    /// <summary>Registries and runtimes reject images with more layers than this.</summary>
-    public const int MaxLayers = 127;
+    /// <summary>Docker refuses images with more layers than this (moby's maxLayerDepth); containerd and Podman take 127.</summary>
+    public const int MaxLayers = 125;
 
     /// <summary>zlib-ng level 5: measured the fastest level within 5% of gzip -6's size (bench/README.md).</summary>
     public const int CompressionLevel = 5;

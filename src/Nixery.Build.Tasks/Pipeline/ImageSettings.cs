@@ -70,6 +70,10 @@ public static partial class ImageSettings
         }
     }
 
+    /// <summary>
+    /// A user the image can run as: a uid or gid from 0 to 2147483647 (what runtimes accept), or a name that the
+    /// image's <c>/etc/passwd</c> (<c>/etc/group</c> for the group) has.
+    /// </summary>
     public static void ValidateUser(string user)
     {
         if (!UserSpec().IsMatch(user))
@@ -78,6 +82,59 @@ public static partial class ImageSettings
                 ErrorCodes.InvalidUser,
                 $"ContainerUser '{user}' is not a user. Use a name or uid, optionally with ':group' or ':gid' (e.g. app, 1654, 1000:1000, root).");
         }
+
+        var colon = user.IndexOf(':', StringComparison.Ordinal);
+        CheckPart(colon < 0 ? user : user[..colon], "user", Layers.UserDatabase.UserNames);
+        if (colon >= 0)
+        {
+            CheckPart(user[(colon + 1)..], "group", Layers.UserDatabase.GroupNames);
+        }
+
+        void CheckPart(string part, string kind, IReadOnlyCollection<string> names)
+        {
+            if (part.All(char.IsAsciiDigit))
+            {
+                if (!int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                {
+                    throw new NixImageException(
+                        ErrorCodes.InvalidUser,
+                        $"ContainerUser '{user}': {kind} id {part} is out of range; ids go from 0 to {int.MaxValue}. Use a smaller id, such as 1654 (app).");
+                }
+            }
+            else if (!names.Contains(part))
+            {
+                throw new NixImageException(
+                    ErrorCodes.InvalidUser,
+                    $"ContainerUser '{user}': the image has no {kind} named '{part}' (it has {string.Join(", ", names)}). Use one of those names, or a numeric id.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// ContainerWorkingDirectory in canonical form: absolute, without empty or '.' components and without a trailing
+    /// slash (<c>/a//b/./</c> → <c>/a/b</c>). '..' and the root itself are refused: the app's files must stay in a
+    /// folder of their own.
+    /// </summary>
+    public static string WorkingDirectory(string? value)
+    {
+        var raw = string.IsNullOrWhiteSpace(value) ? "/app" : value.Trim();
+        if (!raw.StartsWith('/'))
+        {
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{raw}' is not an absolute path. Use a path such as /app.");
+        }
+
+        var parts = raw.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".").ToList();
+        if (parts.Contains(".."))
+        {
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{raw}' contains '..'. Name the folder directly, such as /app or /srv/app.");
+        }
+
+        if (parts.Count == 0)
+        {
+            throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{raw}' is the image's root, where the app's files would mix with /bin, /etc and the rest. Use a folder such as /app.");
+        }
+
+        return "/" + string.Join('/', parts);
     }
 
     public static ImageFormat Format(string? value) => (value ?? string.Empty).Trim().ToLowerInvariant() switch

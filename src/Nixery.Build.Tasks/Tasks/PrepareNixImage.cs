@@ -213,7 +213,7 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
             Tags = tags,
             ArchivePath = ResolveArchivePath(repository),
             WriteArchive = string.IsNullOrWhiteSpace(Registry) || !string.IsNullOrWhiteSpace(ArchiveOutputPath),
-            WorkingDirectory = string.IsNullOrWhiteSpace(WorkingDirectory) ? "/app" : WorkingDirectory.Trim(),
+            WorkingDirectory = ImageSettings.WorkingDirectory(WorkingDirectory),
             Entrypoint = entrypoint,
             Command = command,
             Environment = EnvironmentVariables.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata("Value"))).ToList(),

@@ -39,6 +39,23 @@ public sealed class DeterministicTarWriterTests : IDisposable
         Assert.Equal("520fe301c97ca32cc85795925ba8133df437d906f4077f691e6f6c88304164b7", digest);
     }
 
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("app/../../etc/passwd")]
+    [InlineData("..")]
+    [InlineData("app/./x")]
+    [InlineData("a//b")]
+    [InlineData("")]
+    public void NameThatCouldLeaveTheUnpackFolderIsRefused(string name)
+    {
+        using var output = new MemoryStream();
+        using var tar = new DeterministicTarWriter(output, ImageDefaults.Epoch);
+
+        Assert.Throws<ArgumentException>(() => tar.WriteDirectory(name, Executable));
+        Assert.Throws<ArgumentException>(() => tar.WriteSymlink(name, "target"));
+        Assert.Throws<ArgumentException>(() => tar.WriteFile(name, ReadOnlyFile, 0, new MemoryStream()));
+    }
+
     [Fact]
     public void SameEntriesWrittenTwiceGiveIdenticalBytes()
     {

@@ -58,6 +58,32 @@ public sealed class ImageConfigurationTests
     }
 
     [Fact]
+    public void WorkingDirectoryIsMadeCanonicalAndOneThatLeavesItsFolderIsRefused()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var publish = project.Publish("-r", "linux-x64", "-p:ContainerWorkingDirectory=/srv//hello/./");
+        Assert.True(publish.ExitCode == 0, publish.Output);
+
+        using (var image = new ImageReader(project.DefaultArchive()))
+        {
+            var config = image.Config().GetProperty("config");
+            Assert.Equal("/srv/hello", config.GetProperty("WorkingDir").GetString());
+            Assert.Equal(["/srv/hello/HelloNix"], config.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
+            var run = image.Run();
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Contains("jq says: jq-1.6", run.Output, StringComparison.Ordinal);
+        }
+
+        foreach (var (value, why) in new[] { ("/", "the image's root"), ("/app/../../etc", "'..'") })
+        {
+            var refused = project.Publish("-r", "linux-x64", "-p:ContainerWorkingDirectory=" + value);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains("error NIXIMG015", refused.Output, StringComparison.Ordinal);
+            Assert.Contains(why, refused.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void ConsoleSampleHonoursAppCommandAndDefaultArgs()
     {
         using var project = SampleProject.Copy(_feed);

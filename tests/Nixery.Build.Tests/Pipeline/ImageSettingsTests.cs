@@ -70,7 +70,10 @@ public class ImageSettingsTests
     [InlineData("app")]
     [InlineData("1654")]
     [InlineData("1000:1000")]
-    [InlineData("www-data:www-data")]
+    [InlineData("nobody:nobody")]
+    [InlineData("0")]
+    [InlineData("2147483647:2147483647")]
+    [InlineData("app:0")]
     public void ValidUsers(string user) => ImageSettings.ValidateUser(user);
 
     [Theory]
@@ -83,6 +86,43 @@ public class ImageSettingsTests
     {
         var error = Assert.Throws<NixImageException>(() => ImageSettings.ValidateUser(user));
         Assert.Equal(ErrorCodes.InvalidUser, error.Code);
+    }
+
+    [Theory]
+    [InlineData("99999999999", "out of range")]
+    [InlineData("4294967295", "out of range")]
+    [InlineData("2147483648", "out of range")]
+    [InlineData("1000:4294967295", "group id 4294967295 is out of range")]
+    [InlineData("www-data", "no user named 'www-data'")]
+    [InlineData("app:www-data", "no group named 'www-data'")]
+    public void UsersTheImageCannotRunAsAreNiximg020SayingWhy(string user, string why)
+    {
+        var error = Assert.Throws<NixImageException>(() => ImageSettings.ValidateUser(user));
+        Assert.Equal(ErrorCodes.InvalidUser, error.Code);
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, "/app")]
+    [InlineData("/app", "/app")]
+    [InlineData("/app/", "/app")]
+    [InlineData("/a//b", "/a/b")]
+    [InlineData("/app/./x/", "/app/x")]
+    [InlineData(" /srv/app ", "/srv/app")]
+    public void WorkingDirectoryIsCanonical(string? value, string expected) =>
+        Assert.Equal(expected, ImageSettings.WorkingDirectory(value));
+
+    [Theory]
+    [InlineData("/", "the image's root")]
+    [InlineData("//.", "the image's root")]
+    [InlineData("/app/../../etc", "'..'")]
+    [InlineData("/app/..", "'..'")]
+    [InlineData("app", "not an absolute path")]
+    public void WorkingDirectoryThatLeavesItsFolderIsNiximg015(string value, string why)
+    {
+        var error = Assert.Throws<NixImageException>(() => ImageSettings.WorkingDirectory(value));
+        Assert.Equal(ErrorCodes.InvalidImageSetting, error.Code);
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
