@@ -4,7 +4,7 @@ namespace Nixery.Build.Archive;
 /// Turns a file or folder on disk into layer entries: depth first, children in ordinal order,
 /// symlinks kept as symlinks (never followed), hard links written as the files they are.
 /// Enumerates lazily; nothing is read until the tar writer asks for a file's bytes.
-/// Only folders, regular files and symlinks are expected: all a Nix store or a publish folder holds.
+/// Folders, regular files and symlinks are taken; FIFOs, sockets and devices are left out without being opened.
 /// </summary>
 public static class FileTree
 {
@@ -60,10 +60,12 @@ public static class FileTree
                     yield return entry;
                 }
             }
-            else
+            else if (FileKind.IsRegularFile(child.FullName))
             {
                 yield return ToEntry((FileInfo)child, path, mode);
             }
+
+            // A FIFO, socket or device is left out, never opened (the image step warns about those in the publish folder).
         }
     }
 

@@ -90,6 +90,9 @@ public static class ErrorCodes
     /// <summary>An ELF file of the app cannot be given the store's loader and RUNPATH (an error for the entry point, else a warning).</summary>
     public const string NativeFileNotLinked = "NIXIMG028";
 
+    /// <summary>Warning: the publish folder holds a FIFO, socket or device; it is left out of the image, never opened.</summary>
+    public const string SpecialFileSkipped = "NIXIMG029";
+
     // Registry push: NIXIMG030 and up.
 
     /// <summary>ContainerRegistry or an insecure-registry entry is not host[:port].</summary>
@@ -118,4 +121,7 @@ public static class ErrorCodes
 
     /// <summary>The up-to-date image to push (no archive written) is no longer whole in the layer cache.</summary>
     public const string ImageNotInCache = "NIXIMG038";
+
+    /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
+    public const string InternalError = "NIXIMG099";
 }

@@ -77,7 +77,7 @@ public sealed class NativeLinking
         foreach (var relative in files)
         {
             var path = Path.Combine(root, relative);
-            if (!ElfFile.HasElfMagic(path) || !ForThisPlatform(relative))
+            if (!FileKind.IsRegularFile(path) || !ElfFile.HasElfMagic(path) || !ForThisPlatform(relative))
             {
                 continue;
             }

@@ -29,6 +29,12 @@ public static class PopularityFile
 
     internal static Popularity Parse(ReadOnlySpan<byte> json, string path)
     {
+        // A UTF-8 byte order mark, as some editors write one, is not JSON but means no harm.
+        if (json.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            json = json[3..];
+        }
+
         var counts = new Dictionary<string, ulong>(StringComparer.Ordinal);
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         try
@@ -60,6 +66,11 @@ public static class PopularityFile
             throw new NixImageException(
                 ErrorCodes.InvalidPopularityFile,
                 $"NixPopularityFile '{path}' is not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}. Fix the file: it must be one object of {{\"name-version\": count}}.");
+        }
+        catch (InvalidOperationException)
+        {
+            // GetString on bytes that are not UTF-8.
+            throw Invalid(path, "a name is not valid UTF-8 text", reader);
         }
 
         return new Popularity(counts);

@@ -107,7 +107,7 @@ public sealed partial class NixClient
 
             if (notPackages.Count > 0)
             {
-                parts.Add($"not packages (attribute sets, not derivations): {Describe(notPackages)}");
+                parts.Add($"not packages (they are not derivations): {Describe(notPackages)}");
             }
 
             throw new NixImageException(
@@ -272,10 +272,14 @@ public sealed partial class NixClient
         || line.StartsWith("/nix/store/", StringComparison.Ordinal)
         || line.StartsWith("warning:", StringComparison.Ordinal);
 
-    private static string StripAnsi(string line) => AnsiEscape().Replace(line, string.Empty);
+    /// <summary>Nix's line without terminal colours, and with any other control byte (a NUL from a file Nix quotes) shown as '?'.</summary>
+    private static string StripAnsi(string line) => ControlCharacter().Replace(AnsiEscape().Replace(line, string.Empty), "?");
 
     [GeneratedRegex("\u001b\\[[0-9;]*[A-Za-z]")]
     private static partial Regex AnsiEscape();
+
+    [GeneratedRegex("[\\x00-\\x08\\x0B-\\x1F\\x7F]")]
+    private static partial Regex ControlCharacter();
 
     private static class ResolveExpression
     {

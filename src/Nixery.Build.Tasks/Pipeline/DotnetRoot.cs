@@ -23,6 +23,6 @@ public static class DotnetRoot
         throw new NixImageException(
             ErrorCodes.DotnetRuntimeLayout,
             $"The .NET runtime package '{runtime.AttributePath}' ({runtime.StorePath}) has no host/fxr folder in {string.Join(", ", Candidates.Select(c => c.Length == 0 ? "its root" : c))}. "
-            + "Set NixDotnetRuntimePackage to a package that contains the .NET runtime, or to empty for a self-contained app.");
+            + "Set NixDotnetRuntimePackage to a package that contains the .NET runtime, or to none for a self-contained app.");
     }
 }

@@ -35,6 +35,13 @@ public sealed class ImageBuilder
     {
         var stopwatch = Stopwatch.StartNew();
         Validate(request);
+        if (PublishFolder.SpecialFiles(request.PublishDirectory) is { Count: > 0 } special)
+        {
+            _log.Warning(
+                ErrorCodes.SpecialFileSkipped,
+                $"The publish folder holds {string.Join(", ", special)}: not a regular file, folder or symlink (a FIFO, socket or device), so it is left out of the image. "
+                + "Remove it from the publish output.");
+        }
 
         var (closure, nixReused) = await RuntimeClosureAsync(request, cancellationToken);
         var nixTime = stopwatch.Elapsed;
@@ -108,6 +115,12 @@ public sealed class ImageBuilder
             if (request.WriteArchive)
             {
                 OciArchiveWriter.Write(image, request.Repository, request.Tags, request.ArchivePath, request.Created, cancellationToken);
+            }
+            else if (File.Exists(request.ArchivePath))
+            {
+                // An archive of an earlier build beside a summary that says there is none would be taken for this image.
+                File.Delete(request.ArchivePath);
+                _log.Info($"Removed the archive of an earlier build, {request.ArchivePath}: this build pushes instead (set ContainerArchiveOutputPath to get both)");
             }
         }
         catch (Exception e)
@@ -240,9 +253,11 @@ public sealed class ImageBuilder
                 results[i] = new LayerBlob(cache.Blobs.Blob(new Descriptor(layerMediaType, layer.Digest, layer.Size)), layer.DiffId, job.Description);
             });
         }
-        catch (AggregateException e) when (e.InnerExceptions.Count == 1)
+        catch (AggregateException e)
         {
-            throw Translate(e.InnerExceptions[0]);
+            // Parallel jobs may all fail (a cache folder that is a file fails every one): report the most telling.
+            var inner = e.Flatten().InnerExceptions;
+            throw Translate(inner.FirstOrDefault(i => i is NixImageException) ?? inner.FirstOrDefault(i => i is OperationCanceledException) ?? inner[0]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -263,7 +278,7 @@ public sealed class ImageBuilder
         NixImageException or OperationCanceledException => e,
         IOException or UnauthorizedAccessException => new NixImageException(
             ErrorCodes.WriteFailed,
-            $"A layer could not be written: {e.Message} Check free space and permissions of the obj folder, then build again.",
+            $"A layer could not be written to the layer cache: {e.Message} Check free space and permissions of NixImageCacheDirectory's folder, then build again.",
             e),
         _ => e,
     };

@@ -33,5 +33,16 @@ public static class PublishFolder
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
+    /// <summary>Entries that are neither folders, regular files nor symlinks (FIFOs, sockets, devices), relative to the folder.</summary>
+    public static IReadOnlyList<string> SpecialFiles(string publishDirectory)
+    {
+        var root = Path.GetFullPath(publishDirectory);
+        return Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
+            .Where(f => !Archive.FileKind.IsRegularFile(f))
+            .Select(f => Path.GetRelativePath(root, f))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
     private static char Kind(FileSystemInfo entry) => entry.LinkTarget is not null ? 'l' : entry is DirectoryInfo ? 'd' : 'f';
 }

@@ -13,7 +13,7 @@ namespace Nixery.Build.Tasks;
 /// decides the image changes, so the image target's Inputs/Outputs skip all work when nothing did.
 /// Coded exceptions become MSBuild errors (<c>NIXIMG###</c>) without stack traces.
 /// </summary>
-public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
+public sealed class PrepareNixImage : CancelableNixTask
 {
     [Required]
     public string PublishDirectory { get; set; } = string.Empty;
@@ -136,32 +136,25 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
     [Output]
     public string? SummaryPath { get; set; }
 
-    public override bool Execute()
-    {
-        try
-        {
-            var request = CreateRequest();
-            Pipeline.RequestFile.WriteIfChanged(request, RequestFile);
-            ArchivePath = request.WriteArchive ? request.ArchivePath : null;
-            SummaryPath = request.SummaryPath;
-            if (!request.WriteArchive)
-            {
-                ForgetImageMissingFromCache(request);
-            }
-        }
-        catch (NixImageException e)
-        {
-            Log.LogNixImageError(e);
-        }
+    protected override string CancelledMessage => "Cancelled; the image request was not written.";
 
-        return !Log.HasLoggedErrors;
+    protected override void Run(CancellationToken cancellationToken)
+    {
+        var request = CreateRequest();
+        Pipeline.RequestFile.WriteIfChanged(request, RequestFile);
+        ArchivePath = request.WriteArchive ? request.ArchivePath : null;
+        SummaryPath = request.SummaryPath;
+        if (!request.WriteArchive)
+        {
+            ForgetImageMissingFromCache(request);
+        }
     }
 
     internal ImageRequest CreateRequest()
     {
         var runtime = OptionalName(DotnetRuntimePackage);
         var packages = new List<PackageRequest>();
-        var requested = Packages.Select(p => p.ItemSpec.Trim()).Where(p => p.Length > 0).ToList();
+        var requested = Packages.Select(p => p.ItemSpec.Trim()).Where(p => p.Length > 0).Distinct(StringComparer.Ordinal).ToList();
         packages.AddRange(Packages.Select(p => new PackageRequest(p.ItemSpec, "NixPackage")));
         packages.AddRange(List(DefaultPackages).Select(p => new PackageRequest(p, "NixDefaultPackages")));
         packages.AddRange(List(AppHostPackages).Select(p => new PackageRequest(p, "NixAppHostPackages")));
@@ -175,7 +168,8 @@ public sealed class PrepareNixImage : Microsoft.Build.Utilities.Task
             : Platform.FromNixSystem(NixSystem.Trim());
 
         var repository = string.IsNullOrWhiteSpace(Repository) ? ImageNames.RepositoryFromAssemblyName(AssemblyName) : Repository.Trim();
-        var tags = List(ImageTags);
+        // A tag given twice is one tag (index.json and RepoTags would list it twice).
+        var tags = List(ImageTags).Distinct(StringComparer.Ordinal).ToList();
         if (tags.Count == 0)
         {
             tags = List(ImageTag);

@@ -114,6 +114,24 @@ public sealed class FileTreeTests : IDisposable
     }
 
     [Fact]
+    public void FifoAndSocketAreLeftOutWithoutBeingOpened()
+    {
+        // Opening the FIFO would block this test for ever: walking and reading the tree must not.
+        _temp.CreateFile("publish/app.dll", "app");
+        var fifo = _temp.Combine("publish", "pipe");
+        Command.Run("mkfifo", [fifo]).EnsureSuccess();
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(_temp.Combine("publish", "socket")));
+
+        var entries = FileTree.Walk(_temp.Combine("publish"), "app", FileTree.NormalizedMode).ToList();
+
+        Assert.Equal(["app", "app/app.dll"], entries.Select(e => e.Path));
+        Assert.False(FileKind.IsRegularFile(fifo));
+        Assert.True(FileKind.IsRegularFile(_temp.Combine("publish", "app.dll")));
+        Assert.Equal(["pipe", "socket"], Nixery.Build.Pipeline.PublishFolder.SpecialFiles(_temp.Combine("publish")));
+    }
+
+    [Fact]
     public void SingleFileAsRootIsOneFileEntry()
     {
         var file = _temp.CreateFile("single.sh", "#!/bin/sh\n", Mode0555);

@@ -48,4 +48,23 @@ public class PopularityFileTests
         Assert.Equal(ErrorCodes.InvalidPopularityFile, error.Code);
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void ByteOrderMarkIsAccepted()
+    {
+        var popularity = PopularityFile.Parse([0xEF, 0xBB, 0xBF, .. """{"jq-1.7.1": 812}"""u8], "p.json");
+
+        Assert.Equal(812UL, popularity.Of(Jq));
+    }
+
+    [Fact]
+    public void NameThatIsNotUtf8IsNiximg016()
+    {
+        byte[] json = [.. "{\""u8, 0xFF, 0xFE, .. "-1.0\": 1}"u8];
+
+        var error = Assert.Throws<NixImageException>(() => PopularityFile.Parse(json, "p.json"));
+
+        Assert.Equal(ErrorCodes.InvalidPopularityFile, error.Code);
+        Assert.Contains("not valid UTF-8", error.Message, StringComparison.Ordinal);
+    }
 }
