@@ -18,11 +18,9 @@ public static class FileKind
     private const int FileTypeBits = 0xF000; // S_IFMT
     private const int RegularFile = 0x8000; // S_IFREG
 
-    private static bool s_unavailable;
-
     public static bool IsRegularFile(string path)
     {
-        if (!OperatingSystem.IsLinux() || s_unavailable)
+        if (!OperatingSystem.IsLinux())
         {
             return true;
         }
@@ -37,8 +35,7 @@ public static class FileKind
         }
         catch (EntryPointNotFoundException)
         {
-            s_unavailable = true; // a C library older than glibc 2.28
-            return true;
+            return true; // a C library older than glibc 2.28
         }
 
         return (BinaryPrimitives.ReadUInt16LittleEndian(buffer.AsSpan(ModeOffset)) & FileTypeBits) == RegularFile;
