@@ -34,7 +34,8 @@ public static class OciArchiveWriter
                     foreach (var blob in blobs)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        using var content = blob.Open();
+                        // Checked while copied: a blob damaged on disk stops the archive (DamagedBlobException).
+                        using var content = BlobCheck.Reading(blob.Open(), blob.Descriptor);
                         tar.WriteFile($"blobs/sha256/{blob.Descriptor.Digest.Hex}", UnixModes.Regular, blob.Descriptor.Size, content);
                     }
 

@@ -225,6 +225,31 @@ public sealed class LayerCache
         return freed;
     }
 
+    /// <summary>Removes a blob found damaged, and every index entry that leads to it: its layer is built again.</summary>
+    public void Forget(Digest digest)
+    {
+        File.Delete(Blobs.PathOf(digest));
+        if (!Directory.Exists(_index))
+        {
+            return;
+        }
+
+        foreach (var entry in Directory.EnumerateFiles(_index, "*.json"))
+        {
+            try
+            {
+                if (ReadEntry(File.ReadAllBytes(entry)).Digest == digest)
+                {
+                    File.Delete(entry);
+                }
+            }
+            catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                File.Delete(entry);
+            }
+        }
+    }
+
     /// <summary>Removes every blob and index entry.</summary>
     public void Clear()
     {

@@ -11,8 +11,8 @@ using Nixery.Build.Registry;
 namespace Nixery.Build.Pipeline;
 
 /// <summary>What a build produced.</summary>
-/// <param name="Push">The registry push running beside the archive, when there is one: still under way, for the caller to await.</param>
-public sealed record ImageBuildResult(BuiltImage Image, string? ArchivePath, string SummaryPath, Task<RegistryPushResult>? Push = null);
+/// <param name="Pushed">What the registry push sent, when there was one.</param>
+public sealed record ImageBuildResult(BuiltImage Image, string? ArchivePath, string SummaryPath, RegistryPushResult? Pushed = null);
 
 /// <summary>
 /// The whole pipeline: Nix closure → layer groups → layers written in parallel → config and manifest →
@@ -30,8 +30,12 @@ public sealed class ImageBuilder
         _pathVariable = pathVariable;
     }
 
-    /// <param name="registry">A push to run beside the archive (already connecting), or null. The result carries it.</param>
-    public async Task<ImageBuildResult> BuildAsync(ImageRequest request, CancellationToken cancellationToken, RegistrySink? registry = null)
+    /// <param name="registry">A push to run beside the archive (already connecting), or null.</param>
+    public Task<ImageBuildResult> BuildAsync(ImageRequest request, CancellationToken cancellationToken, RegistrySink? registry = null) =>
+        BuildAsync(request, registry, repairing: false, cancellationToken);
+
+    /// <param name="repairing">True on the second try, after a damaged cached blob was removed: a second damaged blob is an error.</param>
+    private async Task<ImageBuildResult> BuildAsync(ImageRequest request, RegistrySink? registry, bool repairing, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         Validate(request);
@@ -108,7 +112,53 @@ public sealed class ImageBuilder
         var manifestDescriptor = store.AddBytes(media.Manifest, OciJson.Serialize(manifest));
         var image = new BuiltImage(store.Blob(configDescriptor), store.Blob(manifestDescriptor), layers);
 
-        // The sinks run side by side: the push reads the same cached blobs the archive copies (pruning spares them).
+        RegistryPushResult? pushed;
+        try
+        {
+            pushed = await RunSinksAsync(request, image, registry, cancellationToken);
+        }
+        catch (DamagedBlobException e)
+        {
+            // The sinks check every byte they copy, so a blob changed on disk (with its size and time kept, which the
+            // cache's cheaper checks trust) is found here, before anything damaged was written or pushed.
+            cache.Forget(e.Descriptor.Digest);
+            if (repairing)
+            {
+                throw new NixImageException(
+                    ErrorCodes.WriteFailed,
+                    $"{e.Message} It was rebuilt once already, so the disk under {cache.Root} does not keep what is written to it. Check the disk, then build again.",
+                    e);
+            }
+
+            _log.Warning(
+                ErrorCodes.CacheEntryDamaged,
+                $"{e.Message} It is removed from the layer cache {cache.Root} and the image is built again; nothing damaged was written or pushed. If this repeats, check the disk.");
+            return await BuildAsync(request, registry, repairing: true, cancellationToken);
+        }
+
+        var archiveTime = stopwatch.Elapsed;
+        var freed = cache.Prune(request.CacheMaxSize, image.Layers.Select(l => l.Blob.Descriptor.Digest).Append(image.Config.Descriptor.Digest).Append(image.Digest).ToHashSet());
+        if (freed > 0)
+        {
+            _log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");
+        }
+
+        var summaryPath = WriteSummary(request, image, nixReused, cache.Counters);
+        var bytes = layers.Sum(l => l.Blob.Descriptor.Size);
+        _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
+        if (request.WriteArchive)
+        {
+            _log.Info($"Image archive: {request.ArchivePath}");
+        }
+
+        _log.Detail(FormattableString.Invariant(
+            $"timing: closure {nixTime.TotalMilliseconds:0} ms, layers {(layersTime - nixTime).TotalMilliseconds:0} ms, config, archive and push {(archiveTime - layersTime).TotalMilliseconds:0} ms, cache pruning and summary {(stopwatch.Elapsed - archiveTime).TotalMilliseconds:0} ms"));
+        return new ImageBuildResult(image, request.WriteArchive ? request.ArchivePath : null, summaryPath, pushed);
+    }
+
+    /// <summary>The archive and the push, side by side: the push reads the same cached blobs the archive copies (pruning spares them).</summary>
+    private async Task<RegistryPushResult?> RunSinksAsync(ImageRequest request, BuiltImage image, RegistrySink? registry, CancellationToken cancellationToken)
+    {
         var pushing = registry?.PushAsync(image, cancellationToken);
         try
         {
@@ -139,24 +189,7 @@ public sealed class ImageBuilder
             throw;
         }
 
-        var archiveTime = stopwatch.Elapsed;
-        var freed = cache.Prune(request.CacheMaxSize, image.Layers.Select(l => l.Blob.Descriptor.Digest).Append(image.Config.Descriptor.Digest).Append(image.Digest).ToHashSet());
-        if (freed > 0)
-        {
-            _log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");
-        }
-
-        var summaryPath = WriteSummary(request, image, nixReused, cache.Counters);
-        var bytes = layers.Sum(l => l.Blob.Descriptor.Size);
-        _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {stopwatch.Elapsed.TotalSeconds:0.0} s");
-        if (request.WriteArchive)
-        {
-            _log.Info($"Image archive: {request.ArchivePath}");
-        }
-
-        _log.Detail(FormattableString.Invariant(
-            $"timing: closure {nixTime.TotalMilliseconds:0} ms, layers {(layersTime - nixTime).TotalMilliseconds:0} ms, config and archive or push start {(archiveTime - layersTime).TotalMilliseconds:0} ms, cache pruning and summary {(stopwatch.Elapsed - archiveTime).TotalMilliseconds:0} ms"));
-        return new ImageBuildResult(image, request.WriteArchive ? request.ArchivePath : null, summaryPath, pushing);
+        return pushing is null ? null : await pushing;
     }
 
     private sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail, Func<string> Key);

@@ -39,8 +39,25 @@ public sealed class ImagePusher
     {
         var request = RequestFile.Read(requestFile);
         using var sink = Connect(request.Repository, request.Tags, registry, insecureRegistries, cacheDirectory, projectDirectory, cancellationToken);
-        var image = string.IsNullOrWhiteSpace(archivePath) ? FromCache(request, digestFile) : OciArchiveReader.Read(archivePath);
-        return await sink.PushAsync(image, cancellationToken);
+        var fromCache = string.IsNullOrWhiteSpace(archivePath);
+        var image = fromCache ? FromCache(request, digestFile) : OciArchiveReader.Read(archivePath!);
+        try
+        {
+            return await sink.PushAsync(image, cancellationToken);
+        }
+        catch (DamagedBlobException e)
+        {
+            // Nothing was pushed that names the blob (manifests go last). The next publish builds it again.
+            if (fromCache)
+            {
+                new Cache.LayerCache(request.LayerCacheDirectory).Forget(e.Descriptor.Digest);
+            }
+
+            throw new NixImageException(
+                fromCache ? ErrorCodes.ImageNotInCache : ErrorCodes.ImageArchiveUnreadable,
+                $"{e.Message} Nothing that names it was pushed. {(fromCache ? "It is removed from the layer cache; publish again and the image is built anew and pushed." : $"The archive '{archivePath}' is damaged; publish again to write it anew.")}",
+                e);
+        }
     }
 
     /// <summary>Starts connecting to <paramref name="registry"/> for a push of <paramref name="repository"/> under <paramref name="tags"/>; the settings are checked first, here.</summary>

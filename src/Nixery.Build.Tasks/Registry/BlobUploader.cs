@@ -78,6 +78,8 @@ internal sealed class BlobUploader
             break;
         }
 
+        // Uploads read the blob in slices (and again on a retry): check it whole once, before any byte goes out.
+        BlobCheck.Verify(blob);
         if (descriptor.Size <= _options.WholeUploadLimit)
         {
             await UploadWholeAsync(blob, started, progress, cancellationToken);

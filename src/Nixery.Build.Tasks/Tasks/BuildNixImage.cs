@@ -48,9 +48,9 @@ public sealed class BuildNixImage : CancelableNixTask
         ImageDigest = result.Image.Digest.Value;
         ArchivePath = result.ArchivePath;
         File.WriteAllText(DigestFile, ImageDigest);
-        if (result.Push is { } push)
+        if (result.Pushed is { } pushed)
         {
-            PushedReferences = string.Join(';', push.GetAwaiter().GetResult().References);
+            PushedReferences = string.Join(';', pushed.References);
         }
     }
 }

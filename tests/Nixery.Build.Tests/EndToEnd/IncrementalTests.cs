@@ -142,6 +142,41 @@ public sealed class IncrementalTests
     }
 
     [Fact]
+    public void BlobDamagedWithItsTimeKeptIsFoundWhileTheArchiveIsWrittenAndRebuilt()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var first = Publish(project);
+        // A second build confirms every reused blob's digest: from then on a big blob is trusted by size and time.
+        Publish(project, "-p:ContainerImageTags=confirmed");
+
+        var biggest = first.Summary.GetProperty("layers").EnumerateArray()
+            .Where(l => l.GetProperty("holds").GetString()!.StartsWith("nix: ", StringComparison.Ordinal))
+            .OrderByDescending(l => l.GetProperty("size").GetInt64()).First();
+        var blob = Path.Combine(project.CacheDirectory, "blobs", "sha256", biggest.GetProperty("digest").GetString()!["sha256:".Length..]);
+        var time = File.GetLastWriteTimeUtc(blob);
+        using (var stream = new FileStream(blob, FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = stream.Length / 2;
+            stream.Write(new byte[16]);
+        }
+
+        File.SetLastWriteTimeUtc(blob, time);
+        File.AppendAllText(Path.Combine(project.Directory, "Program.cs"), "\nstatic partial class Changed { static int Two() => 2; }\n");
+
+        var third = Publish(project, "-p:ContainerImageTags=after-damage");
+
+        Assert.Contains("warning NIXIMG025", third.Output, StringComparison.Ordinal);
+        Assert.Contains(biggest.GetProperty("digest").GetString()!, third.Output, StringComparison.Ordinal);
+        Assert.Equal(first.Summary.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()).SkipLast(1), third.Summary.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()).SkipLast(1));
+        var copy = Command.Run("skopeo", ["copy", "--quiet", $"oci-archive:{project.DefaultArchive()}:after-damage", $"oci:{Path.Combine(project.Root, "verify")}:x"]);
+        Assert.True(copy.ExitCode == 0, copy.Output);
+        using var image = new ImageReader(project.DefaultArchive());
+        var run = image.Run();
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Empty(Directory.EnumerateFiles(Path.GetDirectoryName(project.DefaultArchive())!, "*.partial"));
+    }
+
+    [Fact]
     public void TwoPublishesAtOnceShareOneCacheAndBothSucceed()
     {
         using var one = SampleProject.Copy(_feed);

@@ -28,7 +28,7 @@ public sealed class BlobUploaderTests : IDisposable
         _auth?.Dispose();
     }
 
-    private async Task<BlobOutcome> PushAsync(Func<HttpRequestMessage, string, HttpResponseMessage?> registry, long wholeUploadLimit = 10, BlobLocations? locations = null)
+    private async Task<BlobOutcome> PushAsync(Func<HttpRequestMessage, string, HttpResponseMessage?> registry, long wholeUploadLimit = 10, BlobLocations? locations = null, ImageBlob? blob = null)
     {
         var handler = new ScriptedHandler((request, _) =>
         {
@@ -62,7 +62,7 @@ public sealed class BlobUploaderTests : IDisposable
         var client = new RegistryClient(_http, Registry, "team/app", _auth, retry, trust: null, InsecureRegistries.None, _log);
         await client.ConnectAsync(CancellationToken.None);
         var options = new PushOptions { WholeUploadLimit = wholeUploadLimit, ChunkSize = 10, Retry = retry };
-        return await new BlobUploader(client, locations, options, _log).PushAsync(Blob, "layer 1/1", CancellationToken.None);
+        return await new BlobUploader(client, locations, options, _log).PushAsync(blob ?? Blob, "layer 1/1", CancellationToken.None);
     }
 
     private static HttpResponseMessage Accepted(string location, long? received = null)
@@ -236,5 +236,20 @@ public sealed class BlobUploaderTests : IDisposable
         Assert.Equal(BlobOutcome.Uploaded, outcome);
         Assert.Single(_trace, t => t.StartsWith("POST", StringComparison.Ordinal));
         Assert.Contains(_trace, t => t.StartsWith("PUT /v2/team/app/blobs/uploads/m1?digest=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BlobWhoseBytesChangedOnDiskIsNeverUploaded()
+    {
+        // The descriptor names the original bytes; the file now holds others of the same length.
+        var damaged = Content.ToArray();
+        damaged[12] ^= 0xFF;
+        var blob = Blob with { Open = () => new MemoryStream(damaged, writable: false) };
+
+        await Assert.ThrowsAsync<DamagedBlobException>(() => PushAsync(
+            (request, line) => request.Method == HttpMethod.Head ? ScriptedHandler.Status(HttpStatusCode.NotFound) : null,
+            blob: blob));
+
+        Assert.All(_trace, line => Assert.True(line.StartsWith("HEAD ", StringComparison.Ordinal) || line.StartsWith("GET /v2/", StringComparison.Ordinal), line));
     }
 }
