@@ -16,10 +16,11 @@ public static class OciArchiveWriter
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(archivePath))!;
         Directory.CreateDirectory(directory);
+        PartialFiles.RemoveAbandoned(directory, $".{Path.GetFileName(archivePath)}.*.partial");
         var temporary = Path.Combine(directory, $".{Path.GetFileName(archivePath)}.{Guid.NewGuid():N}.partial");
         try
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            using (var file = PartialFiles.Create(temporary))
             {
                 using (var tar = new DeterministicTarWriter(file, modificationTime))
                 {

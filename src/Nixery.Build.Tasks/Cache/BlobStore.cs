@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Nixery.Build.Archive;
 using Nixery.Build.Oci;
 
 namespace Nixery.Build.Cache;
@@ -37,6 +38,9 @@ public sealed class BlobStore
         return new ImageBlob(descriptor, () => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan));
     }
 
+    /// <summary>Deletes the temporary files of writes whose build was killed; returns their bytes.</summary>
+    public long RemoveAbandonedWrites() => PartialFiles.RemoveAbandoned(_temporary, "*.partial");
+
     /// <summary>The blobs present (temporary files excluded).</summary>
     public IEnumerable<FileInfo> Enumerate() =>
         Directory.Exists(_blobs) ? new DirectoryInfo(_blobs).EnumerateFiles() : [];
@@ -57,7 +61,7 @@ public sealed class BlobStore
         try
         {
             T result;
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            using (var stream = PartialFiles.Create(temporary))
             {
                 result = write(stream);
             }

@@ -160,7 +160,7 @@ public sealed class LayerCache
         var temporary = Path.Combine(_index, $".{key}.{Guid.NewGuid():N}.partial");
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            using (var stream = PartialFiles.Create(temporary))
             {
                 // Not flushed to disk: after a crash an entry is whole, or unreadable and rebuilt, never a wrong layer
                 // (the blob it names is checked on every use).
@@ -181,10 +181,11 @@ public sealed class LayerCache
     /// </summary>
     public long Prune(long maxBytes, IReadOnlySet<Digest> inUse)
     {
+        // What killed builds left: never renamed into place, so never used, and not counted as blobs.
+        var freed = Blobs.RemoveAbandonedWrites() + PartialFiles.RemoveAbandoned(_index, ".*.partial");
         var blobs = Blobs.Enumerate().ToList();
         var keep = inUse.Select(d => d.Hex).ToHashSet(StringComparer.Ordinal);
-        var total = blobs.Sum(b => b.Length);
-        long freed = 0;
+        var total = blobs.Sum(b => b.Length) + freed;
         var graceLimit = DateTime.UtcNow - PruneGrace;
         var deleted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var blob in blobs.OrderBy(b => b.LastAccessTimeUtc).ThenBy(b => b.Name, StringComparer.Ordinal))

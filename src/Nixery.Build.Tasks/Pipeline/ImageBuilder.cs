@@ -412,8 +412,7 @@ public sealed class ImageBuilder
             w.WriteEndArray();
             w.WriteEndObject();
         });
-        Directory.CreateDirectory(Path.GetDirectoryName(summaryPath)!);
-        File.WriteAllBytes(summaryPath, json);
+        PartialFiles.WriteAllBytes(summaryPath, json);
         return summaryPath;
     }
 }

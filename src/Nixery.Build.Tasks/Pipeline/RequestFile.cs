@@ -24,10 +24,7 @@ public static class RequestFile
             return false;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temporary = path + ".partial";
-        File.WriteAllBytes(temporary, json);
-        File.Move(temporary, path, overwrite: true);
+        Archive.PartialFiles.WriteAllBytes(path, json);
         return true;
     }
 

@@ -47,7 +47,9 @@ public sealed class BuildNixImage : CancelableNixTask
         var result = builder.BuildAsync(request, cancellationToken, registry).GetAwaiter().GetResult();
         ImageDigest = result.Image.Digest.Value;
         ArchivePath = result.ArchivePath;
-        File.WriteAllText(DigestFile, ImageDigest);
+        // Last, and whole or not at all: it is one of the image target's outputs, so a build killed before this
+        // point is not taken as up to date next time.
+        Archive.PartialFiles.WriteAllBytes(DigestFile, System.Text.Encoding.ASCII.GetBytes(ImageDigest));
         if (result.Pushed is { } pushed)
         {
             PushedReferences = string.Join(';', pushed.References);

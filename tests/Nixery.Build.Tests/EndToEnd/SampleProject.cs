@@ -86,6 +86,19 @@ public sealed class SampleProject : IDisposable
     /// <summary>Runs <c>dotnet</c> on the project with the test feed, the offline package set and the project's cache.</summary>
     public CommandResult Dotnet(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?>? environment = null, bool binaryLog = true, TimeSpan? timeout = null)
     {
+        var (arguments, env) = DotnetInvocation(command, environment, binaryLog);
+        return Command.Run("dotnet", arguments, Directory, env, timeout);
+    }
+
+    /// <summary>Starts <c>dotnet</c> as <see cref="Dotnet"/> does, in the background (to be killed part-way by a test).</summary>
+    public BackgroundProcess StartDotnet(IReadOnlyList<string> command)
+    {
+        var (arguments, env) = DotnetInvocation(command, environment: null, binaryLog: false);
+        return BackgroundProcess.Start("dotnet", arguments, Directory, env);
+    }
+
+    private (List<string> Arguments, Dictionary<string, string?> Environment) DotnetInvocation(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?>? environment, bool binaryLog)
+    {
         // The verb first, then these defaults, then the caller's arguments: a later -p: wins, so callers can override.
         var arguments = new List<string>
         {
@@ -115,7 +128,7 @@ public sealed class SampleProject : IDisposable
             env[name] = value;
         }
 
-        return Command.Run("dotnet", arguments, Directory, env, timeout);
+        return (arguments, env);
     }
 
     /// <summary>The archive a RID-specific Release publish writes by default.</summary>

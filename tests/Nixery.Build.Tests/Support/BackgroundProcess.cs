@@ -24,7 +24,7 @@ public sealed class BackgroundProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static BackgroundProcess Start(string fileName, IEnumerable<string> arguments)
+    public static BackgroundProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -32,10 +32,23 @@ public sealed class BackgroundProcess : IDisposable
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         var process = new Process { StartInfo = start };
