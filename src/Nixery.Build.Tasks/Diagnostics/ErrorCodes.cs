@@ -122,6 +122,9 @@ public static class ErrorCodes
     /// <summary>The up-to-date image to push (no archive written) is no longer whole in the layer cache.</summary>
     public const string ImageNotInCache = "NIXIMG038";
 
+    /// <summary>NixImageRegistryTimeout is not a whole number of seconds from 1 to 3600.</summary>
+    public const string InvalidRegistryTimeout = "NIXIMG039";
+
     /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
     public const string InternalError = "NIXIMG099";
 }

@@ -28,17 +28,35 @@ public sealed class ImagePusher
     }
 
     /// <summary>Checks ContainerRegistry and the insecure-registry lists: called before anything is built or sent.</summary>
-    public (RegistryHost Registry, InsecureRegistries Insecure) Check(string registry, string? insecureRegistries) =>
-        (RegistryHost.Parse(registry.Trim()), InsecureRegistries.Parse(_environment(InsecureRegistriesVariable), insecureRegistries));
+    public (RegistryHost Registry, InsecureRegistries Insecure, TimeSpan Timeout) Check(string registry, string? insecureRegistries, string? timeout) =>
+        (RegistryHost.Parse(registry.Trim()), InsecureRegistries.Parse(_environment(InsecureRegistriesVariable), insecureRegistries), Timeout(timeout));
+
+    /// <summary>NixImageRegistryTimeout: whole seconds from 1 to 3600; empty for the default (30 s).</summary>
+    public static TimeSpan Timeout(string? seconds)
+    {
+        if (string.IsNullOrWhiteSpace(seconds))
+        {
+            return PushOptions.DefaultTimeout;
+        }
+
+        if (!int.TryParse(seconds.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value is < 1 or > 3600)
+        {
+            throw new NixImageException(
+                ErrorCodes.InvalidRegistryTimeout,
+                $"NixImageRegistryTimeout '{seconds}' is not a number of seconds from 1 to 3600. Set it to how long the registry may take to accept a connection, or go without progress (e.g. 120 on a slow link), or remove it for 30.");
+        }
+
+        return TimeSpan.FromSeconds(value);
+    }
 
     /// <summary>
     /// Pushes the image <paramref name="requestFile"/> describes, as the last build left it: read from
     /// <paramref name="archivePath"/> when one was written, else from the layer cache by <paramref name="digestFile"/>.
     /// </summary>
-    public async Task<RegistryPushResult> PushAsync(string requestFile, string? archivePath, string? digestFile, string registry, string? insecureRegistries, string? cacheDirectory, string projectDirectory, CancellationToken cancellationToken)
+    public async Task<RegistryPushResult> PushAsync(string requestFile, string? archivePath, string? digestFile, string registry, string? insecureRegistries, string? timeout, string? cacheDirectory, string projectDirectory, CancellationToken cancellationToken)
     {
         var request = RequestFile.Read(requestFile);
-        using var sink = Connect(request.Repository, request.Tags, registry, insecureRegistries, cacheDirectory, projectDirectory, cancellationToken);
+        using var sink = Connect(request.Repository, request.Tags, registry, insecureRegistries, timeout, cacheDirectory, projectDirectory, cancellationToken);
         var fromCache = string.IsNullOrWhiteSpace(archivePath);
         var image = fromCache ? FromCache(request, digestFile) : OciArchiveReader.Read(archivePath!);
         try
@@ -61,15 +79,16 @@ public sealed class ImagePusher
     }
 
     /// <summary>Starts connecting to <paramref name="registry"/> for a push of <paramref name="repository"/> under <paramref name="tags"/>; the settings are checked first, here.</summary>
-    public RegistrySink Connect(string repository, IReadOnlyList<string> tags, string registry, string? insecureRegistries, string? cacheDirectory, string projectDirectory, CancellationToken cancellationToken)
+    public RegistrySink Connect(string repository, IReadOnlyList<string> tags, string registry, string? insecureRegistries, string? timeout, string? cacheDirectory, string projectDirectory, CancellationToken cancellationToken)
     {
-        var (host, insecure) = Check(registry, insecureRegistries);
+        var (host, insecure, limit) = Check(registry, insecureRegistries, timeout);
         var push = new RegistryPushRequest
         {
             Registry = host,
             Repository = repository,
             Tags = tags,
             Insecure = insecure,
+            Timeout = limit,
             CacheDirectory = ImageDefaults.CacheDirectory(cacheDirectory, projectDirectory),
             Environment = _environment,
         };

@@ -20,4 +20,7 @@ public sealed record PushOptions
     public int MaxMountSources { get; init; } = 2;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The default of NixImageRegistryTimeout: how long a connection may take, or a request go without progress.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 }

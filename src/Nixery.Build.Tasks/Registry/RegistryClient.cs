@@ -18,13 +18,17 @@ internal sealed class RegistryClient
     private readonly HttpClient _http;
     private readonly RegistryAuthenticator _auth;
     private readonly RetryPolicy _retry;
+    private readonly TimeSpan _timeout;
     private readonly TlsTrust? _trust;
     private readonly InsecureRegistries _insecure;
     private readonly IBuildLog _log;
     private Uri? _baseUri;
 
-    public RegistryClient(HttpClient http, RegistryHost registry, string repository, RegistryAuthenticator auth, RetryPolicy retry, TlsTrust? trust, InsecureRegistries insecure, IBuildLog log)
+    /// <param name="timeout">How long the registry may leave a try without progress: to accept the request body's next
+    /// bytes, or to answer in full once it has them all (NixImageRegistryTimeout).</param>
+    public RegistryClient(HttpClient http, RegistryHost registry, string repository, RegistryAuthenticator auth, RetryPolicy retry, TlsTrust? trust, InsecureRegistries insecure, IBuildLog log, TimeSpan? timeout = null)
     {
+        _timeout = timeout ?? PushOptions.DefaultTimeout;
         _http = http;
         Registry = registry;
         Repository = repository;
@@ -180,12 +184,13 @@ internal sealed class RegistryClient
     {
         var what = $"upload blob {Short(blob.Descriptor.Digest)}";
         var uri = UploadLocation.WithQuery(location, "digest", blob.Descriptor.Digest.Value);
+        var activity = new RequestActivity();
         using var response = await SendAsync(
-            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Put, uri) { Content = Body(blob, 0, blob.Descriptor.Size, progress) })
+            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Put, uri) { Content = Body(blob, 0, blob.Descriptor.Size, progress, activity) })
             {
                 Scopes = PushScopes,
                 Retry = false,
-                Timeout = UploadTimeout(blob.Descriptor.Size),
+                Activity = activity,
             },
             cancellationToken);
         await ExpectBlobCreatedAsync(response, blob.Descriptor.Digest, what);
@@ -195,17 +200,18 @@ internal sealed class RegistryClient
     public async Task<(Uri Location, long Received)> PatchChunkAsync(Uri location, ImageBlob blob, long offset, long length, Action<long> progress, CancellationToken cancellationToken)
     {
         var what = $"upload chunk {ByteRange.ContentRange(offset, length)} of {Short(blob.Descriptor.Digest)}";
+        var activity = new RequestActivity();
         using var response = await SendAsync(
             new RegistryRequest(what, () =>
             {
-                var content = Body(blob, offset, length, progress);
+                var content = Body(blob, offset, length, progress, activity);
                 content.Headers.TryAddWithoutValidation("Content-Range", ByteRange.ContentRange(offset, length));
                 return new HttpRequestMessage(HttpMethod.Patch, location) { Content = content };
             })
             {
                 Scopes = PushScopes,
                 Retry = false,
-                Timeout = UploadTimeout(length),
+                Activity = activity,
             },
             cancellationToken);
         if (response.StatusCode is HttpStatusCode.RequestedRangeNotSatisfiable or HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
@@ -331,11 +337,13 @@ internal sealed class RegistryClient
                 }
 
                 message.Headers.UserAgent.ParseAdd("Nixery.Build");
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(request.Timeout);
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                deadline.CancelAfter(_timeout);
+                request.Activity?.Watch(deadline, _timeout);
                 try
                 {
-                    response = await _http.SendAsync(message, timeout.Token);
+                    // The whole answer is read before this returns (the default completion): the deadline covers it.
+                    response = await _http.SendAsync(message, deadline.Token);
                 }
                 catch (Exception e) when (RetryPolicy.IsTlsFailure(e))
                 {
@@ -343,7 +351,9 @@ internal sealed class RegistryClient
                 }
                 catch (Exception e) when (RetryPolicy.IsRetryable(e, cancellationToken))
                 {
-                    error = e;
+                    error = deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                        ? new TimeoutException($"no progress for {_timeout.TotalSeconds:0.#} s", e)
+                        : e;
                 }
             }
 
@@ -396,7 +406,7 @@ internal sealed class RegistryClient
     public async Task WaitAsync(RegistryTransientException failure, int failures, CancellationToken cancellationToken)
     {
         var wait = _retry.DelayAfter(failures, failure.RetryAfter);
-        _log.Detail($"{Registry}: {failure.What} failed ({failure.Message}), try {failures} of {_retry.MaxAttempts}; trying again in {wait.TotalSeconds:0.0} s");
+        _log.Info($"  {Registry}: '{failure.What}' failed ({failure.Message}), try {failures} of {_retry.MaxAttempts}; trying again in {wait.TotalSeconds:0.0} s");
         await _retry.Delay(wait, cancellationToken);
     }
 
@@ -547,16 +557,21 @@ internal sealed class RegistryClient
     }
 
     /// <summary>The blob's bytes from <paramref name="offset"/>, opened afresh, with a fixed length (never chunked transfer encoding).</summary>
-    private static StreamContent Body(ImageBlob blob, long offset, long length, Action<long> progress)
+    private static StreamContent Body(ImageBlob blob, long offset, long length, Action<long> progress, RequestActivity activity)
     {
-        var content = new StreamContent(new BlobSlice(blob.Open(), offset, length, progress), 1 << 16);
+        var content = new StreamContent(
+            new BlobSlice(blob.Open(), offset, length, sent =>
+            {
+                activity.Progressed();
+                progress(sent);
+            }),
+            1 << 16);
         content.Headers.ContentLength = length;
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         return content;
     }
 
     // Enough time for a slow line (256 kB/s) on top of a minute.
-    private static TimeSpan UploadTimeout(long bytes) => TimeSpan.FromSeconds(60 + (bytes / (256 * 1024)));
 
     internal static string Short(Digest digest) => digest.Value[..19];
 }

@@ -38,6 +38,12 @@ public sealed class RegistryTransientException : Exception
             e = e.InnerException;
         }
 
-        return e is OperationCanceledException or TimeoutException ? new TimeoutException("timed out") : e;
+        return e switch
+        {
+            // The client's own deadline says how long it waited.
+            TimeoutException timeout when timeout.Message.StartsWith("no progress", StringComparison.Ordinal) => timeout,
+            OperationCanceledException or TimeoutException => new TimeoutException("timed out"),
+            _ => e,
+        };
     }
 }

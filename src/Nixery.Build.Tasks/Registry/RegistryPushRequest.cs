@@ -11,6 +11,9 @@ public sealed record RegistryPushRequest
 
     public InsecureRegistries Insecure { get; init; } = InsecureRegistries.None;
 
+    /// <summary>How long connecting may take, and a request go without progress (NixImageRegistryTimeout).</summary>
+    public TimeSpan Timeout { get; init; } = PushOptions.DefaultTimeout;
+
     /// <summary>The user's cache folder (NixImageCacheDirectory): where the push remembers which repositories hold which blobs.</summary>
     public string? CacheDirectory { get; init; }
 

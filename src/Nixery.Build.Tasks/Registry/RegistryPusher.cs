@@ -49,7 +49,7 @@ public sealed class RegistryPusher
         if (handler is null)
         {
             trust = TlsTrust.FromEnvironment(request.Environment, request.Registry, request.Insecure);
-            handler = RegistryTransport.CreateHandler(trust);
+            handler = RegistryTransport.CreateHandler(trust, request.Timeout);
         }
 
         var http = new HttpClient(handler, disposeHandler: _handler is null) { Timeout = Timeout.InfiniteTimeSpan };
@@ -57,7 +57,7 @@ public sealed class RegistryPusher
         var session = new Session(this, request, http, auth);
         try
         {
-            var client = new RegistryClient(http, request.Registry, request.Repository, auth, _options.Retry, trust, request.Insecure, _log);
+            var client = new RegistryClient(http, request.Registry, request.Repository, auth, _options.Retry, trust, request.Insecure, _log, request.Timeout);
             var endpoints = request.CacheDirectory is null ? null : RegistryEndpoints.Load(request.CacheDirectory);
             await client.ConnectAsync(cancellationToken, endpoints?.SchemeOf(request.Registry));
             if (request.Insecure.AllowsHttp(request.Registry))

@@ -16,6 +16,38 @@ internal sealed record RegistryRequest(string What, Func<HttpRequestMessage> Cre
     /// <summary>False for upload bodies: a transient failure is thrown as <see cref="RegistryTransientException"/> at once.</summary>
     public bool Retry { get; init; } = true;
 
-    /// <summary>How long one try may take, headers of the answer included.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(100);
+    /// <summary>
+    /// For a request with a body read from a blob: told of every chunk read, so that a long upload that keeps moving
+    /// never times out, while one that stalls does (see <see cref="RegistryClient"/>'s timeout).
+    /// </summary>
+    public RequestActivity? Activity { get; init; }
+}
+
+/// <summary>
+/// The watchdog of one try: every sign of progress (bytes of the request body read) pushes its deadline back by the
+/// client's timeout. Without progress the try ends at the deadline: a registry that accepts a connection and never
+/// answers, or trickles its answer, cannot hold a build for longer.
+/// </summary>
+internal sealed class RequestActivity
+{
+    private CancellationTokenSource? _deadline;
+    private TimeSpan _timeout;
+
+    public void Watch(CancellationTokenSource deadline, TimeSpan timeout)
+    {
+        _timeout = timeout;
+        _deadline = deadline;
+    }
+
+    public void Progressed()
+    {
+        try
+        {
+            _deadline?.CancelAfter(_timeout);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The try is over.
+        }
+    }
 }

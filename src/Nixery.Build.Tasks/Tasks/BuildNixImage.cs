@@ -24,6 +24,9 @@ public sealed class BuildNixImage : CancelableNixTask
     /// <summary>ContainerInsecureRegistries: semicolon-separated host[:port].</summary>
     public string? InsecureRegistries { get; set; }
 
+    /// <summary>NixImageRegistryTimeout: seconds.</summary>
+    public string? RegistryTimeout { get; set; }
+
     [Output]
     public string? ImageDigest { get; set; }
 
@@ -42,7 +45,7 @@ public sealed class BuildNixImage : CancelableNixTask
         var log = new MSBuildLog(Log);
         using var registry = string.IsNullOrWhiteSpace(Registry)
             ? null
-            : new ImagePusher(log, Environment.GetEnvironmentVariable).Connect(request.Repository, request.Tags, Registry, InsecureRegistries, request.LayerCacheDirectory, request.IntermediateDirectory, cancellationToken);
+            : new ImagePusher(log, Environment.GetEnvironmentVariable).Connect(request.Repository, request.Tags, Registry, InsecureRegistries, RegistryTimeout, request.LayerCacheDirectory, request.IntermediateDirectory, cancellationToken);
         var builder = new ImageBuilder(log, Environment.GetEnvironmentVariable("PATH"));
         var result = builder.BuildAsync(request, cancellationToken, registry).GetAwaiter().GetResult();
         ImageDigest = result.Image.Digest.Value;

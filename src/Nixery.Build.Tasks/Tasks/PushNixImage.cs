@@ -17,6 +17,9 @@ public sealed class PushNixImage : CancelableNixTask
     /// <summary>ContainerInsecureRegistries: semicolon-separated host[:port].</summary>
     public string? InsecureRegistries { get; set; }
 
+    /// <summary>NixImageRegistryTimeout: seconds.</summary>
+    public string? RegistryTimeout { get; set; }
+
     /// <summary>Check ContainerRegistry and the insecure lists, push nothing.</summary>
     public bool CheckOnly { get; set; }
 
@@ -44,11 +47,11 @@ public sealed class PushNixImage : CancelableNixTask
         var pusher = new ImagePusher(new MSBuildLog(Log), Environment.GetEnvironmentVariable);
         if (CheckOnly)
         {
-            pusher.Check(Registry, InsecureRegistries);
+            pusher.Check(Registry, InsecureRegistries, RegistryTimeout);
             return;
         }
 
-        var result = pusher.PushAsync(RequestFile ?? string.Empty, ArchivePath, DigestFile, Registry, InsecureRegistries, CacheDirectory, ProjectDirectory, cancellationToken).GetAwaiter().GetResult();
+        var result = pusher.PushAsync(RequestFile ?? string.Empty, ArchivePath, DigestFile, Registry, InsecureRegistries, RegistryTimeout, CacheDirectory, ProjectDirectory, cancellationToken).GetAwaiter().GetResult();
         PushedReferences = string.Join(';', result.References);
     }
 }

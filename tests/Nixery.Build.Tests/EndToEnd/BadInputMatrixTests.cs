@@ -44,7 +44,7 @@ public sealed class BadInputMatrixTests
         SilentAccept,
     }
 
-    private static IEnumerable<Row> Rows(SampleProject project)
+    private static IEnumerable<Row> Rows(SampleProject project, string silentRegistry, string tricklingRegistry)
     {
         string Temp(string name) => Path.Combine(project.Root, name);
         var obj = Path.Combine(project.Directory, "obj", "Release", "net10.0", "linux-x64");
@@ -70,6 +70,12 @@ public sealed class BadInputMatrixTests
         yield return new("tag with a colon", "NIXIMG008", ["-p:ContainerImageTags=a:b"]);
         yield return new("tag of 129 characters", "NIXIMG008", ["-p:ContainerImageTag=" + new string('t', 129)]);
         yield return new("registry with a scheme", "NIXIMG030", ["-p:ContainerRegistry=http://registry.example.com"]);
+
+        // Registries
+        string[] Registry(string name) => ["-p:ContainerRegistry=" + name, "-p:ContainerInsecureRegistries=" + name, "-p:NixImageRegistryTimeout=2"];
+        yield return new("registry that accepts and never answers", "NIXIMG033", Registry(silentRegistry));
+        yield return new("registry that answers one byte a second", "NIXIMG033", Registry(tricklingRegistry));
+        yield return new("registry timeout that is not a number", "NIXIMG039", [.. Registry(silentRegistry)[..2], "-p:NixImageRegistryTimeout=forever"]);
 
         // Layers
         yield return new("layer budget 0", "NIXIMG009", ["-p:NixLayerBudget=0"]);
@@ -144,13 +150,15 @@ public sealed class BadInputMatrixTests
     public void EveryBadInputIsACodedErrorOrWarningNeverACrashAHangOrASilentAccept()
     {
         using var project = SampleProject.Copy(_feed);
+        using var silent = Registry.StubbornServer.Silent();
+        using var trickling = Registry.StubbornServer.Trickling();
         // A good publish first: the rows then meet a restored, built project and a built package set.
         var good = project.Publish("-r", "linux-x64");
         Assert.True(good.ExitCode == 0, good.Output);
         var projectFile = File.ReadAllText(project.ProjectFile);
 
         var results = new List<(Row Row, Outcome Outcome, string Detail)>();
-        foreach (var row in Rows(project))
+        foreach (var row in Rows(project, silent.Name, trickling.Name))
         {
             File.WriteAllText(project.ProjectFile, row.ProjectXml is null ? projectFile : projectFile.Replace("</Project>", row.ProjectXml + "\n</Project>", StringComparison.Ordinal));
             using (row.Arrange?.Invoke(project))

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Net;
+using Nixery.Build.Diagnostics;
+using Nixery.Build.Oci;
+using Nixery.Build.Registry;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.Registry;
+
+/// <summary>
+/// Every try has a deadline that only progress moves: a registry that never answers ends the try after the timeout,
+/// an upload that keeps moving never does, however long it takes. (Real sockets: EndToEnd/Registry/SilentRegistryTests.)
+/// </summary>
+public sealed class RegistryTimeoutTests : IDisposable
+{
+    private static readonly RegistryHost Registry = RegistryHost.Parse("registry.example.com");
+    private static readonly TimeSpan Timeout = TimeSpan.FromMilliseconds(400);
+
+    private readonly List<TimeSpan> _delays = [];
+    private readonly RecordingLog _log = new();
+    private HttpClient? _http;
+    private RegistryAuthenticator? _auth;
+
+    public void Dispose()
+    {
+        _http?.Dispose();
+        _auth?.Dispose();
+    }
+
+    /// <summary>An HTTP stack whose answer the test writes as code (it may wait, or read the body slowly).</summary>
+    private sealed class SlowHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer) : HttpMessageHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.AbsolutePath == "/v2/")
+            {
+                return new HttpResponseMessage(HttpStatusCode.OK) { RequestMessage = request };
+            }
+
+            var response = await answer(request, cancellationToken);
+            response.RequestMessage = request;
+            return response;
+        }
+    }
+
+    private async Task<RegistryClient> ConnectAsync(SlowHandler handler)
+    {
+        _http = new HttpClient(handler);
+        _auth = new RegistryAuthenticator(Registry, "team/app", new CredentialStore(_ => null), InsecureRegistries.None, TimeProvider.System);
+        var retry = new RetryPolicy
+        {
+            Jitter = () => 0,
+            Delay = (delay, _) =>
+            {
+                _delays.Add(delay);
+                return Task.CompletedTask;
+            },
+        };
+        var client = new RegistryClient(_http, Registry, "team/app", _auth, retry, trust: null, InsecureRegistries.None, _log, Timeout);
+        await client.ConnectAsync(CancellationToken.None);
+        return client;
+    }
+
+    [Fact]
+    public async Task RegistryThatNeverAnswersFailsEveryTryAtTheTimeoutThenIsNiximg033()
+    {
+        var client = await ConnectAsync(new SlowHandler(async (_, token) =>
+        {
+            await Task.Delay(System.Threading.Timeout.Infinite, token);
+            throw new InvalidOperationException("unreachable");
+        }));
+        var stopwatch = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<NixImageException>(() => client.BlobExistsAsync(new Descriptor(MediaTypes.OciLayerGzip, Digest.Of("x"u8), 1), CancellationToken.None));
+
+        Assert.Equal(ErrorCodes.RegistryUnreachable, error.Code);
+        Assert.Contains("no progress for 0.4 s", error.Message, StringComparison.Ordinal);
+        Assert.Equal(client.Retry.MaxAttempts - 1, _delays.Count);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
+        // Each retry says what failed and what it waits for, at normal verbosity.
+        Assert.Contains(_log.Lines, l => l.Contains("'check blob", StringComparison.Ordinal) && l.Contains("try 1 of", StringComparison.Ordinal) && l.Contains("trying again in", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UploadThatKeepsMovingOutlastsTheTimeout()
+    {
+        var content = new byte[100];
+        var blob = new ImageBlob(new Descriptor(MediaTypes.OciLayerGzip, Digest.Of(content), content.Length), () => new MemoryStream(content, writable: false));
+        var client = await ConnectAsync(new SlowHandler(async (request, token) =>
+        {
+            // Ten bytes every 150 ms: 1.5 s in all, far beyond the 0.4 s timeout, never 0.4 s without progress.
+            var body = await request.Content!.ReadAsStreamAsync(token);
+            var buffer = new byte[10];
+            while (await body.ReadAsync(buffer, token) > 0)
+            {
+                await Task.Delay(150, token);
+            }
+
+            var created = new HttpResponseMessage(HttpStatusCode.Created);
+            created.Headers.TryAddWithoutValidation("Docker-Content-Digest", blob.Descriptor.Digest.Value);
+            return created;
+        }));
+        var stopwatch = Stopwatch.StartNew();
+
+        await client.PutWholeBlobAsync(new Uri("https://registry.example.com/v2/team/app/blobs/uploads/1"), blob, _ => { }, CancellationToken.None);
+
+        Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1), $"took only {stopwatch.Elapsed}");
+        Assert.Empty(_delays);
+    }
+}
