@@ -6,9 +6,10 @@ using Xunit.Abstractions;
 namespace Nixery.Build.Tests.EndToEnd;
 
 /// <summary>
-/// Bad inputs, one row per class, each published for real as a user would: every one must end as a coded error
-/// (or, where the input is survivable, a coded warning), never MSB4018 (a task crash with a stack trace), never a
-/// hang, never accepted without a word. The counts are printed at the end.
+/// Bad inputs and faults, one row per class, each published for real as a user would: every one must end as a coded
+/// error (or, where the input is survivable, a coded warning), never MSB4018 (a task crash with a stack trace), never
+/// a hang, never accepted without a word. The counts are printed at the end. The fault rows (immutable folders, a
+/// full disk) need root, as the README's test command runs.
 /// </summary>
 [Collection(EndToEndTests.Name)]
 public sealed class BadInputMatrixTests
@@ -133,6 +134,17 @@ public sealed class BadInputMatrixTests
             },
         };
 
+        // Files the build writes, where the folder cannot be written (immutable: even root cannot) or the disk is full.
+        // Each row changes what decides the image (ContainerUser), so there is something to write.
+        var cache = project.CacheDirectory;
+        var archiveFolder = Path.GetDirectoryName(project.DefaultArchive())!;
+        var nixImage = Path.Combine(obj, "nix-image");
+        foreach (var (what, folder) in new[] { ("layer cache", cache), ("archive folder", archiveFolder), ("obj/…/nix-image", nixImage) })
+        {
+            yield return new($"{what} that cannot be written", "NIXIMG012", ["-p:ContainerUser=nobody"]) { Arrange = _ => Immutable(folder) };
+            yield return new($"{what} on a full disk", "NIXIMG012", ["-p:ContainerUser=root"]) { Arrange = _ => FullDisk(folder) };
+        }
+
         // Survivable: a coded warning, and an image
         yield return new("FIFO in the publish folder", "NIXIMG029", [], Warning: true)
         {
@@ -179,7 +191,12 @@ public sealed class BadInputMatrixTests
             }
         }
 
+        // After all of it, a good publish works and leaves no temporary file (those of failed writes are gone already).
         File.WriteAllText(project.ProjectFile, projectFile);
+        var after = project.Publish("-r", "linux-x64", "-p:ContainerImageTags=after-the-matrix");
+        Assert.True(after.ExitCode == 0, after.Output);
+        Assert.Empty(new[] { project.CacheDirectory, Path.Combine(project.Directory, "bin"), Path.Combine(project.Directory, "obj") }
+            .SelectMany(r => Directory.EnumerateFiles(r, "*.partial", SearchOption.AllDirectories)));
         var counts = Enum.GetValues<Outcome>().ToDictionary(o => o, o => results.Count(r => r.Outcome == o));
         _output.WriteLine(
             $"{results.Count} inputs: {counts[Outcome.CodedError]} coded errors, {counts[Outcome.CodedWarning]} coded warnings, "
@@ -224,6 +241,37 @@ public sealed class BadInputMatrixTests
 
     private static string FirstLine(string output, string containing) =>
         output.Split('\n').FirstOrDefault(l => l.Contains(containing, StringComparison.Ordinal))?.Trim() ?? string.Empty;
+
+    /// <summary>Makes <paramref name="folder"/> and all in it immutable (chattr +i): nobody, root included, may add or change a file there.</summary>
+    private static Undo Immutable(string folder)
+    {
+        // Folders and files only: chattr refuses symlinks (obj/…/nix-image holds Nix's garbage-collector roots).
+        Directory.CreateDirectory(folder);
+        string[] Chattr(string flag) => [folder, "(", "-type", "d", "-o", "-type", "f", ")", "-exec", "chattr", flag, "{}", "+"];
+        Command.Run("find", Chattr("+i")).EnsureSuccess();
+        return new Undo(() => Command.Run("find", Chattr("-i")).EnsureSuccess());
+    }
+
+    /// <summary>
+    /// Mounts a 1 MiB tmpfs over <paramref name="folder"/> (its files copied in, as long as they fit) and fills what is
+    /// left: any new file the build writes there meets a full disk.
+    /// </summary>
+    private static Undo FullDisk(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var saved = folder + ".saved";
+        Directory.Move(folder, saved);
+        Directory.CreateDirectory(folder);
+        Command.Run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", folder]).EnsureSuccess();
+        Command.Run("cp", ["-a", saved + "/.", folder]); // what does not fit stays out: the build finds less, and writes
+        Command.Run("dd", ["if=/dev/zero", $"of={Path.Combine(folder, "filler")}", "bs=64k"]); // ends with "No space left"
+        return new Undo(() =>
+        {
+            Command.Run("umount", [folder]).EnsureSuccess();
+            Directory.Delete(folder);
+            Directory.Move(saved, folder);
+        });
+    }
 
     private static Undo WriteFile(string path, string content) => WriteBytes(path, Encoding.UTF8.GetBytes(content));
 
