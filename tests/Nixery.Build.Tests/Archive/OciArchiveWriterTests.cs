@@ -118,7 +118,7 @@ public sealed class OciArchiveWriterTests : IDisposable
         var broken = _image with { Config = config };
         Directory.CreateDirectory(_temp.Combine("out"));
 
-        Assert.Throws<IOException>(() => OciArchiveWriter.Write(broken, Repository, Tags, _temp.Combine("out/image.tar"), ImageDefaults.Epoch, CancellationToken.None));
+        Assert.Throws<DamagedBlobException>(() => OciArchiveWriter.Write(broken, Repository, Tags, _temp.Combine("out/image.tar"), ImageDefaults.Epoch, CancellationToken.None));
 
         Assert.Empty(Directory.GetFileSystemEntries(_temp.Combine("out")));
     }
@@ -130,7 +130,7 @@ public sealed class OciArchiveWriterTests : IDisposable
         var before = File.ReadAllBytes(archive);
         var config = _image.Config with { Descriptor = _image.Config.Descriptor with { Size = 1 } };
 
-        Assert.Throws<IOException>(() => OciArchiveWriter.Write(_image with { Config = config }, Repository, Tags, archive, ImageDefaults.Epoch, CancellationToken.None));
+        Assert.Throws<DamagedBlobException>(() => OciArchiveWriter.Write(_image with { Config = config }, Repository, Tags, archive, ImageDefaults.Epoch, CancellationToken.None));
 
         Assert.Equal(before, File.ReadAllBytes(archive));
         Assert.Equal([archive], Directory.GetFileSystemEntries(_temp.Combine("out")));

@@ -43,7 +43,7 @@ public sealed class RegistryTimeoutTests : IDisposable
         }
     }
 
-    private async Task<RegistryClient> ConnectAsync(SlowHandler handler)
+    private async Task<RegistryClient> ConnectAsync(SlowHandler handler, TimeSpan? timeout = null)
     {
         _http = new HttpClient(handler);
         _auth = new RegistryAuthenticator(Registry, "team/app", new CredentialStore(_ => null), InsecureRegistries.None, TimeProvider.System);
@@ -56,7 +56,7 @@ public sealed class RegistryTimeoutTests : IDisposable
                 return Task.CompletedTask;
             },
         };
-        var client = new RegistryClient(_http, Registry, "team/app", _auth, retry, trust: null, InsecureRegistries.None, _log, Timeout);
+        var client = new RegistryClient(_http, Registry, "team/app", _auth, retry, trust: null, InsecureRegistries.None, _log, timeout ?? Timeout);
         await client.ConnectAsync(CancellationToken.None);
         return client;
     }
@@ -84,27 +84,29 @@ public sealed class RegistryTimeoutTests : IDisposable
     [Fact]
     public async Task UploadThatKeepsMovingOutlastsTheTimeout()
     {
-        var content = new byte[100];
+        var content = new byte[200];
         var blob = new ImageBlob(new Descriptor(MediaTypes.OciLayerGzip, Digest.Of(content), content.Length), () => new MemoryStream(content, writable: false));
-        var client = await ConnectAsync(new SlowHandler(async (request, token) =>
-        {
-            // Ten bytes every 150 ms: 1.5 s in all, far beyond the 0.4 s timeout, never 0.4 s without progress.
-            var body = await request.Content!.ReadAsStreamAsync(token);
-            var buffer = new byte[10];
-            while (await body.ReadAsync(buffer, token) > 0)
+        var client = await ConnectAsync(
+            new SlowHandler(async (request, token) =>
             {
-                await Task.Delay(150, token);
-            }
+                // Ten bytes every 100 ms: 2 s in all, twice the 1 s timeout, and never near 1 s without progress.
+                var body = await request.Content!.ReadAsStreamAsync(token);
+                var buffer = new byte[10];
+                while (await body.ReadAsync(buffer, token) > 0)
+                {
+                    await Task.Delay(100, token);
+                }
 
-            var created = new HttpResponseMessage(HttpStatusCode.Created);
-            created.Headers.TryAddWithoutValidation("Docker-Content-Digest", blob.Descriptor.Digest.Value);
-            return created;
-        }));
+                var created = new HttpResponseMessage(HttpStatusCode.Created);
+                created.Headers.TryAddWithoutValidation("Docker-Content-Digest", blob.Descriptor.Digest.Value);
+                return created;
+            }),
+            TimeSpan.FromSeconds(1));
         var stopwatch = Stopwatch.StartNew();
 
         await client.PutWholeBlobAsync(new Uri("https://registry.example.com/v2/team/app/blobs/uploads/1"), blob, _ => { }, CancellationToken.None);
 
-        Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1), $"took only {stopwatch.Elapsed}");
+        Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1.5), $"took only {stopwatch.Elapsed}");
         Assert.Empty(_delays);
     }
 }
