@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what building and testing Nixery.Build needs on Debian/Ubuntu, idempotently:
-# Nix (from Debian's nix-bin, with the build users Nix's installer makes), skopeo, umoci, bubblewrap, podman (to load archives), git, binutils (readelf), python3 (tarfile reads back our tars), docker-registry
+# Nix (from Debian's nix-bin, with the build users Nix's installer makes), skopeo, umoci, bubblewrap, podman (to load archives), git,
+# mount and e2fsprogs (the fault tests mount a full tmpfs and make folders immutable with chattr), binutils (readelf),
+# python3 (tarfile reads back our tars), docker-registry
 # (CNCF distribution, the registry pushes are tested against), apache2-utils (htpasswd) and openssl, and the host packages the
 # offline package set in samples/nixpkgs is built from. Runs `apt-get update` once, only when something
 # is missing. Needs root (or sudo). The .NET 10 SDK is expected to be installed already.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-packages=(nix-bin skopeo umoci bubblewrap podman git ca-certificates tar gzip util-linux binutils python3 docker-registry apache2-utils openssl)
+packages=(nix-bin skopeo umoci bubblewrap podman git ca-certificates tar gzip util-linux mount e2fsprogs binutils python3 docker-registry apache2-utils openssl)
 while read -r line; do
   line="${line%%#*}"
   [ -n "${line// /}" ] && packages+=("$line")

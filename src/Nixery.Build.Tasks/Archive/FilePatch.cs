@@ -62,25 +62,13 @@ public sealed class FilePatch
     }
 
     /// <summary>Reads the original, overlays the edits on what it returns, then returns the appended bytes.</summary>
-    private sealed class PatchedStream(Stream original, long originalLength, FilePatch patch) : Stream
+    private sealed class PatchedStream(Stream original, long originalLength, FilePatch patch) : ReadOnlyStream
     {
         private long _position;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
         public override long Length => originalLength + patch.Appended.Length;
 
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        protected override long BytesRead => _position;
 
         public override int Read(Span<byte> buffer)
         {
@@ -122,16 +110,6 @@ public sealed class FilePatch
                 edit.Bytes.Span.Slice((int)(from - edit.Offset), (int)(to - from)).CopyTo(chunk[(int)(from - _position)..]);
             }
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

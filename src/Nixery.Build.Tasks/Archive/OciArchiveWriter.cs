@@ -16,7 +16,6 @@ public static class OciArchiveWriter
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(archivePath))!;
         Directory.CreateDirectory(directory);
-        PartialFiles.RemoveAbandoned(directory, $".{Path.GetFileName(archivePath)}.*.partial");
         var temporary = Path.Combine(directory, $".{Path.GetFileName(archivePath)}.{Guid.NewGuid():N}.partial");
         try
         {

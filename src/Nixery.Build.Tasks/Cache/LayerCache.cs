@@ -181,11 +181,10 @@ public sealed class LayerCache
     /// </summary>
     public long Prune(long maxBytes, IReadOnlySet<Digest> inUse)
     {
-        // What killed builds left: never renamed into place, so never used, and not counted as blobs.
-        var freed = Blobs.RemoveAbandonedWrites() + PartialFiles.RemoveAbandoned(_index, ".*.partial");
         var blobs = Blobs.Enumerate().ToList();
         var keep = inUse.Select(d => d.Hex).ToHashSet(StringComparer.Ordinal);
-        var total = blobs.Sum(b => b.Length) + freed;
+        var total = blobs.Sum(b => b.Length);
+        long freed = 0;
         var graceLimit = DateTime.UtcNow - PruneGrace;
         var deleted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var blob in blobs.OrderBy(b => b.LastAccessTimeUtc).ThenBy(b => b.Name, StringComparer.Ordinal))
@@ -225,6 +224,9 @@ public sealed class LayerCache
 
         return freed;
     }
+
+    /// <summary>Deletes what killed builds left (temporary blobs and index entries nobody holds); returns their bytes.</summary>
+    public long RemoveAbandonedWrites() => Blobs.RemoveAbandonedWrites() + PartialFiles.RemoveAbandoned(_index, ".*.partial");
 
     /// <summary>Removes a blob found damaged, and every index entry that leads to it: its layer is built again.</summary>
     public void Forget(Digest digest)

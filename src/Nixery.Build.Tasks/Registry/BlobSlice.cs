@@ -5,7 +5,7 @@ namespace Nixery.Build.Registry;
 /// upload request, opened afresh for every try — that reports how far it has been read (the absolute
 /// position in the blob) for progress. Owns and closes the blob stream.
 /// </summary>
-internal sealed class BlobSlice : Stream
+internal sealed class BlobSlice : Archive.ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly long _offset;
@@ -32,21 +32,9 @@ internal sealed class BlobSlice : Stream
         }
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     public override long Length => _length;
 
-    public override long Position
-    {
-        get => _read;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    protected override long BytesRead => _read;
 
     public override int Read(Span<byte> buffer)
     {
@@ -74,16 +62,6 @@ internal sealed class BlobSlice : Stream
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,3 +1,4 @@
+using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Oci;
 

@@ -141,6 +141,7 @@ public sealed class PrepareNixImage : CancelableNixTask
     protected override void Run(CancellationToken cancellationToken)
     {
         var request = CreateRequest();
+        LeftoverFiles.Remove(request);
         Pipeline.RequestFile.WriteIfChanged(request, RequestFile);
         ArchivePath = request.WriteArchive ? request.ArchivePath : null;
         SummaryPath = request.SummaryPath;

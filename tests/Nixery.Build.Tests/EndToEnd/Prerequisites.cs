@@ -8,7 +8,7 @@ namespace Nixery.Build.Tests.EndToEnd;
 /// </summary>
 public static class Prerequisites
 {
-    private static readonly string[] Tools = ["nix-store", "nix-instantiate", "nix", "skopeo", "umoci", "bwrap", "setpriv", "podman", "git", "tar", "docker-registry", "htpasswd", "python3", "readelf", "patchelf"];
+    private static readonly string[] Tools = ["nix-store", "nix-instantiate", "nix", "skopeo", "umoci", "bwrap", "setpriv", "podman", "git", "tar", "docker-registry", "htpasswd", "python3", "readelf", "patchelf", "chattr", "mount", "umount", "mkfifo"];
 
     public static void Require()
     {

@@ -1,4 +1,5 @@
 using System.Net;
+using Nixery.Build.Archive;
 using Nixery.Build.Oci;
 using Nixery.Build.Registry;
 using Nixery.Build.Tests.Support;

@@ -1,6 +1,7 @@
+using Nixery.Build.Archive;
 using Nixery.Build.Oci;
 
-namespace Nixery.Build.Tests.Oci;
+namespace Nixery.Build.Tests.Archive;
 
 public class BlobCheckTests
 {

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
+using Nixery.Build.Oci;
 
-namespace Nixery.Build.Oci;
+namespace Nixery.Build.Archive;
 
 /// <summary>A blob whose bytes are not the ones its descriptor names: changed on disk since it was written.</summary>
 public sealed class DamagedBlobException(Descriptor descriptor, string found)
@@ -28,27 +29,15 @@ public static class BlobCheck
     /// </summary>
     public static Stream Reading(Stream content, Descriptor descriptor) => new CheckingStream(content, descriptor);
 
-    private sealed class CheckingStream(Stream inner, Descriptor descriptor) : Stream
+    private sealed class CheckingStream(Stream inner, Descriptor descriptor) : ReadOnlyStream
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private long _read;
         private bool _checked;
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
         public override long Length => descriptor.Size;
 
-        public override long Position
-        {
-            get => _read;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        protected override long BytesRead => _read;
 
         public override int Read(Span<byte> buffer)
         {
@@ -74,16 +63,6 @@ public static class BlobCheck
 
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
