@@ -9,9 +9,8 @@ namespace Nixery.Build.Archive;
 /// <summary>
 /// Reads a built image back from its archive (as <see cref="OciArchiveWriter"/> wrote it) without unpacking it:
 /// the tar's headers are scanned once for where each <c>blobs/sha256/…</c> member's bytes start, and every blob of
-/// the <see cref="BuiltImage"/> opens a read-only window onto the archive file there. So a sink that runs after the
-/// image target (a registry push of an image found up to date) gets the very bytes of the archive, streamed, as
-/// often as it needs them.
+/// the <see cref="BuiltImage"/> (read by the one reader, <see cref="OciImageReader"/>) opens a read-only window onto
+/// the archive file there, streamed, as often as a sink needs it.
 /// </summary>
 public static class OciArchiveReader
 {
@@ -21,53 +20,43 @@ public static class OciArchiveReader
     {
         try
         {
-            var members = Members(archivePath);
-            var index = Json(archivePath, members, "index.json");
+            var members = new ArchiveMembers(archivePath, Members(archivePath));
+            var index = Json(archivePath, members.Entries, "index.json");
             var manifests = index.GetProperty("manifests");
             if (manifests.GetArrayLength() == 0)
             {
                 throw new FormatException("index.json lists no manifest");
             }
 
-            var manifestDescriptor = OciDocuments.Descriptor(manifests[0]);
-            var (configDescriptor, layers) = OciDocuments.Manifest(Json(archivePath, members, BlobName(manifestDescriptor.Digest)));
-            var diffIds = OciDocuments.DiffIds(Json(archivePath, members, BlobName(configDescriptor.Digest)));
-            if (diffIds.Count != layers.Count)
-            {
-                throw new FormatException($"the config names {diffIds.Count} diff IDs for {layers.Count} layers");
-            }
-
-            return new BuiltImage(
-                Blob(archivePath, members, configDescriptor),
-                Blob(archivePath, members, manifestDescriptor),
-                layers.Select((layer, i) => new LayerBlob(Blob(archivePath, members, layer), diffIds[i], string.Empty)).ToList());
+            var manifest = OciDocuments.Descriptor(manifests[0]);
+            return OciImageReader.Read(members, manifest.Digest, manifest.MediaType);
         }
         catch (Exception e) when (e is FormatException or JsonException or InvalidOperationException or KeyNotFoundException or IOException or UnauthorizedAccessException)
         {
             throw new NixImageException(
                 ErrorCodes.ImageArchiveUnreadable,
-                $"The image archive '{archivePath}' could not be read back ({e.Message}). Build the image again (delete the archive, or run with -t:Rebuild) and push then.",
+                $"The image archive '{archivePath}' could not be read back ({e.Message}). Build the image again (delete the archive, or run with -t:Rebuild).",
                 e);
         }
     }
 
-    private static string BlobName(Digest digest) => "blobs/sha256/" + digest.Hex;
-
-    private static ImageBlob Blob(string archivePath, Dictionary<string, (long Offset, long Size)> members, Descriptor descriptor)
+    /// <summary>The archive's <c>blobs/sha256/…</c> members, each a window onto the archive file.</summary>
+    private sealed class ArchiveMembers(string archivePath, Dictionary<string, (long Offset, long Size)> entries) : IBlobSource
     {
-        var name = BlobName(descriptor.Digest);
-        if (!members.TryGetValue(name, out var member))
-        {
-            throw new FormatException($"{name} is missing");
-        }
+        public Dictionary<string, (long Offset, long Size)> Entries => entries;
 
-        if (member.Size != descriptor.Size)
+        public ImageBlob? Find(Digest digest, long? size, string mediaType)
         {
-            throw new FormatException($"{name} has {member.Size} bytes, its descriptor says {descriptor.Size}");
-        }
+            if (!entries.TryGetValue(BlobName(digest), out var member) || (size is { } expected && member.Size != expected))
+            {
+                return null;
+            }
 
-        return new ImageBlob(descriptor, () => (Stream)Window(archivePath, member.Offset, member.Size));
+            return new ImageBlob(new Descriptor(mediaType, digest, member.Size), () => Window(archivePath, member.Offset, member.Size));
+        }
     }
+
+    private static string BlobName(Digest digest) => "blobs/sha256/" + digest.Hex;
 
     private static JsonElement Json(string archivePath, Dictionary<string, (long Offset, long Size)> members, string name)
     {
@@ -86,12 +75,8 @@ public static class OciArchiveReader
         return document.RootElement.Clone();
     }
 
-    private static WindowStream Window(string archivePath, long offset, long size)
-    {
-        var file = new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan);
-        file.Seek(offset, SeekOrigin.Begin);
-        return new WindowStream(file, size);
-    }
+    private static WindowStream Window(string archivePath, long offset, long size) =>
+        new(new FileStream(archivePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, FileOptions.SequentialScan), offset, size);
 
     /// <summary>Every regular member's name, data offset and size (PAX <c>path</c> and <c>size</c> records applied).</summary>
     private static Dictionary<string, (long Offset, long Size)> Members(string archivePath)
@@ -198,91 +183,5 @@ public static class OciArchiveReader
         }
 
         return records;
-    }
-
-    /// <summary>Reads at most <c>size</c> bytes of the file from where it stands; owns the file.</summary>
-    private sealed class WindowStream(FileStream file, long size) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => true;
-
-        public override bool CanWrite => false;
-
-        public override long Length => size;
-
-        private long Start { get; } = file.Position;
-
-        public override long Position
-        {
-            get => _read;
-            set => Seek(value, SeekOrigin.Begin);
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            var wanted = (int)Math.Min(buffer.Length, size - _read);
-            if (wanted <= 0)
-            {
-                return 0;
-            }
-
-            var read = file.Read(buffer[..wanted]);
-            _read += read;
-            return read;
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var wanted = (int)Math.Min(buffer.Length, size - _read);
-            if (wanted <= 0)
-            {
-                return 0;
-            }
-
-            var read = await file.ReadAsync(buffer[..wanted], cancellationToken);
-            _read += read;
-            return read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override long Seek(long offset, SeekOrigin origin)
-        {
-            var target = origin switch
-            {
-                SeekOrigin.Begin => offset,
-                SeekOrigin.Current => _read + offset,
-                _ => size + offset,
-            };
-            ArgumentOutOfRangeException.ThrowIfNegative(target);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(target, size);
-            file.Seek(Start + target, SeekOrigin.Begin);
-            _read = target;
-            return target;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                file.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }

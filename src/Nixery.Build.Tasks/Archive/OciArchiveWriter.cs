@@ -57,9 +57,12 @@ public static class OciArchiveWriter
         }
     }
 
-    internal static byte[] IndexJson(BuiltImage image, string repository, IReadOnlyList<string> tags)
-    {
-        var manifests = tags.Select(tag => image.Manifest.Descriptor with
+    internal static byte[] IndexJson(BuiltImage image, string repository, IReadOnlyList<string> tags) =>
+        OciJson.Serialize(new ImageIndex(IndexEntries(image, repository, tags)));
+
+    /// <summary>The image's manifest once per tag, annotated with the tag (OCI) and the full name (containerd).</summary>
+    internal static IReadOnlyList<Descriptor> IndexEntries(BuiltImage image, string repository, IReadOnlyList<string> tags) =>
+        tags.Select(tag => image.Manifest.Descriptor with
         {
             Annotations = new Dictionary<string, string>
             {
@@ -67,8 +70,6 @@ public static class OciArchiveWriter
                 ["io.containerd.image.name"] = $"{repository}:{tag}",
             },
         }).ToList();
-        return OciJson.Serialize(new ImageIndex(manifests));
-    }
 
     internal static byte[] DockerManifestJson(BuiltImage image, string repository, IReadOnlyList<string> tags) => OciJson.Write(w =>
     {

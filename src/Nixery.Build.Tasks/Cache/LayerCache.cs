@@ -51,11 +51,13 @@ public sealed class LayerCache
     /// <summary>Blobs used in the last minutes are never pruned: another build may be about to read them.</summary>
     private static readonly TimeSpan PruneGrace = TimeSpan.FromMinutes(10);
 
-
     private readonly string _index;
+    private readonly TimeProvider _clock;
 
-    public LayerCache(string root)
+    /// <param name="clock">What "now" is for use times and pruning's grace period; null: the system clock.</param>
+    public LayerCache(string root, TimeProvider? clock = null)
     {
+        _clock = clock ?? TimeProvider.System;
         Root = Path.GetFullPath(root);
         Blobs = new BlobStore(Path.Combine(Root, "blobs"));
         _index = Path.Combine(Root, "layers");
@@ -133,7 +135,7 @@ public sealed class LayerCache
         }
 
         // Least-recently-used pruning goes by these times.
-        var now = DateTime.UtcNow;
+        var now = _clock.GetUtcNow().UtcDateTime;
         TryTouch(entryPath, now);
         TryTouch(Blobs.PathOf(entry!.Digest), now);
         Counters.Hit();
@@ -185,7 +187,7 @@ public sealed class LayerCache
         var keep = inUse.Select(d => d.Hex).ToHashSet(StringComparer.Ordinal);
         var total = blobs.Sum(b => b.Length);
         long freed = 0;
-        var graceLimit = DateTime.UtcNow - PruneGrace;
+        var graceLimit = _clock.GetUtcNow().UtcDateTime - PruneGrace;
         var deleted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var blob in blobs.OrderBy(b => b.LastAccessTimeUtc).ThenBy(b => b.Name, StringComparer.Ordinal))
         {
