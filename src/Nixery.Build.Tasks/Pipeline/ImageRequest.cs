@@ -46,6 +46,9 @@ public sealed record ImageRequest
     /// </summary>
     public bool WriteArchive { get; init; } = true;
 
+    /// <summary>NixImageOciLayoutPath: an OCI image layout folder to write the image into as well; null for none.</summary>
+    public string? OciLayoutPath { get; init; }
+
     /// <summary>Absolute path of the app in the image, canonical (<see cref="ImageSettings.WorkingDirectory"/>).</summary>
     public string WorkingDirectory { get; init; } = "/app";
 

@@ -67,6 +67,11 @@ public static class RequestFile
         WriteList(w, "tags", r.Tags);
         w.WriteString("archivePath", r.ArchivePath);
         w.WriteBoolean("writeArchive", r.WriteArchive);
+        if (r.OciLayoutPath is { } layout)
+        {
+            w.WriteString("ociLayoutPath", layout);
+        }
+
         w.WriteString("workingDirectory", r.WorkingDirectory);
         WriteList(w, "entrypoint", r.Entrypoint);
         WriteList(w, "command", r.Command);
@@ -119,6 +124,7 @@ public static class RequestFile
                 Tags = List(j, "tags"),
                 ArchivePath = j.GetProperty("archivePath").GetString()!,
                 WriteArchive = j.GetProperty("writeArchive").GetBoolean(),
+                OciLayoutPath = j.TryGetProperty("ociLayoutPath", out var layout) ? layout.GetString() : null,
                 WorkingDirectory = j.GetProperty("workingDirectory").GetString()!,
                 Entrypoint = List(j, "entrypoint"),
                 Command = List(j, "command"),

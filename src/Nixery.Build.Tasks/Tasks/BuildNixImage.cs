@@ -1,22 +1,17 @@
 using Microsoft.Build.Framework;
-using Nixery.Build.Diagnostics;
 using Nixery.Build.Pipeline;
 
 namespace Nixery.Build.Tasks;
 
 /// <summary>
-/// Builds the image that <see cref="PrepareNixImage"/> described: runs <see cref="ImageBuilder"/> on the request
-/// file and turns its coded exceptions into MSBuild errors (<c>NIXIMG###</c>) without stack traces. With
-/// <see cref="Registry"/> set it also pushes the image there, beside writing the archive.
+/// Runs the image pipeline on the request <see cref="PrepareNixImage"/> wrote: the pipeline decides whether the
+/// image is up to date, builds what is not, and sends the image to every sink the request names, plus
+/// <see cref="Registry"/> when set. Coded exceptions become MSBuild errors (<c>NIXIMG###</c>) without stack traces.
 /// </summary>
 public sealed class BuildNixImage : CancelableNixTask
 {
     [Required]
     public string RequestFile { get; set; } = string.Empty;
-
-    /// <summary>Where to write the manifest digest, for the image target to read even when it is skipped.</summary>
-    [Required]
-    public string DigestFile { get; set; } = string.Empty;
 
     /// <summary>ContainerRegistry: push the image there too (connecting while the layers are built).</summary>
     public string? Registry { get; set; }
@@ -41,21 +36,10 @@ public sealed class BuildNixImage : CancelableNixTask
 
     protected override void Run(CancellationToken cancellationToken)
     {
-        var request = Pipeline.RequestFile.Read(RequestFile);
-        var log = new MSBuildLog(Log);
-        using var registry = string.IsNullOrWhiteSpace(Registry)
-            ? null
-            : new ImagePusher(log, Environment.GetEnvironmentVariable).Connect(request.Repository, request.Tags, Registry, InsecureRegistries, RegistryTimeout, request.LayerCacheDirectory, request.IntermediateDirectory, cancellationToken);
-        var builder = new ImageBuilder(log, Environment.GetEnvironmentVariable("PATH"));
-        var result = builder.BuildAsync(request, cancellationToken, registry).GetAwaiter().GetResult();
+        var registry = string.IsNullOrWhiteSpace(Registry) ? null : new RegistrySettings(Registry, InsecureRegistries, RegistryTimeout);
+        var result = ImageJob.RunAsync(RequestFile, registry, new MSBuildLog(Log), Environment.GetEnvironmentVariable, cancellationToken).GetAwaiter().GetResult();
         ImageDigest = result.Image.Digest.Value;
         ArchivePath = result.ArchivePath;
-        // Last, and whole or not at all: it is one of the image target's outputs, so a build killed before this
-        // point is not taken as up to date next time.
-        Archive.PartialFiles.WriteAllBytes(DigestFile, System.Text.Encoding.ASCII.GetBytes(ImageDigest));
-        if (result.Pushed is { } pushed)
-        {
-            PushedReferences = string.Join(';', pushed.References);
-        }
+        PushedReferences = string.Join(';', result.PushedReferences);
     }
 }

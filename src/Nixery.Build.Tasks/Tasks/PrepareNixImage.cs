@@ -67,8 +67,8 @@ public sealed class PrepareNixImage : CancelableNixTask
     /// <summary>ContainerRegistry: when set, the image is pushed instead of archived, unless ArchiveOutputPath asks for both.</summary>
     public string? Registry { get; set; }
 
-    /// <summary>Where BuildNixImage leaves the manifest digest: with no archive, the cached image it names is checked.</summary>
-    public string? DigestFile { get; set; }
+    /// <summary>NixImageOciLayoutPath: an OCI image layout folder to write the image into as well.</summary>
+    public string? OciLayoutPath { get; set; }
 
     /// <summary>Where the archive goes when ArchiveOutputPath is empty or a folder.</summary>
     [Required]
@@ -145,10 +145,6 @@ public sealed class PrepareNixImage : CancelableNixTask
         Pipeline.RequestFile.WriteIfChanged(request, RequestFile);
         ArchivePath = request.WriteArchive ? request.ArchivePath : null;
         SummaryPath = request.SummaryPath;
-        if (!request.WriteArchive)
-        {
-            ForgetImageMissingFromCache(request);
-        }
     }
 
     internal ImageRequest CreateRequest()
@@ -208,6 +204,7 @@ public sealed class PrepareNixImage : CancelableNixTask
             Tags = tags,
             ArchivePath = ResolveArchivePath(repository),
             WriteArchive = string.IsNullOrWhiteSpace(Registry) || !string.IsNullOrWhiteSpace(ArchiveOutputPath),
+            OciLayoutPath = string.IsNullOrWhiteSpace(OciLayoutPath) ? null : Path.GetFullPath(OciLayoutPath.Trim(), ProjectDirectory),
             WorkingDirectory = ImageSettings.WorkingDirectory(WorkingDirectory),
             Entrypoint = entrypoint,
             Command = command,
@@ -229,26 +226,6 @@ public sealed class PrepareNixImage : CancelableNixTask
             IntermediateDirectory = Path.GetFullPath(IntermediateDirectory, ProjectDirectory),
             Created = ImageDefaults.CreatedFrom(SourceDateEpoch),
         };
-    }
-
-    /// <summary>
-    /// With no archive, the image target's outputs are only its summary, and an up-to-date image is pushed from the
-    /// layer cache. When the cache no longer holds that image (pruned, cleared), forget the summary so the image
-    /// target runs again (from whatever is cached) instead of the push failing.
-    /// </summary>
-    private void ForgetImageMissingFromCache(ImageRequest request)
-    {
-        var summary = request.SummaryPath;
-        if (!File.Exists(summary))
-        {
-            return;
-        }
-
-        if (DigestFile is null || LastImage.FromCache(request.LayerCacheDirectory, DigestFile) is null)
-        {
-            Log.LogMessage(MessageImportance.High, "Nixery.Build: the layer cache no longer holds the last image; building it again.");
-            File.Delete(summary);
-        }
     }
 
     private string ResolveCacheDirectory() => ImageDefaults.CacheDirectory(CacheDirectory, ProjectDirectory);

@@ -1,0 +1,126 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Nixery.Build.Archive;
+using Nixery.Build.Cache;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Pipeline;
+
+/// <summary>
+/// The build summary beside the archive (<see cref="ImageRequest.SummaryPath"/>): what the last build made, for the
+/// user and the tests, and what the pipeline needs to tell next time that nothing changed: the digest of
+/// everything that decided the image (<see cref="Inputs"/>) and the archive file as it was written.
+/// </summary>
+public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? Archive, long ArchiveSize, long ArchiveModified)
+{
+    /// <summary>
+    /// Hex SHA-256 of what decides the image: the request (every setting, the package set, the publish folder's
+    /// entries with their sizes and times, read now) and the engine that builds it.
+    /// </summary>
+    public static string InputsOf(ImageRequest request)
+    {
+        var current = request with { PublishFolderFingerprint = PublishFolder.Fingerprint(request.PublishDirectory) };
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(RequestFile.Serialize(current));
+        hash.AppendData(Encoding.UTF8.GetBytes(typeof(BuildSummary).Assembly.ManifestModule.ModuleVersionId.ToString("N")));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>The summary the last build left, or null when there is none or it cannot be read (then nothing is up to date).</summary>
+    public static BuildSummary? TryRead(string path)
+    {
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return null;
+            }
+
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = document.RootElement;
+            if (!root.TryGetProperty("inputs", out var inputs) || inputs.GetString() is not { } text
+                || !Digest.TryParse(root.GetProperty("manifestDigest").GetString() ?? string.Empty, out var digest))
+            {
+                return null;
+            }
+
+            var archive = root.TryGetProperty("archive", out var a) ? a.GetString() : null;
+            var file = root.TryGetProperty("archiveFile", out var f) && f.ValueKind == JsonValueKind.Object ? f : default;
+            return new BuildSummary(
+                text,
+                digest,
+                archive,
+                file.ValueKind == JsonValueKind.Object ? file.GetProperty("size").GetInt64() : -1,
+                file.ValueKind == JsonValueKind.Object ? file.GetProperty("modified").GetInt64() : -1);
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether the archive this summary recorded is still the file it wrote (same path, size and time).</summary>
+    public bool ArchiveIsIntact(string archivePath)
+    {
+        var file = new FileInfo(archivePath);
+        return Archive is not null && string.Equals(Path.GetFullPath(archivePath), Archive, StringComparison.Ordinal)
+            && file.Exists && file.Length == ArchiveSize && file.LastWriteTimeUtc.Ticks == ArchiveModified;
+    }
+
+    /// <summary>Writes the summary of a build (atomically) and returns its path.</summary>
+    public static string Write(ImageRequest request, string inputs, BuiltImage image, bool nixReused, CacheCounters counters)
+    {
+        var summaryPath = request.SummaryPath;
+        var archive = request.WriteArchive ? new FileInfo(Path.GetFullPath(request.ArchivePath)) : null;
+        var json = OciJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("repository", request.Repository);
+            w.WriteStartArray("tags");
+            foreach (var tag in request.Tags)
+            {
+                w.WriteStringValue(tag);
+            }
+
+            w.WriteEndArray();
+            w.WriteString("manifestDigest", image.Digest.Value);
+            w.WriteString("configDigest", image.Config.Descriptor.Digest.Value);
+            if (archive is not null)
+            {
+                w.WriteString("archive", archive.FullName);
+                w.WriteStartObject("archiveFile");
+                w.WriteNumber("size", archive.Exists ? archive.Length : -1);
+                w.WriteNumber("modified", archive.Exists ? archive.LastWriteTimeUtc.Ticks : -1);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull("archive");
+            }
+
+            w.WriteString("inputs", inputs);
+            w.WriteStartObject("build");
+            w.WriteBoolean("nixRun", !nixReused);
+            w.WriteNumber("layersBuilt", counters.Misses);
+            w.WriteNumber("layersReused", counters.Hits);
+            w.WriteNumber("layersRepaired", counters.Repaired);
+            w.WriteEndObject();
+            w.WriteStartArray("layers");
+            foreach (var layer in image.Layers)
+            {
+                w.WriteStartObject();
+                w.WriteString("digest", layer.Blob.Descriptor.Digest.Value);
+                w.WriteString("diffId", layer.DiffId.Value);
+                w.WriteNumber("size", layer.Blob.Descriptor.Size);
+                w.WriteString("holds", layer.Description);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+        PartialFiles.WriteAllBytes(summaryPath, json);
+        return summaryPath;
+    }
+}

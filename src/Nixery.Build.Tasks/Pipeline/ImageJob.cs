@@ -1,0 +1,38 @@
+using Nixery.Build.Diagnostics;
+
+namespace Nixery.Build.Pipeline;
+
+/// <summary>
+/// What the image task runs: the request file in, the pipeline with the sinks the request asks for (the registry,
+/// the archive, an OCI layout folder), the result out. The registry settings are checked before anything is built.
+/// </summary>
+public static class ImageJob
+{
+    /// <param name="registry">Where to push; null for no push.</param>
+    /// <param name="environment">The build's environment (PATH to find Nix on, registry credentials, TLS trust).</param>
+    public static async Task<ImageBuildResult> RunAsync(string requestFile, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
+    {
+        var request = RequestFile.Read(requestFile);
+        using var push = registry is null
+            ? null
+            : RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);
+        var sinks = new List<IImageSink>();
+        if (push is not null)
+        {
+            sinks.Add(push);
+        }
+
+        if (request.WriteArchive)
+        {
+            sinks.Add(new ArchiveSink());
+        }
+
+        if (request.OciLayoutPath is { } layout)
+        {
+            sinks.Add(new LayoutSink(layout, log));
+        }
+
+        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")));
+        return await pipeline.RunAsync(request, sinks, cancellationToken);
+    }
+}

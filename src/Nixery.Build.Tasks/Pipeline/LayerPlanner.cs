@@ -1,0 +1,91 @@
+using Nixery.Build.Archive;
+using Nixery.Build.Cache;
+using Nixery.Build.Diagnostics;
+using Nixery.Build.Layers;
+using Nixery.Build.Nix;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Pipeline;
+
+/// <summary>One layer to build or reuse: what it holds, how to list its entries, and its cache key.</summary>
+/// <param name="Key">Computed when the layer is about to be made (an app layer's key reads the publish folder).</param>
+public sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail, Func<string> Key);
+
+/// <summary>
+/// Plans the image's layers, bottom first: Nix's groups (Nixery's algorithm under the budget), the symlink layer,
+/// then the app's layers. Pure planning: nothing is read from the store or written here.
+/// </summary>
+public static class LayerPlanner
+{
+    public static IReadOnlyList<LayerJob> Plan(ImageRequest request, RuntimeClosure closure, LayerWriterSettings settings, IBuildLog log)
+    {
+        var groups = LayerGrouping.Group(
+            LayerGrouping.WithClosureSizes(closure.Paths),
+            closure.Packages.Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList(),
+            request.Popularity,
+            request.LayerBudget);
+
+        var appGroups = AppLayerSplit.Split(request.PublishDirectory, request.AppName ?? string.Empty, log);
+        var totalLayers = groups.Count + 1 + appGroups.Count;
+        if (totalLayers > ImageDefaults.MaxLayers)
+        {
+            throw new NixImageException(
+                ErrorCodes.LayerLimit,
+                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, {appGroups.Count} of the app), more than the {ImageDefaults.MaxLayers} that Docker accepts. "
+                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 1 - appGroups.Count}.");
+        }
+
+        // The app-host packages are there for the app's own ELF files (through their RUNPATH), not for the image root.
+        var topLevel = closure.Packages.Where(p => !request.AppHostPackages.Contains(p.Name))
+            .Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList();
+        var patches = LinkNativeFiles(request, closure, log);
+        var jobs = new List<LayerJob>();
+
+        // Store paths never change, so a Nix layer's key is its paths: a hit skips tar and gzip entirely.
+        jobs.AddRange(groups.Select(g => new LayerJob(
+            "nix: " + string.Join(' ', g.StorePaths.Select(RuntimeClosure.NameOf).Order(StringComparer.Ordinal)),
+            () => StoreLayer.Entries(g.StorePaths),
+            $"rating {g.Rating}, {g.StorePaths.Count} store path(s)",
+            () => LayerCache.Key("nix", settings, g.StorePaths))));
+        jobs.Add(new LayerJob(
+            "symlinks",
+            () => SymlinkLayer.Build(topLevel, UserDatabase.Entries(), log),
+            "links to the top-level packages, users",
+            () => LayerCache.Key("symlinks", settings, topLevel)));
+
+        // App files change; their key is what a change would show: path, size, time, mode of every entry.
+        jobs.AddRange(appGroups.Select(g => new LayerJob(
+            g.Description,
+            () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches),
+            g.Count > 0 ? $"{g.Count} file(s)" : "the rest of the publish folder",
+            () => LayerCache.Key("app", settings, AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches).Select(Describe)))));
+        return jobs;
+    }
+
+    /// <summary>Patches that make the app's ELF files find the store's loader and libraries.</summary>
+    private static IReadOnlyDictionary<string, FilePatch> LinkNativeFiles(ImageRequest request, RuntimeClosure closure, IBuildLog log)
+    {
+        if (NativeLinking.PlatformOf(request.Platform.NixSystem) is not { } platform)
+        {
+            log.Detail($"native: ELF files are not patched for {request.Platform.NixSystem}");
+            return new Dictionary<string, FilePatch>();
+        }
+
+        var appHost = closure.Packages.Where(p => request.AppHostPackages.Contains(p.Name)).Select(p => p.StorePath).ToList();
+        var linking = new NativeLinking(platform.Machine, platform.Architecture, appHost, closure.Paths.Keys, log);
+        var prefix = request.WorkingDirectory + "/";
+        var entrypoint = request.Entrypoint.Concat(request.Command).FirstOrDefault();
+        var relative = entrypoint is not null && entrypoint.StartsWith(prefix, StringComparison.Ordinal) ? entrypoint[prefix.Length..] : null;
+        return linking.Plan(request.PublishDirectory, relative);
+    }
+
+    /// <summary>One line per entry with everything that decides its bytes in the tar.</summary>
+    private static string Describe(LayerEntry entry) => entry switch
+    {
+        FileEntry f => $"f {f.Path} {f.Mode} {f.Uid}:{f.Gid} {f.Size} {File.GetLastWriteTimeUtc(f.SourcePath).Ticks}{(f.Patch is { } p ? " patch " + p.Fingerprint() : string.Empty)}",
+        DirectoryEntry d => $"d {d.Path} {d.Mode} {d.Uid}:{d.Gid}",
+        SymlinkEntry l => $"l {l.Path} {l.Target}",
+        InlineFileEntry i => $"i {i.Path} {i.Mode} {i.Uid}:{i.Gid} {Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(i.Content.Span))}",
+        _ => throw new ArgumentException($"Unknown layer entry {entry.GetType().Name}.", nameof(entry)),
+    };
+}
