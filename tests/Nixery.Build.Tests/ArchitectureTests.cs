@@ -1,22 +1,120 @@
+using System.Text.RegularExpressions;
+
 namespace Nixery.Build.Tests;
 
-/// <summary>DESIGN.md §3: the engine never touches MSBuild; only Tasks/ adapts it.</summary>
-public class ArchitectureTests
+/// <summary>
+/// DESIGN.md §3, checked: which folder of the engine may use which (by the <c>Nixery.Build.*</c> namespaces its
+/// files name), the engine never touches MSBuild, only Tasks/ adapts it, only Processes/ starts processes, and only
+/// Registry/ speaks HTTP. Each folder's README states its part of the map, as DESIGN.md does.
+/// </summary>
+public partial class ArchitectureTests
 {
-    private static readonly string[] EngineFolders = ["Nix", "Layers", "Archive", "Cache", "Oci", "Registry", "Pipeline", "Diagnostics"];
+    /// <summary>Who may use whom. Diagnostics is open to every folder; nothing else is implied.</summary>
+    private static readonly Dictionary<string, string[]> Allowed = new(StringComparer.Ordinal)
+    {
+        ["Tasks"] = ["Pipeline"],
+        ["Pipeline"] = ["Nix", "Layers", "Archive", "Cache", "Oci", "Registry"],
+        ["Nix"] = ["Processes"],
+        ["Layers"] = ["Nix", "Elf", "Archive"],
+        ["Elf"] = ["Archive"],
+        ["Archive"] = ["Oci"],
+        ["Cache"] = ["Archive", "Oci"],
+        ["Registry"] = ["Archive", "Oci", "Processes"],
+        ["Oci"] = [],
+        ["Processes"] = [],
+        ["Diagnostics"] = [],
+    };
+
+    private static string Source => Path.Combine(RepositoryRoot.Path, "src", "Nixery.Build.Tasks");
+
+    [Fact]
+    public void EveryFolderIsInTheMap()
+    {
+        var folders = Directory.GetDirectories(Source)
+            .Select(Path.GetFileName)
+            .Where(f => f is not ("bin" or "obj"))
+            .Order(StringComparer.Ordinal);
+
+        Assert.Equal(Allowed.Keys.Order(StringComparer.Ordinal), folders);
+    }
+
+    [Fact]
+    public void EachFolderUsesOnlyTheFoldersItMay()
+    {
+        var offences = new List<string>();
+        foreach (var (folder, allowed) in Allowed)
+        {
+            foreach (var file in Files(folder))
+            {
+                var used = NamespaceUse().Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal);
+                offences.AddRange(used
+                    .Where(u => u != folder && u != "Diagnostics" && !allowed.Contains(u))
+                    .Select(u => $"{Path.GetRelativePath(Source, file)} uses {u}"));
+            }
+        }
+
+        Assert.Empty(offences);
+    }
 
     [Fact]
     public void EngineFoldersDoNotReferenceMicrosoftBuild()
     {
-        var source = Path.Combine(RepositoryRoot.Path, "src", "Nixery.Build.Tasks");
-        var offenders = EngineFolders
-            .Select(folder => Path.Combine(source, folder))
-            .Where(Directory.Exists)
-            .SelectMany(folder => Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories))
+        var offenders = Allowed.Keys.Where(f => f != "Tasks")
+            .SelectMany(Files)
             .Where(file => File.ReadAllText(file).Contains("Microsoft.Build", StringComparison.Ordinal))
-            .Select(file => Path.GetRelativePath(source, file))
-            .ToList();
+            .Select(file => Path.GetRelativePath(Source, file));
 
         Assert.Empty(offenders);
     }
+
+    [Fact]
+    public void OnlyProcessesStartsProcesses()
+    {
+        var offenders = Allowed.Keys.Where(f => f != "Processes")
+            .SelectMany(Files)
+            .Where(file => ProcessStart().IsMatch(File.ReadAllText(file)))
+            .Select(file => Path.GetRelativePath(Source, file));
+
+        Assert.Empty(offenders);
+    }
+
+    [Fact]
+    public void OnlyRegistrySpeaksHttp()
+    {
+        // Pipeline may hand an HttpMessageHandler through (tests inject one); sending is Registry's alone.
+        var offenders = Allowed.Keys.Where(f => f != "Registry")
+            .SelectMany(Files)
+            .Where(file => HttpUse().IsMatch(File.ReadAllText(file)))
+            .Select(file => Path.GetRelativePath(Source, file));
+
+        Assert.Empty(offenders);
+    }
+
+    [Fact]
+    public void EachFolderReadmeStatesItsPartOfTheMap()
+    {
+        foreach (var (folder, allowed) in Allowed)
+        {
+            var readme = Path.Combine(Source, folder, "README.md");
+            Assert.True(File.Exists(readme), $"{folder}/ has no README.md");
+            var line = folder == "Diagnostics" ? "May use: nothing."
+                : "May use: " + (allowed.Length == 0 ? "nothing" : string.Join(", ", allowed.Select(a => $"`{a}/`"))) + " (and `Diagnostics/`).";
+            Assert.True(File.ReadAllText(readme).Contains(line, StringComparison.Ordinal), $"{folder}/README.md lacks the line: {line}");
+        }
+    }
+
+    private static IEnumerable<string> Files(string folder)
+    {
+        var path = Path.Combine(Source, folder);
+        return Directory.Exists(path) ? Directory.EnumerateFiles(path, "*.cs", SearchOption.AllDirectories) : [];
+    }
+
+    [GeneratedRegex(@"\bNixery\.Build\.([A-Z][A-Za-z]*)\b")]
+    private static partial Regex NamespaceUse();
+
+    [GeneratedRegex(@"\b(Process\.Start|ProcessStartInfo|new Process\b|posix_spawn\b|fork\(|execve?\()")]
+    private static partial Regex ProcessStart();
+
+    [GeneratedRegex(@"\b(HttpClient|HttpRequestMessage|HttpResponseMessage|SocketsHttpHandler|TcpClient|Socket)\b")]
+    private static partial Regex HttpUse();
 }

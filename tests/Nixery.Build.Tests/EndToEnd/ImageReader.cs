@@ -14,6 +14,9 @@ public sealed class ImageReader : IDisposable
     /// <summary>The copied OCI layout (<c>oci:dir:image</c>) when the image came from a registry; else null.</summary>
     private readonly string? _layout;
 
+    /// <summary>The image's name in <see cref="_layout"/>.</summary>
+    private readonly string _tag = "image";
+
     public ImageReader(string archivePath)
     {
         ArchivePath = archivePath;
@@ -28,12 +31,22 @@ public sealed class ImageReader : IDisposable
         Assert.True(copy.ExitCode == 0, $"skopeo could not copy {reference} out of the registry:\n{copy.Output}");
     }
 
+    /// <summary>Reads the image <paramref name="tag"/> of an OCI layout folder in place (<c>oci:DIR:TAG</c>).</summary>
+    private ImageReader(string layout, string tag)
+    {
+        ArchivePath = string.Empty;
+        _layout = layout;
+        _tag = tag;
+    }
+
+    public static ImageReader FromLayout(string layout, string tag) => new(layout, tag);
+
     /// <summary>Copies <paramref name="reference"/> (<c>host:port/repo:tag</c>) out of a registry with skopeo (give it --src-tls-verify, --src-cert-dir, --src-creds).</summary>
     public static ImageReader FromRegistry(string reference, params string[] skopeoOptions) => new(reference, skopeoOptions);
 
     public string ArchivePath { get; }
 
-    private string Source => _layout is null ? $"oci-archive:{ArchivePath}" : $"oci:{_layout}:image";
+    private string Source => _layout is null ? $"oci-archive:{ArchivePath}" : $"oci:{_layout}:{_tag}";
 
     /// <summary><c>skopeo inspect</c> through a transport (<c>oci-archive</c> or <c>docker-archive</c>; an image from a registry is read from its layout).</summary>
     public JsonElement Inspect(string transport = "oci-archive") =>
@@ -50,7 +63,7 @@ public sealed class ImageReader : IDisposable
     /// <summary>Copies the image with skopeo into an OCI layout and unpacks it with umoci; returns the bundle folder.</summary>
     public string Unpack()
     {
-        var layout = Path.Combine(_work.Path, "layout");
+        var layout = _layout ?? Path.Combine(_work.Path, "layout");
         var bundle = Path.Combine(_work.Path, "bundle");
         if (Directory.Exists(bundle))
         {
@@ -64,7 +77,7 @@ public sealed class ImageReader : IDisposable
 
         // As root, umoci keeps the owners the layers give (the app user's home); otherwise everything is ours.
         string[] rootless = Environment.UserName == "root" ? [] : ["--rootless"];
-        Command.Run("umoci", ["unpack", .. rootless, "--image", $"{layout}:image", bundle]).EnsureSuccess();
+        Command.Run("umoci", ["unpack", .. rootless, "--image", $"{layout}:{_tag}", bundle]).EnsureSuccess();
         // The image's own user must be able to reach its root folder.
         const UnixFileMode Traversable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
