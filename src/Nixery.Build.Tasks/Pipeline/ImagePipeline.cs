@@ -54,7 +54,13 @@ public sealed class ImagePipeline
         var cache = new LayerCache(request.LayerCacheDirectory, _clock);
         var inputs = BuildSummary.InputsOf(request);
         var previous = BuildSummary.TryRead(request.SummaryPath);
-        var cached = !repairing && previous is not null && previous.Inputs == inputs ? CachedImage.Read(cache.Blobs, previous.ManifestDigest) : null;
+        var unchanged = !repairing && previous is not null && previous.Inputs == inputs;
+        var cached = unchanged ? CachedImage.Read(cache.Blobs, previous!.ManifestDigest) : null;
+        if (unchanged && cached is null)
+        {
+            _log.Info("Nixery.Build: the layer cache no longer holds the last image; building it again.");
+        }
+
         var (image, nixReused) = cached is not null ? (cached, true) : await BuildAsync(request, cache, cancellationToken);
         var built = _clock.GetTimestamp();
 
