@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Processes;
 
 namespace Nixery.Build.Nix;
 

@@ -25,14 +25,18 @@ internal enum BlobOutcome
 /// </summary>
 internal sealed class BlobUploader
 {
-    private readonly RegistryClient _client;
+    private readonly DistributionClient _client;
+    private readonly RetryHandler _retry;
+    private readonly RegistryErrors _errors;
     private readonly BlobLocations? _locations;
     private readonly PushOptions _options;
     private readonly IBuildLog _log;
 
-    public BlobUploader(RegistryClient client, BlobLocations? locations, PushOptions options, IBuildLog log)
+    public BlobUploader(RegistryConnection connection, BlobLocations? locations, PushOptions options, IBuildLog log)
     {
-        _client = client;
+        _client = connection.Client;
+        _retry = connection.Retry;
+        _errors = connection.Errors;
         _locations = locations;
         _options = options;
         _log = log;
@@ -42,7 +46,7 @@ internal sealed class BlobUploader
     public async Task<BlobOutcome> PushAsync(ImageBlob blob, string label, CancellationToken cancellationToken, bool trustRecord = false)
     {
         var descriptor = blob.Descriptor;
-        var progress = new BlobProgress(_log, $"{label} {RegistryClient.Short(descriptor.Digest)}", descriptor.Size, _options.Time, _options.ProgressInterval);
+        var progress = new BlobProgress(_log, $"{label} {DistributionClient.Short(descriptor.Digest)}", descriptor.Size, _options.Time, _options.ProgressInterval);
         if (trustRecord && _locations?.Holds(_client.Registry.Name, _client.Repository, descriptor.Digest) == true)
         {
             progress.Finished("sent to this repository by an earlier push, not checked again");
@@ -109,12 +113,12 @@ internal sealed class BlobUploader
             catch (RegistryTransientException e)
             {
                 failures++;
-                if (failures >= _client.Retry.MaxAttempts)
+                if (failures >= _retry.Policy.MaxAttempts)
                 {
-                    throw _client.GiveUp(e, failures);
+                    throw _errors.GiveUp(e, failures);
                 }
 
-                await _client.WaitAsync(e, failures, cancellationToken);
+                await _retry.WaitAsync(e, failures, cancellationToken);
 
                 // The answer may be what got lost, not the upload.
                 if (await _client.BlobExistsAsync(blob.Descriptor, cancellationToken))
@@ -144,7 +148,7 @@ internal sealed class BlobUploader
                     _log.Detail($"  {progress.Label}: the registry holds {received} bytes after a chunk that ended at {offset + length}; going on from there");
                     if (received > size || received < 0)
                     {
-                        throw new RegistryTransientException($"upload chunk of {RegistryClient.Short(blob.Descriptor.Digest)}", null, null, null, new IOException($"the registry reports {received} bytes of {size}"));
+                        throw new RegistryTransientException($"upload chunk of {DistributionClient.Short(blob.Descriptor.Digest)}", null, null, null, new IOException($"the registry reports {received} bytes of {size}"));
                     }
                 }
 
@@ -154,12 +158,12 @@ internal sealed class BlobUploader
             catch (RegistryTransientException e)
             {
                 failures++;
-                if (failures >= _client.Retry.MaxAttempts)
+                if (failures >= _retry.Policy.MaxAttempts)
                 {
-                    throw _client.GiveUp(e, failures);
+                    throw _errors.GiveUp(e, failures);
                 }
 
-                await _client.WaitAsync(e, failures, cancellationToken);
+                await _retry.WaitAsync(e, failures, cancellationToken);
                 if (await _client.UploadStatusAsync(location, blob.Descriptor, cancellationToken) is { } status && status.Received <= size)
                 {
                     _log.Detail($"  {progress.Label}: resuming at byte {status.Received} ({e.What} failed: {e.Message})");

@@ -13,7 +13,8 @@ namespace Nixery.Build.Registry;
 /// scope set until it expires. A token service that returns a refresh token (or an identity token from the
 /// credentials file) is asked with it (OAuth2 <c>grant_type=refresh_token</c>) from then on.
 /// Credentials are looked up once, only when a challenge asks for them. Nothing here writes a secret anywhere
-/// but into the request that needs it.
+/// but into the request that needs it. The <see cref="AuthenticationHandler"/> asks it for headers and tells it of
+/// challenges; token requests go out through the invoker that handler passes in (the rest of the chain below it).
 /// </summary>
 internal sealed class RegistryAuthenticator : IDisposable
 {
@@ -21,31 +22,29 @@ internal sealed class RegistryAuthenticator : IDisposable
 
     private readonly RegistryHost _registry;
     private readonly string _repository;
+    private readonly RegistryErrors _errors;
     private readonly CredentialStore _credentials;
     private readonly InsecureRegistries _insecure;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, (string Token, DateTimeOffset Expires)> _tokens = new(StringComparer.Ordinal);
     private readonly Lock _challengeGate = new();
-    private Func<RegistryRequest, CancellationToken, Task<HttpResponseMessage>>? _send;
     private AuthChallenge? _challenge;
     private bool _credentialLoaded;
     private RegistryCredential? _credential;
     private string? _refreshToken;
 
-    public RegistryAuthenticator(RegistryHost registry, string repository, CredentialStore credentials, InsecureRegistries insecure, TimeProvider time)
+    public RegistryAuthenticator(RegistryHost registry, string repository, RegistryErrors errors, CredentialStore credentials, InsecureRegistries insecure, TimeProvider time)
     {
         _registry = registry;
         _repository = repository;
+        _errors = errors;
         _credentials = credentials;
         _insecure = insecure;
         _time = time;
     }
 
     public void Dispose() => _gate.Dispose();
-
-    /// <summary>How the token service is asked: through the client's retrying sender, without registry authentication.</summary>
-    public void Connect(Func<RegistryRequest, CancellationToken, Task<HttpResponseMessage>> send) => _send = send;
 
     /// <summary>The challenge in force (null: anonymous so far).</summary>
     public AuthChallenge? Challenge
@@ -84,7 +83,8 @@ internal sealed class RegistryAuthenticator : IDisposable
     }
 
     /// <summary>The Authorization header for a request needing <paramref name="scopes"/>, or null while anonymous.</summary>
-    public async Task<AuthenticationHeaderValue?> AuthorizationAsync(IReadOnlyList<string> scopes, CancellationToken cancellationToken)
+    /// <param name="tokenService">Sends the token requests (a Bearer challenge's realm).</param>
+    public async Task<AuthenticationHeaderValue?> AuthorizationAsync(IReadOnlyList<string> scopes, HttpMessageInvoker tokenService, CancellationToken cancellationToken)
     {
         var challenge = Challenge;
         if (challenge is null)
@@ -97,7 +97,7 @@ internal sealed class RegistryAuthenticator : IDisposable
             var credential = await CredentialAsync(cancellationToken);
             if (credential is not { HasPassword: true })
             {
-                throw Rejected(credential, HttpStatusCode.Unauthorized, "push to");
+                throw _errors.Rejected(credential, HttpStatusCode.Unauthorized, "push to");
             }
 
             return new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credential.UserName}:{credential.Password}")));
@@ -105,31 +105,10 @@ internal sealed class RegistryAuthenticator : IDisposable
 
         if (challenge.IsBearer)
         {
-            return new AuthenticationHeaderValue("Bearer", await TokenAsync(challenge, scopes, cancellationToken));
+            return new AuthenticationHeaderValue("Bearer", await TokenAsync(challenge, scopes, tokenService, cancellationToken));
         }
 
-        throw new NixImageException(
-            ErrorCodes.RegistryAuthenticationFailed,
-            $"The registry {_registry} asks for '{challenge.Scheme}' authentication to push to {_repository}, which Nixery.Build does not speak (only Basic and Bearer tokens). Push through a registry or proxy that accepts Basic or Bearer authentication.");
-    }
-
-    /// <summary>The error for credentials refused (or missing) on a request.</summary>
-    public NixImageException Rejected(RegistryCredential? credential, HttpStatusCode status, string what)
-    {
-        var code = $"{(int)status} {status}";
-        if (credential is null)
-        {
-            return new NixImageException(
-                ErrorCodes.RegistryAuthenticationFailed,
-                $"The registry {_registry} needs credentials to {what} {_repository} ({code}), and none were found. "
-                + $"Set {CredentialStore.UserNameVariable} and {CredentialStore.PasswordVariable}, or log in with 'docker login {_registry}' or 'podman login {_registry}'.");
-        }
-
-        return new NixImageException(
-            ErrorCodes.RegistryAuthenticationFailed,
-            status == HttpStatusCode.Forbidden
-                ? $"The registry {_registry} denied {credential} the right to {what} {_repository} ({code}). Check that this account may push to that repository."
-                : $"The registry {_registry} refused {credential} for {_repository} ({code}). Check the user name and password (or token), or log in again.");
+        throw _errors.UnsupportedAuthentication(challenge.Scheme);
     }
 
     /// <summary>The credentials found for this registry (looked up once).</summary>
@@ -162,7 +141,7 @@ internal sealed class RegistryAuthenticator : IDisposable
         return _credential;
     }
 
-    private async Task<string> TokenAsync(AuthChallenge challenge, IReadOnlyList<string> requested, CancellationToken cancellationToken)
+    private async Task<string> TokenAsync(AuthChallenge challenge, IReadOnlyList<string> requested, HttpMessageInvoker tokenService, CancellationToken cancellationToken)
     {
         var scopes = requested.ToList();
         if (challenge["scope"] is { Length: > 0 } asked)
@@ -186,7 +165,7 @@ internal sealed class RegistryAuthenticator : IDisposable
             }
 
             var credential = await LoadCredentialAsync(cancellationToken);
-            var (token, lifetime) = await FetchTokenAsync(challenge, scopes, credential, cancellationToken);
+            var (token, lifetime) = await FetchTokenAsync(challenge, scopes, credential, tokenService, cancellationToken);
             lock (_tokens)
             {
                 // Renew a little before the service says it runs out.
@@ -209,28 +188,23 @@ internal sealed class RegistryAuthenticator : IDisposable
         }
     }
 
-    private async Task<(string Token, TimeSpan Lifetime)> FetchTokenAsync(AuthChallenge challenge, List<string> scopes, RegistryCredential? credential, CancellationToken cancellationToken)
+    private async Task<(string Token, TimeSpan Lifetime)> FetchTokenAsync(AuthChallenge challenge, List<string> scopes, RegistryCredential? credential, HttpMessageInvoker tokenService, CancellationToken cancellationToken)
     {
         if (!Uri.TryCreate(challenge["realm"], UriKind.Absolute, out var realm) || (realm.Scheme != Uri.UriSchemeHttps && realm.Scheme != Uri.UriSchemeHttp))
         {
-            throw new NixImageException(
-                ErrorCodes.RegistryAuthenticationFailed,
-                $"The registry {_registry} asks for a Bearer token but names no usable token service (realm). Check the registry's auth configuration.");
+            throw _errors.NoTokenService();
         }
 
         if (realm.Scheme == Uri.UriSchemeHttp && !_insecure.AllowsHttpRealm(realm))
         {
-            throw new NixImageException(
-                ErrorCodes.RegistryAuthenticationFailed,
-                $"The registry {_registry} sends Nixery.Build to the token service {realm.GetLeftPart(UriPartial.Authority)} over plain HTTP, which would expose the credentials. "
-                + "Use HTTPS for the token service, or list its host in ContainerInsecureRegistries if the network is trusted.");
+            throw _errors.TokenServiceOverPlainHttp(realm);
         }
 
         var service = challenge["service"];
         var refreshToken = _refreshToken ?? credential?.IdentityToken;
         if (refreshToken is not null)
         {
-            using var response = await SendTokenRequestAsync(() => RefreshRequest(realm, service, scopes, refreshToken), cancellationToken);
+            using var response = await SendTokenRequestAsync(tokenService, () => RefreshRequest(realm, service, scopes, refreshToken), cancellationToken);
             if (response.IsSuccessStatusCode)
             {
                 return await ReadTokenAsync(response, cancellationToken);
@@ -239,27 +213,43 @@ internal sealed class RegistryAuthenticator : IDisposable
             // A refresh token of our own that stopped working: ask again with the password, if there is one.
             if (_refreshToken is null || credential is not { HasPassword: true } || response.StatusCode is not (HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized))
             {
-                throw TokenRefused(response, credential);
+                throw _errors.TokenRefused(response, credential);
             }
 
             _refreshToken = null;
         }
 
-        using (var response = await SendTokenRequestAsync(() => PasswordRequest(realm, service, scopes, credential), cancellationToken))
+        using (var response = await SendTokenRequestAsync(tokenService, () => PasswordRequest(realm, service, scopes, credential), cancellationToken))
         {
             if (!response.IsSuccessStatusCode)
             {
-                throw TokenRefused(response, credential);
+                throw _errors.TokenRefused(response, credential);
             }
 
             return await ReadTokenAsync(response, cancellationToken);
         }
     }
 
-    private Task<HttpResponseMessage> SendTokenRequestAsync(Func<HttpRequestMessage> create, CancellationToken cancellationToken) =>
-        (_send ?? throw new InvalidOperationException("The authenticator is not connected to a client."))(
-            new RegistryRequest("get a token", create) { Authenticate = false },
-            cancellationToken);
+    /// <summary>
+    /// One try at the token service. An answer worth another try (5xx, 429, 408) is thrown as a
+    /// <see cref="RegistryTransientException"/>, as is a broken connection (by the handlers below): the retry handler
+    /// above tries the whole request again, token and all.
+    /// </summary>
+    private static async Task<HttpResponseMessage> SendTokenRequestAsync(HttpMessageInvoker tokenService, Func<HttpRequestMessage> create, CancellationToken cancellationToken)
+    {
+        const string What = "get a token";
+        using var message = new RegistryRequest(What, create) { Authenticate = false }.CreateMessage();
+        var response = await tokenService.SendAsync(message, cancellationToken);
+        if (RetryPolicy.IsRetryable(response.StatusCode))
+        {
+            using (response)
+            {
+                throw new RegistryTransientException(What, response.StatusCode, response.ReasonPhrase, response.Headers.RetryAfter?.Delta, null);
+            }
+        }
+
+        return response;
+    }
 
     private static HttpRequestMessage RefreshRequest(Uri realm, string? service, List<string> scopes, string refreshToken)
     {
@@ -328,18 +318,9 @@ internal sealed class RegistryAuthenticator : IDisposable
         }
         catch (JsonException)
         {
-            throw new NixImageException(
-                ErrorCodes.RegistryAuthenticationFailed,
-                $"The token service of {_registry} answered with something that is not a token. Check the registry's auth configuration.");
+            throw _errors.NotAToken();
         }
     }
-
-    private NixImageException TokenRefused(HttpResponseMessage response, RegistryCredential? credential) =>
-        response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest
-            ? Rejected(credential, response.StatusCode, "push to")
-            : new NixImageException(
-                ErrorCodes.RegistryRequestFailed,
-                $"The token service of {_registry} answered {(int)response.StatusCode} {response.ReasonPhrase} when asked for a token for {_repository}. Check the registry's auth configuration and try again.");
 
     private static string? Text(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text ? text : null;

@@ -52,26 +52,35 @@ public sealed class RegistryPusher
             handler = RegistryTransport.CreateHandler(trust, request.Timeout);
         }
 
-        var http = new HttpClient(handler, disposeHandler: _handler is null) { Timeout = Timeout.InfiniteTimeSpan };
-        var auth = new RegistryAuthenticator(request.Registry, request.Repository, new CredentialStore(request.Environment), request.Insecure, _options.Time);
-        var session = new Session(this, request, http, auth);
+        var connection = new RegistryConnection(
+            handler,
+            disposeTransport: _handler is null,
+            request.Registry,
+            request.Repository,
+            new CredentialStore(request.Environment),
+            request.Insecure,
+            _options.Retry,
+            trust,
+            _log,
+            request.Timeout,
+            _options.Time);
+        var session = new Session(this, request, connection);
         try
         {
-            var client = new RegistryClient(http, request.Registry, request.Repository, auth, _options.Retry, trust, request.Insecure, _log, request.Timeout);
             var endpoints = request.CacheDirectory is null ? null : RegistryEndpoints.Load(request.CacheDirectory);
-            await client.ConnectAsync(cancellationToken, endpoints?.SchemeOf(request.Registry));
+            await connection.ConnectAsync(cancellationToken, endpoints?.SchemeOf(request.Registry));
             if (request.Insecure.AllowsHttp(request.Registry))
             {
-                endpoints?.Remember(request.Registry, client.Scheme);
+                endpoints?.Remember(request.Registry, connection.Scheme);
             }
 
             var current = new Dictionary<string, Digest?>(StringComparer.Ordinal);
             foreach (var tag in request.Tags)
             {
-                current[tag] = await client.ManifestDigestAsync(tag, cancellationToken);
+                current[tag] = await connection.Client.ManifestDigestAsync(tag, cancellationToken);
             }
 
-            session.Connected(client, current);
+            session.Connected(current);
             return session;
         }
         catch
@@ -86,39 +95,29 @@ public sealed class RegistryPusher
     {
         private readonly RegistryPusher _pusher;
         private readonly RegistryPushRequest _request;
-        private readonly HttpClient _http;
-        private readonly RegistryAuthenticator _auth;
-        private RegistryClient? _client;
-        private IReadOnlyDictionary<string, Digest?> _tags = new Dictionary<string, Digest?>();
+        private readonly RegistryConnection _connection;
+        private IReadOnlyDictionary<string, Digest?>? _tags;
 
-        internal Session(RegistryPusher pusher, RegistryPushRequest request, HttpClient http, RegistryAuthenticator auth)
+        internal Session(RegistryPusher pusher, RegistryPushRequest request, RegistryConnection connection)
         {
             _pusher = pusher;
             _request = request;
-            _http = http;
-            _auth = auth;
+            _connection = connection;
         }
 
         public Task<RegistryPushResult> PushAsync(BuiltImage image, CancellationToken cancellationToken) =>
-            _pusher.PushAsync(image, _request, _client ?? throw new InvalidOperationException("Not connected."), _auth, _tags, cancellationToken);
+            _pusher.PushAsync(image, _request, _connection, _tags ?? throw new InvalidOperationException("Not connected."), cancellationToken);
 
-        public void Dispose()
-        {
-            _auth.Dispose();
-            _http.Dispose();
-        }
+        public void Dispose() => _connection.Dispose();
 
-        internal void Connected(RegistryClient client, IReadOnlyDictionary<string, Digest?> tags)
-        {
-            _client = client;
-            _tags = tags;
-        }
+        internal void Connected(IReadOnlyDictionary<string, Digest?> tags) => _tags = tags;
     }
 
-    private async Task<RegistryPushResult> PushAsync(BuiltImage image, RegistryPushRequest request, RegistryClient client, RegistryAuthenticator auth, IReadOnlyDictionary<string, Digest?> tags, CancellationToken cancellationToken)
+    private async Task<RegistryPushResult> PushAsync(BuiltImage image, RegistryPushRequest request, RegistryConnection connection, IReadOnlyDictionary<string, Digest?> tags, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
-        _log.Info($"Pushing {request.Repository}:{string.Join(",", request.Tags)} to {request.Registry} ({client.Scheme}{Describe(auth.Challenge)})");
+        var client = connection.Client;
+        _log.Info($"Pushing {request.Repository}:{string.Join(",", request.Tags)} to {request.Registry} ({connection.Scheme}{Describe(connection.Challenge)})");
 
         // Tags that already point at this manifest need nothing; one of them proves the repository holds every blob.
         var inPlace = new List<string>();
@@ -136,7 +135,7 @@ public sealed class RegistryPusher
         var locations = Locations(request);
         if (toTag.Count > 0 && inPlace.Count == 0)
         {
-            outcomes = await PushBlobsAsync(image, client, locations, trustRecord: true, cancellationToken);
+            outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: true, cancellationToken);
         }
 
         foreach (var tag in toTag)
@@ -149,7 +148,7 @@ public sealed class RegistryPusher
             {
                 // The registry lost a blob an earlier push left there (garbage collected, deleted, wiped): check them all.
                 _log.Info($"  the registry refused the manifest, so it lacks a blob an earlier push sent; checking every blob ({e.Message})");
-                outcomes = await PushBlobsAsync(image, client, locations, trustRecord: false, cancellationToken);
+                outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: false, cancellationToken);
                 await client.PutManifestAsync(image.Manifest, tag, cancellationToken);
             }
 
@@ -167,7 +166,7 @@ public sealed class RegistryPusher
         return new RegistryPushResult(request.References.ToList(), uploaded, mounted, there, toTag.Count, inPlace.Count);
     }
 
-    private async Task<List<BlobOutcome>> PushBlobsAsync(BuiltImage image, RegistryClient client, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)
+    private async Task<List<BlobOutcome>> PushBlobsAsync(BuiltImage image, RegistryConnection connection, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)
     {
         var blobs = new List<(ImageBlob Blob, string Label)>();
         for (var i = 0; i < image.Layers.Count; i++)
@@ -178,7 +177,7 @@ public sealed class RegistryPusher
         blobs.Add((image.Config, "config"));
         blobs = blobs.DistinctBy(b => b.Blob.Descriptor.Digest).ToList();
 
-        var uploader = new BlobUploader(client, locations, _options, _log);
+        var uploader = new BlobUploader(connection, locations, _options, _log);
         var outcomes = new BlobOutcome[blobs.Count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelUploads), CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(0, blobs.Count), parallel, async (i, token) =>

@@ -1,13 +1,17 @@
 namespace Nixery.Build.Registry;
 
 /// <summary>
-/// One request to a registry as the retrying sender sees it: a name for messages, a way to build the message
-/// afresh for every try (a body is re-opened from the blob, never buffered), and how to send it.
+/// One request to a registry as the handler chain sees it: a name for messages, a way to build the message
+/// afresh for every try (a body is re-opened from the blob, never buffered), and how to send it. Each message
+/// carries its request in <see cref="HttpRequestMessage.Options"/>, so that every handler can read these settings
+/// and build the message again (<see cref="Of"/>, <see cref="CreateMessage"/>).
 /// </summary>
 /// <param name="What">What the request does, for messages: <c>check blob sha256:…</c>, <c>push manifest for tag latest</c>.</param>
 /// <param name="Create">Builds the request message; called once per try.</param>
 internal sealed record RegistryRequest(string What, Func<HttpRequestMessage> Create)
 {
+    private static readonly HttpRequestOptionsKey<RegistryRequest> Key = new("Nixery.Build.RegistryRequest");
+
     /// <summary>Scopes the request needs (<c>repository:app:pull,push</c>); answers the registry's challenges when true.</summary>
     public bool Authenticate { get; init; } = true;
 
@@ -18,9 +22,22 @@ internal sealed record RegistryRequest(string What, Func<HttpRequestMessage> Cre
 
     /// <summary>
     /// For a request with a body read from a blob: told of every chunk read, so that a long upload that keeps moving
-    /// never times out, while one that stalls does (see <see cref="RegistryClient"/>'s timeout).
+    /// never times out, while one that stalls does (see <see cref="ProgressTimeoutHandler"/>).
     /// </summary>
     public RequestActivity? Activity { get; init; }
+
+    /// <summary>The request a message was built for, if any.</summary>
+    public static RegistryRequest? Of(HttpRequestMessage message) =>
+        message.Options.TryGetValue(Key, out var request) ? request : null;
+
+    /// <summary>A new message for one try: built afresh (its body opened again), named, and carrying this request.</summary>
+    public HttpRequestMessage CreateMessage()
+    {
+        var message = Create();
+        message.Headers.UserAgent.ParseAdd("Nixery.Build");
+        message.Options.Set(Key, this);
+        return message;
+    }
 }
 
 /// <summary>

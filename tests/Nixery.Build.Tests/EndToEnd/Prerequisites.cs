@@ -1,4 +1,4 @@
-using Nixery.Build.Nix;
+using Nixery.Build.Processes;
 
 namespace Nixery.Build.Tests.EndToEnd;
 

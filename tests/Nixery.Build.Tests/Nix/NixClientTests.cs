@@ -1,5 +1,6 @@
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Nix;
+using Nixery.Build.Processes;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Nix;

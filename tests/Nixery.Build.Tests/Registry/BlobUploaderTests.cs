@@ -20,14 +20,9 @@ public sealed class BlobUploaderTests : IDisposable
     private readonly List<TimeSpan> _delays = [];
     private readonly RecordingLog _log = new();
     private readonly List<string> _trace = [];
-    private HttpClient? _http;
-    private RegistryAuthenticator? _auth;
+    private RegistryConnection? _connection;
 
-    public void Dispose()
-    {
-        _http?.Dispose();
-        _auth?.Dispose();
-    }
+    public void Dispose() => _connection?.Dispose();
 
     private async Task<BlobOutcome> PushAsync(Func<HttpRequestMessage, string, HttpResponseMessage?> registry, long wholeUploadLimit = 10, BlobLocations? locations = null, ImageBlob? blob = null)
     {
@@ -47,10 +42,7 @@ public sealed class BlobUploaderTests : IDisposable
 
             return registry(request, line) ?? throw new InvalidOperationException("unexpected " + line);
         });
-        _http?.Dispose();
-        _auth?.Dispose();
-        _http = new HttpClient(handler);
-        _auth = new RegistryAuthenticator(Registry, "team/app", new CredentialStore(_ => null), InsecureRegistries.None, TimeProvider.System);
+        _connection?.Dispose();
         var retry = new RetryPolicy
         {
             Jitter = () => 0,
@@ -60,10 +52,11 @@ public sealed class BlobUploaderTests : IDisposable
                 return Task.CompletedTask;
             },
         };
-        var client = new RegistryClient(_http, Registry, "team/app", _auth, retry, trust: null, InsecureRegistries.None, _log);
-        await client.ConnectAsync(CancellationToken.None);
+        _connection = new RegistryConnection(handler, disposeTransport: true, Registry, "team/app", new CredentialStore(_ => null), InsecureRegistries.None, retry, trust: null, _log);
+        await _connection.ConnectAsync(CancellationToken.None);
+        var client = _connection.Client;
         var options = new PushOptions { WholeUploadLimit = wholeUploadLimit, ChunkSize = 10, Retry = retry };
-        return await new BlobUploader(client, locations, options, _log).PushAsync(blob ?? Blob, "layer 1/1", CancellationToken.None);
+        return await new BlobUploader(_connection, locations, options, _log).PushAsync(blob ?? Blob, "layer 1/1", CancellationToken.None);
     }
 
     private static HttpResponseMessage Accepted(string location, long? received = null)

@@ -19,19 +19,12 @@ public sealed class RegistryClientTests : IDisposable
     private readonly List<TimeSpan> _delays = [];
     private readonly Dictionary<string, string?> _environment = new(StringComparer.Ordinal);
     private readonly RecordingLog _log = new();
-    private HttpClient? _http;
-    private RegistryAuthenticator? _auth;
+    private RegistryConnection? _connection;
 
-    public void Dispose()
-    {
-        _http?.Dispose();
-        _auth?.Dispose();
-    }
+    public void Dispose() => _connection?.Dispose();
 
-    private async Task<RegistryClient> ConnectAsync(ScriptedHandler handler)
+    private async Task<DistributionClient> ConnectAsync(ScriptedHandler handler)
     {
-        _http = new HttpClient(handler);
-        _auth = new RegistryAuthenticator(Registry, "team/app", new CredentialStore(name => _environment.GetValueOrDefault(name)), InsecureRegistries.None, TimeProvider.System);
         var retry = new RetryPolicy
         {
             Jitter = () => 0,
@@ -41,8 +34,9 @@ public sealed class RegistryClientTests : IDisposable
                 return Task.CompletedTask;
             },
         };
-        var client = new RegistryClient(_http, Registry, "team/app", _auth, retry, trust: null, InsecureRegistries.None, _log);
-        await client.ConnectAsync(CancellationToken.None);
+        _connection = new RegistryConnection(handler, disposeTransport: true, Registry, "team/app", new CredentialStore(name => _environment.GetValueOrDefault(name)), InsecureRegistries.None, retry, trust: null, _log);
+        await _connection.ConnectAsync(CancellationToken.None);
+        var client = _connection.Client;
         return client;
     }
 

@@ -18,14 +18,9 @@ public sealed class RegistryTimeoutTests : IDisposable
 
     private readonly List<TimeSpan> _delays = [];
     private readonly RecordingLog _log = new();
-    private HttpClient? _http;
-    private RegistryAuthenticator? _auth;
+    private RegistryConnection? _connection;
 
-    public void Dispose()
-    {
-        _http?.Dispose();
-        _auth?.Dispose();
-    }
+    public void Dispose() => _connection?.Dispose();
 
     /// <summary>An HTTP stack whose answer the test writes as code (it may wait, or read the body slowly).</summary>
     private sealed class SlowHandler(Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>> answer) : HttpMessageHandler
@@ -43,10 +38,8 @@ public sealed class RegistryTimeoutTests : IDisposable
         }
     }
 
-    private async Task<RegistryClient> ConnectAsync(SlowHandler handler, TimeSpan? timeout = null)
+    private async Task<DistributionClient> ConnectAsync(SlowHandler handler, TimeSpan? timeout = null)
     {
-        _http = new HttpClient(handler);
-        _auth = new RegistryAuthenticator(Registry, "team/app", new CredentialStore(_ => null), InsecureRegistries.None, TimeProvider.System);
         var retry = new RetryPolicy
         {
             Jitter = () => 0,
@@ -56,8 +49,9 @@ public sealed class RegistryTimeoutTests : IDisposable
                 return Task.CompletedTask;
             },
         };
-        var client = new RegistryClient(_http, Registry, "team/app", _auth, retry, trust: null, InsecureRegistries.None, _log, timeout ?? Timeout);
-        await client.ConnectAsync(CancellationToken.None);
+        _connection = new RegistryConnection(handler, disposeTransport: true, Registry, "team/app", new CredentialStore(_ => null), InsecureRegistries.None, retry, trust: null, _log, timeout ?? Timeout);
+        await _connection.ConnectAsync(CancellationToken.None);
+        var client = _connection.Client;
         return client;
     }
 
@@ -75,7 +69,7 @@ public sealed class RegistryTimeoutTests : IDisposable
 
         Assert.Equal(ErrorCodes.RegistryUnreachable, error.Code);
         Assert.Contains("no progress for 0.4 s", error.Message, StringComparison.Ordinal);
-        Assert.Equal(client.Retry.MaxAttempts - 1, _delays.Count);
+        Assert.Equal(_connection!.Retry.Policy.MaxAttempts - 1, _delays.Count);
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
         // Each retry says what failed and what it waits for, at normal verbosity.
         Assert.Contains(_log.Lines, l => l.Contains("'check blob", StringComparison.Ordinal) && l.Contains("try 1 of", StringComparison.Ordinal) && l.Contains("trying again in", StringComparison.Ordinal));

@@ -2,13 +2,14 @@ using System.ComponentModel;
 using System.IO.Pipes;
 using System.Runtime.InteropServices;
 
-namespace Nixery.Build.Nix;
+namespace Nixery.Build.Processes;
 
 /// <summary>
 /// A child process started with <c>posix_spawn</c> with every signal at its default action and none blocked,
 /// whatever this process ignores. .NET ignores SIGPIPE in itself, and <see cref="System.Diagnostics.Process"/>
 /// passes ignored signals on to its children; Nix passes them on to the builders it runs, where a pipeline such
-/// as <c>yes | head</c> then never ends. Standard input is <c>/dev/null</c>; standard output and error are pipes.
+/// as <c>yes | head</c> then never ends. Standard input is <c>/dev/null</c>, or a pipe when asked for; standard output
+/// and error are pipes.
 /// The child leads a process group of its own, so stopping it reaches everything it started.
 /// </summary>
 internal sealed class SpawnedProcess : IDisposable
@@ -28,21 +29,27 @@ internal sealed class SpawnedProcess : IDisposable
     private readonly int _pid;
     private readonly Task<int> _exit;
 
-    private SpawnedProcess(int pid, Stream standardOutput, Stream standardError)
+    private SpawnedProcess(int pid, Stream? standardInput, Stream standardOutput, Stream standardError)
     {
         _pid = pid;
+        StandardInput = standardInput;
         StandardOutput = standardOutput;
         StandardError = standardError;
         _exit = Task.Factory.StartNew(WaitForExit, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
+
+    /// <summary>The write end of the child's standard input; null when it reads <c>/dev/null</c>.</summary>
+    public Stream? StandardInput { get; }
 
     public Stream StandardOutput { get; }
 
     public Stream StandardError { get; }
 
     /// <summary>Starts <paramref name="path"/> (a full path) with this process's environment.</summary>
-    public static SpawnedProcess Start(string path, IReadOnlyList<string> arguments)
+    /// <param name="pipeInput">Give the child a pipe as standard input (see <see cref="StandardInput"/>) instead of <c>/dev/null</c>.</param>
+    public static SpawnedProcess Start(string path, IReadOnlyList<string> arguments, bool pipeInput = false)
     {
+        var stdin = pipeInput ? new AnonymousPipeServerStream(PipeDirection.Out, HandleInheritability.None) : null;
         var stdout = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
         var stderr = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
         var native = new List<IntPtr>();
@@ -56,8 +63,16 @@ internal sealed class SpawnedProcess : IDisposable
             actionsReady = true;
             Check(posix_spawnattr_init(attributes), "posix_spawnattr_init");
             attributesReady = true;
-            var devNull = Utf8(native, "/dev/null");
-            Check(posix_spawn_file_actions_addopen(actions, 0, devNull, 0, 0), "posix_spawn_file_actions_addopen");
+            if (stdin is null)
+            {
+                var devNull = Utf8(native, "/dev/null");
+                Check(posix_spawn_file_actions_addopen(actions, 0, devNull, 0, 0), "posix_spawn_file_actions_addopen");
+            }
+            else
+            {
+                Check(posix_spawn_file_actions_adddup2(actions, Descriptor(stdin.ClientSafePipeHandle), 0), "posix_spawn_file_actions_adddup2");
+            }
+
             // Both pipe ends are close-on-exec; dup2 gives the child descriptors 1 and 2 without the flag.
             Check(posix_spawn_file_actions_adddup2(actions, Descriptor(stdout.ClientSafePipeHandle), 1), "posix_spawn_file_actions_adddup2");
             Check(posix_spawn_file_actions_adddup2(actions, Descriptor(stderr.ClientSafePipeHandle), 2), "posix_spawn_file_actions_adddup2");
@@ -78,12 +93,14 @@ internal sealed class SpawnedProcess : IDisposable
                 throw new Win32Exception(error, $"Could not start '{path}': {new Win32Exception(error).Message}");
             }
 
+            stdin?.DisposeLocalCopyOfClientHandle();
             stdout.DisposeLocalCopyOfClientHandle();
             stderr.DisposeLocalCopyOfClientHandle();
-            return new SpawnedProcess(pid, stdout, stderr);
+            return new SpawnedProcess(pid, stdin, stdout, stderr);
         }
         catch
         {
+            stdin?.Dispose();
             stdout.Dispose();
             stderr.Dispose();
             throw;
@@ -134,6 +151,7 @@ internal sealed class SpawnedProcess : IDisposable
 
     public void Dispose()
     {
+        StandardInput?.Dispose();
         StandardOutput.Dispose();
         StandardError.Dispose();
     }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using Nixery.Build.Nix;
+using Nixery.Build.Processes;
 
-namespace Nixery.Build.Tests.Nix;
+namespace Nixery.Build.Tests.Processes;
 
-/// <summary>The process runner Nix is started with: real child processes, no shell between.</summary>
+/// <summary>The one process runner (Nix's tools, credential helpers): real child processes, no shell between.</summary>
 public class ProcessRunnerTests
 {
     private static Task<ProcessResult> Shell(string script, List<string>? stderr = null, CancellationToken cancellationToken = default) =>
@@ -64,6 +64,24 @@ public class ProcessRunnerTests
         var result = await Shell("cat; echo end");
 
         Assert.Equal("end\n", result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task GivenInputIsTheProcesssStandardInputThenItEnds()
+    {
+        var result = await ProcessRunner.RunAsync("/bin/sh", ["-c", "cat; echo; echo end"], _ => { }, CancellationToken.None, standardInput: "registry.example.com");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("registry.example.com\nend\n", result.StandardOutput);
+    }
+
+    [Fact]
+    public async Task InputTheProcessDoesNotReadIsNotAnError()
+    {
+        var result = await ProcessRunner.RunAsync("/bin/sh", ["-c", "exec 0<&-; echo done"], _ => { }, CancellationToken.None, standardInput: new string('x', 1 << 20));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("done\n", result.StandardOutput);
     }
 
     [Fact]

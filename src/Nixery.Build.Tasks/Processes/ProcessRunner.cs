@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Nixery.Build.Nix;
+namespace Nixery.Build.Processes;
 
 /// <summary>The outcome of a finished process: its exit code, all of stdout, and the last lines of stderr.</summary>
 public sealed record ProcessResult(int ExitCode, string StandardOutput, IReadOnlyList<string> StandardErrorTail);
@@ -10,6 +10,8 @@ public sealed record ProcessResult(int ExitCode, string StandardOutput, IReadOnl
 /// Stdout and stderr are read concurrently (a full pipe never stalls the child); each stderr line goes to
 /// <c>onStandardError</c> as it arrives, and the last lines are kept for error messages. Cancelling asks the
 /// process and everything it started to stop (SIGTERM), and kills them when it has not within a few seconds.
+/// The one place the engine starts processes: Nix's tools (<c>Nix/</c>) and Docker credential helpers
+/// (<c>Registry/CredentialHelper</c>).
 /// </summary>
 public static class ProcessRunner
 {
@@ -17,13 +19,16 @@ public static class ProcessRunner
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     /// <param name="fileName">The program's full path.</param>
+    /// <param name="standardInput">Written (UTF-8) to the process's standard input, which is then closed; null: standard input is <c>/dev/null</c>.</param>
     public static async Task<ProcessResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
         Action<string> onStandardError,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        string? standardInput = null)
     {
-        using var process = SpawnedProcess.Start(fileName, arguments.ToList());
+        using var process = SpawnedProcess.Start(fileName, arguments.ToList(), pipeInput: standardInput is not null);
+        var stdin = process.StandardInput is { } input ? FeedAsync(input, standardInput!) : Task.CompletedTask;
         var tail = new Queue<string>(TailLines);
         using var stdoutReader = new StreamReader(process.StandardOutput, Encoding.UTF8);
         using var stderrReader = new StreamReader(process.StandardError, Encoding.UTF8);
@@ -60,11 +65,38 @@ public static class ProcessRunner
         var exitCode = await process.Exited;
         var output = await stdout;
         await stderr;
+        await stdin;
         lock (tail)
         {
             return new ProcessResult(exitCode, output, tail.ToList());
         }
     }
+
+    /// <summary>Writes the input and closes the pipe. A child that exits without reading it all is not an error.</summary>
+    private static Task FeedAsync(Stream input, string text) => Task.Run(
+        async () =>
+        {
+            try
+            {
+                await input.WriteAsync(Encoding.UTF8.GetBytes(text), CancellationToken.None);
+            }
+            catch (IOException)
+            {
+                // The child closed its end (exited, or read no more): what it did with its input shows in its result.
+            }
+            finally
+            {
+                try
+                {
+                    input.Dispose();
+                }
+                catch (IOException)
+                {
+                    // The same broken pipe, seen while flushing.
+                }
+            }
+        },
+        CancellationToken.None);
 
     /// <summary>The full path of <paramref name="command"/> on PATH, or null.</summary>
     public static string? FindOnPath(string command, string? pathVariable)

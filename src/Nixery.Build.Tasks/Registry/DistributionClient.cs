@@ -1,0 +1,320 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.Registry;
+
+/// <summary>
+/// The distribution API operations a push needs, for one repository of one registry: one method per operation,
+/// each building its request (a <see cref="RegistryRequest"/>, so the chain can build it again for another try) and
+/// judging the answer. No retries, authentication, scheme choice or timeouts here: the handler chain below does those
+/// (see <see cref="RegistryConnection"/>). Requests are built for <c>https://registry/</c>; the chain may send them
+/// over plain HTTP. Errors are worded by <see cref="RegistryErrors"/>.
+/// </summary>
+internal sealed class DistributionClient
+{
+    private readonly HttpMessageInvoker _chain;
+    private readonly RegistryErrors _errors;
+    private readonly Uri _baseUri;
+
+    public DistributionClient(HttpMessageInvoker chain, RegistryHost registry, string repository, RegistryErrors errors)
+    {
+        _chain = chain;
+        _errors = errors;
+        Registry = registry;
+        Repository = repository;
+        _baseUri = registry.BaseUri(Uri.UriSchemeHttps);
+    }
+
+    public RegistryHost Registry { get; }
+
+    public string Repository { get; }
+
+    private IReadOnlyList<string> PushScopes => [$"repository:{Repository}:pull,push"];
+
+    /// <summary>
+    /// <c>GET /v2/</c>, unauthenticated: checks that the registry speaks the distribution API. Being the first
+    /// request, it is also how the chain finds the scheme and the challenge (a 401 here is an answer, not an error).
+    /// </summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        const string What = "check the API (GET /v2/)";
+        using var response = await SendAsync(new RegistryRequest(What, () => new HttpRequestMessage(HttpMethod.Get, new Uri(_baseUri, "v2/"))) { Authenticate = false }, cancellationToken);
+        if (response.StatusCode != HttpStatusCode.Unauthorized && !response.IsSuccessStatusCode)
+        {
+            throw await _errors.FailedAsync(response, What, attempts: 1, "Check that ContainerRegistry names an OCI distribution registry (it must answer /v2/).");
+        }
+    }
+
+    /// <summary>HEAD the blob: true when the repository holds it (with the right size).</summary>
+    public async Task<bool> BlobExistsAsync(Descriptor blob, CancellationToken cancellationToken)
+    {
+        var what = $"check blob {Short(blob.Digest)}";
+        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Head, Api($"blobs/{blob.Digest}"))) { Scopes = PushScopes }, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await _errors.FailedAsync(response, what, 1);
+        }
+
+        return response.Content.Headers.ContentLength is not { } length || length == blob.Size;
+    }
+
+    /// <summary>
+    /// Asks the registry to mount the blob from another repository. Returns null when mounted (201); else the
+    /// upload the registry started instead (202), to upload into.
+    /// </summary>
+    public async Task<Uri?> MountAsync(Descriptor blob, string source, CancellationToken cancellationToken)
+    {
+        var what = $"mount blob {Short(blob.Digest)} from {source}";
+        var uri = new Uri(Api("blobs/uploads/") + $"?mount={Uri.EscapeDataString(blob.Digest.Value)}&from={Uri.EscapeDataString(source)}");
+        using var response = await SendAsync(
+            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Post, uri) { Content = Empty() }) { Scopes = [.. PushScopes, $"repository:{source}:pull"] },
+            cancellationToken);
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            return null;
+        }
+
+        if (response.StatusCode == HttpStatusCode.Accepted)
+        {
+            return Location(response);
+        }
+
+        throw await _errors.FailedAsync(response, what, 1);
+    }
+
+    /// <summary>Starts an upload (<c>POST /v2/&lt;name&gt;/blobs/uploads/</c>); returns where to send the bytes.</summary>
+    public async Task<Uri> StartUploadAsync(Descriptor blob, CancellationToken cancellationToken)
+    {
+        var what = $"start upload of {Short(blob.Digest)}";
+        using var response = await SendAsync(
+            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Post, Api("blobs/uploads/")) { Content = Empty() }) { Scopes = PushScopes },
+            cancellationToken);
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            throw await _errors.FailedAsync(response, what, 1);
+        }
+
+        return Location(response);
+    }
+
+    /// <summary>Sends the whole blob and completes the upload in one <c>PUT ?digest=</c>. One try: the uploader decides on the next.</summary>
+    public async Task PutWholeBlobAsync(Uri location, ImageBlob blob, Action<long> progress, CancellationToken cancellationToken)
+    {
+        var what = $"upload blob {Short(blob.Descriptor.Digest)}";
+        var uri = UploadLocation.WithQuery(location, "digest", blob.Descriptor.Digest.Value);
+        var activity = new RequestActivity();
+        using var response = await SendAsync(
+            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Put, uri) { Content = Body(blob, 0, blob.Descriptor.Size, progress, activity) })
+            {
+                Scopes = PushScopes,
+                Retry = false,
+                Activity = activity,
+            },
+            cancellationToken);
+        await ExpectBlobCreatedAsync(response, blob.Descriptor.Digest, what);
+    }
+
+    /// <summary>Sends one chunk (<c>PATCH</c> with <c>Content-Range</c>). Returns the next location and how much the registry holds now.</summary>
+    public async Task<(Uri Location, long Received)> PatchChunkAsync(Uri location, ImageBlob blob, long offset, long length, Action<long> progress, CancellationToken cancellationToken)
+    {
+        var what = $"upload chunk {ByteRange.ContentRange(offset, length)} of {Short(blob.Descriptor.Digest)}";
+        var activity = new RequestActivity();
+        using var response = await SendAsync(
+            new RegistryRequest(what, () =>
+            {
+                var content = Body(blob, offset, length, progress, activity);
+                content.Headers.TryAddWithoutValidation("Content-Range", ByteRange.ContentRange(offset, length));
+                return new HttpRequestMessage(HttpMethod.Patch, location) { Content = content };
+            })
+            {
+                Scopes = PushScopes,
+                Retry = false,
+                Activity = activity,
+            },
+            cancellationToken);
+        if (response.StatusCode is HttpStatusCode.RequestedRangeNotSatisfiable or HttpStatusCode.NotFound or HttpStatusCode.BadRequest)
+        {
+            // The registry and we disagree about the upload: the uploader asks where it stands, or starts again.
+            throw new RegistryTransientException(what, response.StatusCode, response.ReasonPhrase, null, null);
+        }
+
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            throw await _errors.FailedAsync(response, what, 1);
+        }
+
+        var received = ByteRange.ReceivedLength(Header(response, "Range")) ?? offset + length;
+        return (Location(response, fallback: location), received);
+    }
+
+    /// <summary>Where an upload stands (<c>GET</c> on its location): the next location and the bytes held; null when the registry no longer knows it.</summary>
+    public async Task<(Uri Location, long Received)?> UploadStatusAsync(Uri location, Descriptor blob, CancellationToken cancellationToken)
+    {
+        var what = $"check upload of {Short(blob.Digest)}";
+        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, location)) { Scopes = PushScopes }, cancellationToken);
+        if (response.StatusCode is not (HttpStatusCode.NoContent or HttpStatusCode.OK))
+        {
+            return null;
+        }
+
+        return (Location(response, fallback: location), ByteRange.ReceivedLength(Header(response, "Range")) ?? 0);
+    }
+
+    /// <summary>Completes a chunked upload (<c>PUT ?digest=</c> without a body).</summary>
+    public async Task CompleteUploadAsync(Uri location, Descriptor blob, CancellationToken cancellationToken)
+    {
+        var what = $"complete upload of {Short(blob.Digest)}";
+        var uri = UploadLocation.WithQuery(location, "digest", blob.Digest.Value);
+        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Put, uri) { Content = Empty() }) { Scopes = PushScopes }, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound && await BlobExistsAsync(blob, cancellationToken))
+        {
+            // A try whose answer was lost completed it already.
+            return;
+        }
+
+        await ExpectBlobCreatedAsync(response, blob.Digest, what);
+    }
+
+    /// <summary>The digest the tag points at (HEAD, with the manifest types accepted), or null when the tag does not exist.</summary>
+    public async Task<Digest?> ManifestDigestAsync(string tag, CancellationToken cancellationToken)
+    {
+        var what = $"check tag {tag}";
+        using var response = await SendAsync(
+            new RegistryRequest(what, () =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Head, Api($"manifests/{tag}"));
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaTypes.OciManifest));
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaTypes.DockerManifest));
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaTypes.OciIndex));
+                return request;
+            })
+            { Scopes = PushScopes },
+            cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await _errors.FailedAsync(response, what, 1);
+        }
+
+        return Digest.TryParse(Header(response, "Docker-Content-Digest"), out var digest) ? digest : null;
+    }
+
+    /// <summary>PUTs the manifest under a tag, with its media type, and checks the digest the registry reports.</summary>
+    public async Task PutManifestAsync(ImageBlob manifest, string tag, CancellationToken cancellationToken)
+    {
+        var what = $"push manifest for tag {tag}";
+        byte[] bytes;
+        using (var stream = manifest.Open())
+        using (var buffer = new MemoryStream())
+        {
+            await stream.CopyToAsync(buffer, cancellationToken);
+            bytes = buffer.ToArray();
+        }
+
+        using var response = await SendAsync(
+            new RegistryRequest(what, () =>
+            {
+                var content = new ByteArrayContent(bytes);
+                content.Headers.ContentType = new MediaTypeHeaderValue(manifest.Descriptor.MediaType);
+                return new HttpRequestMessage(HttpMethod.Put, Api($"manifests/{tag}")) { Content = content };
+            })
+            { Scopes = PushScopes },
+            cancellationToken);
+        if (response.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK or HttpStatusCode.Accepted))
+        {
+            throw await _errors.FailedAsync(response, what, 1, "Check that the registry accepts OCI image manifests.");
+        }
+
+        CheckDigest(response, manifest.Descriptor.Digest, what);
+    }
+
+    /// <summary>Sends one request through the chain (which tries it as often as it needs) and returns the answer.</summary>
+    private async Task<HttpResponseMessage> SendAsync(RegistryRequest request, CancellationToken cancellationToken)
+    {
+        using var message = request.CreateMessage();
+        return await _chain.SendAsync(message, cancellationToken);
+    }
+
+    private async Task ExpectBlobCreatedAsync(HttpResponseMessage response, Digest digest, string what)
+    {
+        if (response.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.NoContent or HttpStatusCode.OK))
+        {
+            throw await _errors.FailedAsync(response, what, 1);
+        }
+
+        CheckDigest(response, digest, what);
+    }
+
+    private void CheckDigest(HttpResponseMessage response, Digest expected, string what)
+    {
+        var reported = Header(response, "Docker-Content-Digest");
+        if (reported is not null && reported != expected.Value)
+        {
+            throw _errors.DigestMismatch(what, reported, expected);
+        }
+    }
+
+    private Uri Location(HttpResponseMessage response, Uri? fallback = null)
+    {
+        var header = Header(response, "Location");
+        if (header is null && fallback is not null)
+        {
+            return fallback;
+        }
+
+        try
+        {
+            return UploadLocation.Resolve(response.RequestMessage?.RequestUri ?? _baseUri, header);
+        }
+        catch (FormatException e)
+        {
+            throw _errors.UnusableLocation(e);
+        }
+    }
+
+    private static string? Header(HttpResponseMessage response, string name)
+    {
+        if (response.Headers.NonValidated.TryGetValues(name, out var values) || response.Content.Headers.NonValidated.TryGetValues(name, out values))
+        {
+            return values.FirstOrDefault();
+        }
+
+        return null;
+    }
+
+    private Uri Api(string path) => new(_baseUri, $"v2/{Repository}/{path}");
+
+    private static ByteArrayContent Empty()
+    {
+        var content = new ByteArrayContent([]);
+        content.Headers.ContentLength = 0;
+        return content;
+    }
+
+    /// <summary>The blob's bytes from <paramref name="offset"/>, opened afresh, with a fixed length (never chunked transfer encoding).</summary>
+    private static StreamContent Body(ImageBlob blob, long offset, long length, Action<long> progress, RequestActivity activity)
+    {
+        var content = new StreamContent(
+            new BlobSlice(blob.Open(), offset, length, sent =>
+            {
+                activity.Progressed();
+                progress(sent);
+            }),
+            1 << 16);
+        content.Headers.ContentLength = length;
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return content;
+    }
+
+    internal static string Short(Digest digest) => digest.Value[..19];
+}
