@@ -48,7 +48,7 @@ public partial class ArchitectureTests
             {
                 var used = NamespaceUse().Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal);
                 offences.AddRange(used
-                    .Where(u => u != folder && u != "Diagnostics" && !allowed.Contains(u))
+                    .Where(u => Allowed.ContainsKey(u) && u != folder && u != "Diagnostics" && !allowed.Contains(u))
                     .Select(u => $"{Path.GetRelativePath(Source, file)} uses {u}"));
             }
         }

@@ -127,7 +127,7 @@ public sealed class WindowStream : Stream
             var read = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
             if (read == 0)
             {
-                throw new IOException("The blob is shorter than the part to skip: it changed on disk since it was written.");
+                throw new IOException("The blob is shorter than the part already read or uploaded: it changed on disk since it was written.");
             }
 
             count -= read;

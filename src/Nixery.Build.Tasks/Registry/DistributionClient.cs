@@ -305,7 +305,7 @@ internal sealed class DistributionClient
     private static StreamContent Body(ImageBlob blob, long offset, long length, Action<long> progress, RequestActivity activity)
     {
         var content = new StreamContent(
-            new BlobSlice(blob.Open(), offset, length, sent =>
+            new Archive.WindowStream(blob.Open(), offset, length, sent =>
             {
                 activity.Progressed();
                 progress(sent);
