@@ -66,12 +66,6 @@ public static class ContainerConfiguration
     private static Dictionary<string, string> Labels(ImageRequest request)
     {
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (request.GenerateCreatedLabel)
-        {
-            labels["org.opencontainers.image.created"] = OciJson.FormatTime(request.Created);
-            labels["org.opencontainers.artifact.created"] = OciJson.FormatTime(request.Created);
-        }
-
         foreach (var (key, value) in request.Labels)
         {
             labels[key] = value;

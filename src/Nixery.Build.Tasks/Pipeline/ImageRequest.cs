@@ -1,10 +1,14 @@
+using System.Text.Json.Serialization;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
 
 namespace Nixery.Build.Pipeline;
 
-/// <summary>Everything that decides an image, as plain values. The MSBuild task fills it; tests build it directly.</summary>
+/// <summary>
+/// Everything that decides an image, as plain, resolved values. <see cref="ImageRequestFactory"/> makes it from the
+/// project's settings (every default is there, none here); tests build it directly. <see cref="RequestFile"/> keeps it.
+/// </summary>
 public sealed record ImageRequest
 {
     /// <summary>The publish output folder.</summary>
@@ -40,17 +44,17 @@ public sealed record ImageRequest
     /// <summary>Where to write the image archive (and, beside it, the build summary).</summary>
     public required string ArchivePath { get; init; }
 
+    /// <summary>NixImageOciLayoutPath as a full path: the image is also written there as an OCI image layout; null for none.</summary>
+    public string? OciLayoutPath { get; init; }
+
     /// <summary>
     /// Whether to write the archive: false when the image goes to a registry instead (ContainerRegistry set and
     /// ContainerArchiveOutputPath not), as the SDK does. The summary is written either way.
     /// </summary>
-    public bool WriteArchive { get; init; } = true;
-
-    /// <summary>NixImageOciLayoutPath: an OCI image layout folder to write the image into as well; null for none.</summary>
-    public string? OciLayoutPath { get; init; }
+    public required bool WriteArchive { get; init; }
 
     /// <summary>Absolute path of the app in the image, canonical (<see cref="ImageSettings.WorkingDirectory"/>).</summary>
-    public string WorkingDirectory { get; init; } = "/app";
+    public required string WorkingDirectory { get; init; }
 
     public required IReadOnlyList<string> Entrypoint { get; init; }
 
@@ -60,16 +64,13 @@ public sealed record ImageRequest
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
     /// <summary>The user the entry point runs as (name or uid, optionally :group); null for the runtime's default (root).</summary>
-    public string? User { get; init; } = Layers.UserDatabase.AppUid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public required string? User { get; init; }
 
     /// <summary>Exposed ports such as <c>8080/tcp</c>.</summary>
     public IReadOnlyList<string> Ports { get; init; } = [];
 
-    /// <summary>Labels, in order (a later one of the same key wins).</summary>
+    /// <summary>Labels, in order (a later one of the same key wins), the generated ones (created time, Nix packages) included.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
-
-    /// <summary>Whether to add the org.opencontainers.image.created label (with <see cref="Created"/>).</summary>
-    public bool GenerateCreatedLabel { get; init; }
 
     /// <summary>An ASP.NET Core app: it listens on 8080 unless its environment says otherwise, as in the SDK's images.</summary>
     public bool IsAspNet { get; init; }
@@ -77,11 +78,13 @@ public sealed record ImageRequest
     /// <summary>The app's assembly name, which names its deps.json (to split the app into layers).</summary>
     public string? AppName { get; init; }
 
-    public ImageFormat Format { get; init; } = ImageFormat.Oci;
+    public required ImageFormat Format { get; init; }
 
     /// <summary>Most layers the Nix closure may take (Nixery's budget).</summary>
-    public int LayerBudget { get; init; } = 94;
+    public required int LayerBudget { get; init; }
 
+    /// <summary>How often each package is referenced (read from <see cref="PopularityFile"/>; not kept in the request file).</summary>
+    [JsonIgnore]
     public Popularity Popularity { get; init; } = Popularity.None;
 
     /// <summary>Where <see cref="Popularity"/> was read from (kept so a request file can load it again).</summary>
@@ -94,24 +97,27 @@ public sealed record ImageRequest
     public string? CacheDirectory { get; init; }
 
     /// <summary>The layer cache this build uses: <see cref="CacheDirectory"/>, else one in the intermediate folder.</summary>
+    [JsonIgnore]
     public string LayerCacheDirectory => CacheDirectory ?? Path.Combine(IntermediateDirectory, "cache");
 
     /// <summary>The build summary: beside the archive, whether or not one is written.</summary>
+    [JsonIgnore]
     public string SummaryPath => Path.ChangeExtension(ArchivePath, ".json");
 
     /// <summary>The most bytes of blobs the cache keeps; least recently used ones go first.</summary>
-    public long CacheMaxSize { get; init; } = ImageDefaults.CacheMaxSize;
+    public required long CacheMaxSize { get; init; }
 
     /// <summary>The build's own scratch folder (garbage-collector roots, layer blobs).</summary>
     public required string IntermediateDirectory { get; init; }
 
     /// <summary>The time written into the config and every tar entry.</summary>
-    public DateTimeOffset Created { get; init; } = ImageDefaults.Epoch;
+    public required DateTimeOffset Created { get; init; }
 
     /// <summary>zlib level for layers.</summary>
-    public int CompressionLevel { get; init; } = ImageDefaults.CompressionLevel;
+    public required int CompressionLevel { get; init; }
 }
 
+/// <summary>Constants of the image format and of Nix that are not settings (the settings' defaults are in <see cref="ImageRequestFactory"/>).</summary>
 public static class ImageDefaults
 {
     /// <summary>1970-01-01T00:00:01Z, the time the Nix store gives every file.</summary>
@@ -120,46 +126,19 @@ public static class ImageDefaults
     /// <summary>Docker refuses images with more layers than this (moby's maxLayerDepth); containerd and Podman take 127.</summary>
     public const int MaxLayers = 125;
 
-    /// <summary>zlib-ng level 5: measured the fastest level within 5% of gzip -6's size (bench/README.md).</summary>
-    public const int CompressionLevel = 5;
-
-    /// <summary>10 GiB: a few dozen closures of typical .NET images.</summary>
-    public const long CacheMaxSize = 10L << 30;
-
     public const string Path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     public const string CertificateBundle = "/etc/ssl/certs/ca-bundle.crt";
 
-    /// <summary>The layer cache folder: the one configured, else $XDG_CACHE_HOME/nixery-build, else ~/.cache/nixery-build.</summary>
-    public static string CacheDirectory(string? configured, string baseDirectory)
-    {
-        if (!string.IsNullOrWhiteSpace(configured))
-        {
-            return System.IO.Path.GetFullPath(configured.Trim(), baseDirectory);
-        }
-
-        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        var root = !string.IsNullOrWhiteSpace(xdg) ? xdg : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        return System.IO.Path.Combine(root, "nixery-build");
-    }
-
-    /// <summary>The time from SOURCE_DATE_EPOCH when it is set, else <see cref="Epoch"/>.</summary>
-    public static DateTimeOffset CreatedFrom(string? sourceDateEpoch)
-    {
-        if (string.IsNullOrWhiteSpace(sourceDateEpoch))
-        {
-            return Epoch;
-        }
-
-        // Tar headers hold 32-bit seconds here, hence the upper bound (2038-01-19).
-        if (!long.TryParse(sourceDateEpoch.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-            || seconds > int.MaxValue)
-        {
-            throw new Diagnostics.NixImageException(
-                Diagnostics.ErrorCodes.InvalidImageSetting,
-                $"SOURCE_DATE_EPOCH '{sourceDateEpoch}' is not a number of seconds since 1970 up to {int.MaxValue}. Set it to e.g. the last commit's time (git log -1 --format=%ct), or unset it.");
-        }
-
-        return DateTimeOffset.FromUnixTimeSeconds(seconds);
-    }
+    /// <summary>
+    /// The layer cache folder for the tasks that run without a request (push of an up-to-date image, clean): the
+    /// factory's rule (<see cref="ImageRequestFactory.CacheDirectory"/>) with this process's XDG_CACHE_HOME and HOME.
+    /// </summary>
+    public static string CacheDirectory(string? configured, string baseDirectory) =>
+        ImageRequestFactory.CacheDirectory(
+            configured,
+            baseDirectory,
+            Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
+            Environment.GetFolderPath(Environment.SpecialFolder.UserProfile))
+        ?? System.IO.Path.Combine(baseDirectory, "obj", "nixery-build-cache");
 }

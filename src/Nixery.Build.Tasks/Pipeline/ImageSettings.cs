@@ -111,13 +111,13 @@ public static partial class ImageSettings
     }
 
     /// <summary>
-    /// ContainerWorkingDirectory in canonical form: absolute, without empty or '.' components and without a trailing
+    /// ContainerWorkingDirectory in canonical form (empty: <see cref="ImageRequestFactory.DefaultWorkingDirectory"/>): absolute, without empty or '.' components and without a trailing
     /// slash (<c>/a//b/./</c> → <c>/a/b</c>). '..' and the root itself are refused: the app's files must stay in a
     /// folder of their own.
     /// </summary>
     public static string WorkingDirectory(string? value)
     {
-        var raw = string.IsNullOrWhiteSpace(value) ? "/app" : value.Trim();
+        var raw = string.IsNullOrWhiteSpace(value) ? ImageRequestFactory.DefaultWorkingDirectory : value.Trim();
         if (!raw.StartsWith('/'))
         {
             throw new NixImageException(ErrorCodes.InvalidImageSetting, $"ContainerWorkingDirectory '{raw}' is not an absolute path. Use a path such as /app.");
@@ -139,7 +139,8 @@ public static partial class ImageSettings
 
     public static ImageFormat Format(string? value) => (value ?? string.Empty).Trim().ToLowerInvariant() switch
     {
-        "" or "oci" => ImageFormat.Oci,
+        "" => ImageRequestFactory.DefaultFormat,
+        "oci" => ImageFormat.Oci,
         "docker" => ImageFormat.Docker,
         _ => throw new NixImageException(ErrorCodes.InvalidImageFormat, $"ContainerImageFormat '{value}' is not known. Use OCI (the default) or Docker."),
     };

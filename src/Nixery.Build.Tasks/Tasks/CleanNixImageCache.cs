@@ -1,5 +1,5 @@
 using Microsoft.Build.Framework;
-using Nixery.Build.Cache;
+using Nixery.Build.Pipeline;
 
 namespace Nixery.Build.Tasks;
 
@@ -16,9 +16,7 @@ public sealed class CleanNixImageCache : CancelableNixTask
 
     protected override void Run(CancellationToken cancellationToken)
     {
-        var cache = new LayerCache(Pipeline.ImageDefaults.CacheDirectory(CacheDirectory, ProjectDirectory));
-        var bytes = cache.Blobs.Enumerate().Sum(b => b.Length);
-        cache.Clear();
-        Log.LogMessage(MessageImportance.High, $"Nixery.Build: cleared the layer cache {cache.Root} ({bytes} bytes).");
+        var (root, bytes) = CacheCleaning.Clear(CacheDirectory, ProjectDirectory);
+        Log.LogMessage(MessageImportance.High, $"Nixery.Build: cleared the layer cache {root} ({bytes} bytes).");
     }
 }

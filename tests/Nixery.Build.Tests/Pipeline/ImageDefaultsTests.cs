@@ -11,7 +11,7 @@ public class ImageDefaultsTests
     [InlineData("   ")]
     public void WithoutSourceDateEpochTheTimeIsOneSecondAfterTheEpoch(string? value)
     {
-        var created = ImageDefaults.CreatedFrom(value);
+        var created = ImageRequestFactory.CreatedFrom(value);
 
         Assert.Equal(DateTimeOffset.Parse("1970-01-01T00:00:01Z", System.Globalization.CultureInfo.InvariantCulture), created);
         Assert.Equal(ImageDefaults.Epoch, created);
@@ -24,7 +24,7 @@ public class ImageDefaultsTests
     [InlineData("2147483647", 2_147_483_647L)]
     public void SourceDateEpochGivesThatTime(string value, long seconds)
     {
-        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(seconds), ImageDefaults.CreatedFrom(value));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(seconds), ImageRequestFactory.CreatedFrom(value));
     }
 
     [Theory]
@@ -38,7 +38,7 @@ public class ImageDefaultsTests
     [InlineData("99999999999999999999999")]
     public void InvalidSourceDateEpochIsNiximg015(string value)
     {
-        var error = Assert.Throws<NixImageException>(() => ImageDefaults.CreatedFrom(value));
+        var error = Assert.Throws<NixImageException>(() => ImageRequestFactory.CreatedFrom(value));
 
         Assert.Equal("NIXIMG015", error.Code);
         Assert.Equal(ErrorCodes.InvalidImageSetting, error.Code);

@@ -204,21 +204,29 @@ public sealed class ImagePipelineTests : IDisposable
         return await new ImagePipeline(_log, _closure, clock).RunAsync(request, sinks, CancellationToken.None);
     }
 
-    private ImageRequest Request() => new()
+    /// <summary>The request as the task makes it (the factory's defaults), from a fake package set that counts as pinned.</summary>
+    private ImageRequest Request()
     {
-        PublishDirectory = Publish,
-        Packages = [new PackageRequest("tool", "NixPackage")],
-        Source = new NixPackageSource.LocalPath(Path.Combine(_root, "pkgs")),
-        NixSourceIdentity = "fake-package-set-1",
-        Platform = Platform.FromNixSystem("x86_64-linux"),
-        Repository = "demo/app",
-        Tags = ["1.0", "latest"],
-        ArchivePath = Path.Combine(_root, "out", "app.tar"),
-        Entrypoint = ["/app/App"],
-        User = "1654",
-        IntermediateDirectory = Path.Combine(_root, "obj"),
-        CacheDirectory = Path.Combine(_root, "cache"),
-    };
+        Directory.CreateDirectory(Path.Combine(_root, "pkgs"));
+        return ImageRequestFactory.Create(new ImageInputs
+        {
+            ProjectDirectory = _root,
+            PublishDirectory = Publish,
+            IntermediateDirectory = Path.Combine(_root, "obj"),
+            DefaultArchiveDirectory = Path.Combine(_root, "out"),
+            AssemblyName = "App",
+            Packages = ["tool"],
+            NixPkgsPath = Path.Combine(_root, "pkgs"),
+            NixSystem = "x86_64-linux",
+            Repository = "demo/app",
+            ImageTags = "1.0;latest",
+            ArchiveOutputPath = Path.Combine(_root, "out", "app.tar"),
+            AppCommand = ["/app/App"],
+            CacheDirectory = Path.Combine(_root, "cache"),
+            HomeDirectory = _root,
+        }) with
+        { NixSourceIdentity = "fake-package-set-1" };
+    }
 
     private static string StorePath(string store, string name, params (string Path, byte[] Content)[] files)
     {

@@ -1,0 +1,106 @@
+using System.Text;
+using Nixery.Build.Diagnostics;
+using Nixery.Build.Pipeline;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.Pipeline;
+
+public sealed class ImageRequestFactoryTests : IDisposable
+{
+    private readonly TempDirectory _temp = new();
+
+    [Fact]
+    public void EmptySettingsGetTheDefaults()
+    {
+        var request = ImageRequestFactory.Create(Inputs());
+
+        Assert.Equal(["latest"], request.Tags);
+        Assert.Equal("/app", request.WorkingDirectory);
+        Assert.Equal(94, request.LayerBudget);
+        Assert.Equal("1654", request.User);
+        Assert.Equal(ImageFormat.Oci, request.Format);
+        Assert.Equal(5, request.CompressionLevel);
+        Assert.Equal(10_000_000_000L, request.CacheMaxSize);
+        Assert.Equal(Path.Combine(_temp.Path, "xdg", "nixery-build"), request.CacheDirectory);
+        Assert.Equal(Path.Combine(_temp.Path, "bin", "image", "shop.tar"), request.ArchivePath);
+        Assert.True(request.WriteArchive);
+        Assert.Null(request.OciLayoutPath);
+        Assert.Equal(["cacert", "iana-etc"], request.Packages.Where(p => p.Origin == "NixDefaultPackages").Select(p => p.Name));
+        Assert.Equal(ImageDefaults.Epoch, request.Created);
+        Assert.Equal(["org.opencontainers.image.created", "org.opencontainers.artifact.created", "build.nixery.nix.packages", "build.nixery.nix.source"], request.Labels.Select(l => l.Key));
+        Assert.Equal(["/app/Shop"], request.Entrypoint);
+    }
+
+    [Fact]
+    public void TagsAndPackagesGivenTwiceCountOnce()
+    {
+        var request = ImageRequestFactory.Create(Inputs() with { ImageTags = "1.0;1.0;stable", Packages = ["jq", "jq", "shell"] });
+
+        Assert.Equal(["1.0", "stable"], request.Tags);
+        Assert.Single(request.Packages, p => p.Name == "jq");
+        Assert.Contains(request.Packages, p => p.Name == "bashInteractive");
+    }
+
+    [Theory]
+    [InlineData("10GB", 10_000_000_000L)]
+    [InlineData("10GiB", 10L << 30)]
+    [InlineData("500MB", 500_000_000L)]
+    [InlineData("1234", 1234L)]
+    public void CacheSizesUseTheirUnits(string value, long bytes) =>
+        Assert.Equal(bytes, ImageRequestFactory.Create(Inputs() with { CacheMaxSize = value }).CacheMaxSize);
+
+    [Fact]
+    public void WithoutAnyCacheFolderTheLayersStayInTheBuildsOwnFolder()
+    {
+        var request = ImageRequestFactory.Create(Inputs() with { XdgCacheHome = null, HomeDirectory = null });
+
+        Assert.Null(request.CacheDirectory);
+        Assert.StartsWith(request.IntermediateDirectory, request.LayerCacheDirectory, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void OciLayoutPathIsResolvedFromTheProjectFolder()
+    {
+        var request = ImageRequestFactory.Create(Inputs() with { OciLayoutPath = "out/layout/" });
+
+        Assert.Equal(Path.Combine(_temp.Path, "out", "layout"), request.OciLayoutPath);
+    }
+
+    [Fact]
+    public void OciLayoutPathThatIsAFileIsNiximg015()
+    {
+        _temp.CreateFile("image.tar", "x");
+
+        var error = Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { OciLayoutPath = "image.tar" }));
+
+        Assert.Equal(ErrorCodes.InvalidImageSetting, error.Code);
+        Assert.Contains("NixImageOciLayoutPath 'image.tar' is a file", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheRequestFileHoldsNoDerivedValues()
+    {
+        var json = Encoding.UTF8.GetString(RequestFile.Serialize(ImageRequestFactory.Create(Inputs()) with { NixSourceIdentity = "pinned" }));
+
+        Assert.DoesNotContain("summaryPath", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("layerCacheDirectory", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"popularity\"", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("unpinned", json, StringComparison.Ordinal);
+        Assert.Contains("\"platform\":\"x86_64-linux\"", json.Replace(" ", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _temp.Dispose();
+
+    private ImageInputs Inputs() => new()
+    {
+        ProjectDirectory = _temp.Path,
+        PublishDirectory = "publish",
+        IntermediateDirectory = "obj/nix-image",
+        DefaultArchiveDirectory = "bin/image",
+        AssemblyName = "Shop",
+        RuntimeIdentifier = "linux-x64",
+        AppHostFileName = "Shop",
+        AppFileName = "Shop.dll",
+        XdgCacheHome = _temp.Combine("xdg"),
+    };
+}
