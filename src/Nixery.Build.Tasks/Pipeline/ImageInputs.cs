@@ -67,6 +67,15 @@ public sealed record ImageInputs
     /// <summary>ContainerRegistry: when set, the image is pushed instead of archived, unless ArchiveOutputPath asks for both.</summary>
     public string? Registry { get; init; }
 
+    /// <summary>ContainerInsecureRegistries: semicolon-separated host[:port] (checked here; used by the push).</summary>
+    public string? InsecureRegistries { get; init; }
+
+    /// <summary>DOTNET_CONTAINER_INSECURE_REGISTRIES: comma-separated host[:port] (checked here; used by the push).</summary>
+    public string? InsecureRegistriesVariable { get; init; }
+
+    /// <summary>NixImageRegistryTimeout: whole seconds (checked here; used by the push).</summary>
+    public string? RegistryTimeout { get; init; }
+
     /// <summary>NixImageOciLayoutPath: a folder to write the image to as an OCI image layout too.</summary>
     public string? OciLayoutPath { get; init; }
 

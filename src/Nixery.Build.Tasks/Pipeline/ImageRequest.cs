@@ -129,16 +129,4 @@ public static class ImageDefaults
     public const string Path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     public const string CertificateBundle = "/etc/ssl/certs/ca-bundle.crt";
-
-    /// <summary>
-    /// The layer cache folder for the tasks that run without a request (push of an up-to-date image, clean): the
-    /// factory's rule (<see cref="ImageRequestFactory.CacheDirectory"/>) with this process's XDG_CACHE_HOME and HOME.
-    /// </summary>
-    public static string CacheDirectory(string? configured, string baseDirectory) =>
-        ImageRequestFactory.CacheDirectory(
-            configured,
-            baseDirectory,
-            Environment.GetEnvironmentVariable("XDG_CACHE_HOME"),
-            Environment.GetFolderPath(Environment.SpecialFolder.UserProfile))
-        ?? System.IO.Path.Combine(baseDirectory, "obj", "nixery-build-cache");
 }

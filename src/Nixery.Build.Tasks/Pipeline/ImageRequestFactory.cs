@@ -68,6 +68,11 @@ public static class ImageRequestFactory
             inputs.AppCommand.Count > 0 ? inputs.AppCommand : DefaultAppCommand(inputs, workingDirectory), inputs.AppCommandArgs, inputs.DefaultArgs, inputs.AppCommandInstruction, inputs.Entrypoint, inputs.EntrypointArgs);
         var created = CreatedFrom(inputs.SourceDateEpoch);
         var writeArchive = string.IsNullOrWhiteSpace(inputs.Registry) || !string.IsNullOrWhiteSpace(inputs.ArchiveOutputPath);
+        if (!string.IsNullOrWhiteSpace(inputs.Registry))
+        {
+            // Where to push is not part of the image (a new registry needs no rebuild), but it is a setting: checked here.
+            RegistrySink.Check(new RegistrySettings(inputs.Registry, inputs.InsecureRegistries, inputs.RegistryTimeout), inputs.InsecureRegistriesVariable);
+        }
 
         return new ImageRequest
         {

@@ -33,18 +33,26 @@ public sealed class RegistrySink : IImageSink, IDisposable
     /// <param name="handler">The HTTP stack; null: the real one.</param>
     public static RegistrySink Connect(RegistrySettings settings, string repository, IReadOnlyList<string> tags, string cacheDirectory, IBuildLog log, Func<string, string?> environment, HttpMessageHandler? handler, CancellationToken cancellationToken)
     {
+        var (host, insecure, timeout) = Check(settings, environment(InsecureRegistries.EnvironmentVariable));
         var push = new RegistryPushRequest
         {
-            Registry = RegistryHost.Parse(settings.Registry.Trim()),
+            Registry = host,
             Repository = repository,
             Tags = tags,
-            Insecure = InsecureRegistries.Parse(environment(InsecureRegistries.EnvironmentVariable), settings.InsecureRegistries),
-            Timeout = Timeout(settings.Timeout),
+            Insecure = insecure,
+            Timeout = timeout,
             CacheDirectory = cacheDirectory,
             Environment = environment,
         };
         return new RegistrySink(new RegistryPusher(log, handler), push, cancellationToken);
     }
+
+    /// <summary>
+    /// The registry settings, parsed and checked (coded errors): ContainerRegistry, the insecure lists (the property
+    /// and DOTNET_CONTAINER_INSECURE_REGISTRIES) and the timeout. The request factory checks them with this too.
+    /// </summary>
+    public static (RegistryHost Registry, InsecureRegistries Insecure, TimeSpan Timeout) Check(RegistrySettings settings, string? insecureRegistriesVariable) =>
+        (RegistryHost.Parse(settings.Registry.Trim()), InsecureRegistries.Parse(insecureRegistriesVariable, settings.InsecureRegistries), Timeout(settings.Timeout));
 
     /// <summary>NixImageRegistryTimeout: whole seconds from 1 to 3600; empty for the default (30 s).</summary>
     public static TimeSpan Timeout(string? seconds)

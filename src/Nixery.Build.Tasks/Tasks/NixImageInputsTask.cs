@@ -61,6 +61,15 @@ public abstract class NixImageInputsTask : CancelableNixTask
 
     public string? Registry { get; set; }
 
+    /// <summary>ContainerInsecureRegistries: semicolon-separated host[:port].</summary>
+    public string? InsecureRegistries { get; set; }
+
+    /// <summary>DOTNET_CONTAINER_INSECURE_REGISTRIES, as the build sees it.</summary>
+    public string? InsecureRegistriesVariable { get; set; }
+
+    /// <summary>NixImageRegistryTimeout: seconds.</summary>
+    public string? RegistryTimeout { get; set; }
+
     public string? OciLayoutPath { get; set; }
 
     public string? WorkingDirectory { get; set; }
@@ -138,6 +147,9 @@ public abstract class NixImageInputsTask : CancelableNixTask
         ImageTags = ImageTags,
         ArchiveOutputPath = ArchiveOutputPath,
         Registry = Registry,
+        InsecureRegistries = InsecureRegistries,
+        InsecureRegistriesVariable = InsecureRegistriesVariable,
+        RegistryTimeout = RegistryTimeout,
         OciLayoutPath = OciLayoutPath,
         WorkingDirectory = WorkingDirectory,
         IsAspNet = IsAspNet ? "true" : "false",

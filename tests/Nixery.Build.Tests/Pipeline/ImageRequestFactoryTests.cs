@@ -77,6 +77,33 @@ public sealed class ImageRequestFactoryTests : IDisposable
         Assert.Contains("NixImageOciLayoutPath 'image.tar' is a file", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://registry.example.com", null, null, null, "NIXIMG030")]
+    [InlineData("registry.example.com", "bad host!", null, null, "NIXIMG030")]
+    [InlineData("registry.example.com", null, "bad host!", null, "NIXIMG030")]
+    [InlineData("registry.example.com", null, null, "soon", "NIXIMG039")]
+    public void RegistrySettingsAreCheckedHereBeforeAnythingIsBuilt(string registry, string? insecure, string? insecureVariable, string? timeout, string code)
+    {
+        var error = Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with
+        {
+            Registry = registry,
+            InsecureRegistries = insecure,
+            InsecureRegistriesVariable = insecureVariable,
+            RegistryTimeout = timeout,
+        }));
+
+        Assert.Equal(code, error.Code);
+    }
+
+    [Fact]
+    public void WhereToPushIsNotPartOfTheRequest()
+    {
+        var archived = RequestFile.Serialize(ImageRequestFactory.Create(Inputs() with { ArchiveOutputPath = "image.tar" }) with { NixSourceIdentity = "pinned" });
+        var pushed = RequestFile.Serialize(ImageRequestFactory.Create(Inputs() with { ArchiveOutputPath = "image.tar", Registry = "registry.example.com:5000", RegistryTimeout = "60" }) with { NixSourceIdentity = "pinned" });
+
+        Assert.Equal(archived, pushed);
+    }
+
     [Fact]
     public void TheRequestFileHoldsNoDerivedValues()
     {
