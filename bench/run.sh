@@ -109,7 +109,7 @@ paths="$(jq -r '.paths[].path' "$app/obj/Release/net10.0/linux-x64/nix-image/clo
 bytes="$(du -scb $paths | tail -1 | cut -f1)"
 packbench="$root/bench/PackBench/bin/Release/net10.0/PackBench.dll"
 dotnet build "$root/bench/PackBench" -c Release -nologo -clp:ErrorsOnly >/dev/null
-level="$(jq -r '.compressionLevel' "$app/obj/Release/net10.0/linux-x64/nix-image/request.json")"
+level="$(jq -r '.request.compressionLevel' "$app/obj/Release/net10.0/linux-x64/nix-image/request.json")"
 pack=(); gz=(); pz=()
 for i in $(seq "$runs"); do
   read -r _ ours_out secs _ < <(dotnet "$packbench" "$level" $paths); pack+=("$(awk -v s="$secs" 'BEGIN{print int(s*1000)}')")

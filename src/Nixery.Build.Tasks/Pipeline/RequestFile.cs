@@ -8,10 +8,11 @@ using Nixery.Build.Oci;
 namespace Nixery.Build.Pipeline;
 
 /// <summary>
-/// An <see cref="ImageRequest"/> as a file in the obj folder. MSBuild compares its time with the archive's to know
-/// whether anything that decides the image changed (a property given on the command line included), so it is
-/// rewritten only when its content changes, and the same request always gives the same bytes (System.Text.Json,
-/// source-generated, members in declaration order). An unpinned package set makes every request new: Nix must run.
+/// An <see cref="ImageRequest"/> as a file in the obj folder, which the image task builds from. The same request
+/// always gives the same bytes (System.Text.Json, source-generated, members in declaration order), and the pipeline
+/// hashes them to tell whether anything that decides the image changed (a property given on the command line
+/// included); the file is rewritten only when they change. An unpinned package set makes every request new: Nix
+/// must run.
 /// </summary>
 public static class RequestFile
 {
