@@ -7,8 +7,8 @@ namespace Nixery.Build.Cache;
 /// <summary>
 /// Reads a built image back from the blob store by its manifest digest (through the one reader,
 /// <see cref="OciImageReader"/>): an image found up to date is this value, and every sink runs from it. Null when
-/// the store no longer holds all of it (pruned, cleared, damaged: sizes checked, and the digests of the documents
-/// and of small layers): the image must then be built again.
+/// the store no longer holds all of it (pruned, cleared; the manifest and config checked by their digests, layers by
+/// their sizes): the image must then be built again.
 /// </summary>
 public static class CachedImage
 {
@@ -24,23 +24,19 @@ public static class CachedImage
         }
     }
 
-    /// <summary>Present with its size; a small blob also by its digest, as the layer cache checks it on every reuse.</summary>
+    /// <summary>
+    /// Present with its size. Layer bytes are not read here: every sink checks each blob against its digest as it
+    /// copies it (and the pipeline then rebuilds a damaged one), so telling that an image is still whole costs a
+    /// stat per layer, not a read.
+    /// </summary>
     private sealed class CheckedBlobs(BlobStore store) : IBlobSource
     {
         public ImageBlob? Find(Digest digest, long? size, string mediaType)
         {
             var file = new FileInfo(store.PathOf(digest));
-            if (!file.Exists || (size is { } expected && file.Length != expected))
-            {
-                return null;
-            }
-
-            if (file.Length <= BlobStore.VerifiedOnReuseSize && store.DigestOf(digest) != digest)
-            {
-                return null;
-            }
-
-            return store.Blob(new Descriptor(mediaType, digest, file.Length));
+            return file.Exists && (size is not { } expected || file.Length == expected)
+                ? store.Blob(new Descriptor(mediaType, digest, file.Length))
+                : null;
         }
     }
 }

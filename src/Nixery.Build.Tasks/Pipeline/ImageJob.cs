@@ -8,11 +8,12 @@ namespace Nixery.Build.Pipeline;
 /// </summary>
 public static class ImageJob
 {
+    /// <param name="prepared">The request as the step before wrote it in this build, if it handed it on (spares parsing the file).</param>
     /// <param name="registry">Where to push; null for no push.</param>
     /// <param name="environment">The build's environment (PATH to find Nix on, registry credentials, TLS trust).</param>
-    public static async Task<ImageBuildResult> RunAsync(string requestFile, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
+    public static async Task<ImageBuildResult> RunAsync(string requestFile, PreparedRequest? prepared, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
     {
-        var request = RequestFile.Read(requestFile);
+        var request = RequestFile.Read(requestFile, prepared);
         using var push = registry is null
             ? null
             : RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);

@@ -51,9 +51,12 @@ public sealed class ImagePipeline
                 + "Remove it from the publish output.");
         }
 
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var cache = new LayerCache(request.LayerCacheDirectory, _clock);
         var inputs = BuildSummary.InputsOf(request);
+        _log.Info($"PROF inputs {sw.Elapsed.TotalMilliseconds}");
         var previous = BuildSummary.TryRead(request.SummaryPath);
+        _log.Info($"PROF summary {sw.Elapsed.TotalMilliseconds}");
         var unchanged = !repairing && previous is not null && previous.Inputs == inputs;
         var cached = unchanged ? CachedImage.Read(cache.Blobs, previous!.ManifestDigest) : null;
         if (unchanged && cached is null)
@@ -63,6 +66,7 @@ public sealed class ImagePipeline
 
         var (image, nixReused) = cached is not null ? (cached, true) : await BuildAsync(request, cache, cancellationToken);
         var built = _clock.GetTimestamp();
+        _log.Info($"PROF image {sw.Elapsed.TotalMilliseconds}");
 
         var run = new ImageRun(request, UpToDate: cached is not null, previous);
         IReadOnlyList<SinkResult> results;
@@ -94,6 +98,7 @@ public sealed class ImagePipeline
             ArchiveSink.RemoveStale(request.ArchivePath, _log);
         }
 
+        _log.Info($"PROF sinks {sw.Elapsed.TotalMilliseconds}");
         var archive = results.FirstOrDefault(r => r.Sink == "archive");
         if (run.UpToDate)
         {

@@ -9,7 +9,7 @@ namespace Nixery.Build.Pipeline;
 /// </summary>
 public static class ImagePreparation
 {
-    public static ImageRequest Prepare(ImageInputs inputs, string requestFile)
+    public static PreparedRequest Prepare(ImageInputs inputs, string requestFile)
     {
         var request = ImageRequestFactory.Create(inputs);
         request = request with
@@ -18,7 +18,6 @@ public static class ImagePreparation
             NixSourceIdentity = NixSourceIdentity.Of(request.Source, inputs.NixPath),
         };
         LeftoverFiles.Remove(request);
-        RequestFile.WriteIfChanged(request, requestFile);
-        return request;
+        return RequestFile.WriteIfChanged(request, requestFile);
     }
 }

@@ -18,17 +18,31 @@ public static class RequestFile
 {
     private const int Version = 3;
 
-    /// <summary>Writes the request unless the file already holds exactly this; returns whether it wrote.</summary>
-    public static bool WriteIfChanged(ImageRequest request, string path)
+    /// <summary>Writes the request unless the file already holds exactly this; returns the request with its file's bytes.</summary>
+    public static PreparedRequest WriteIfChanged(ImageRequest request, string path)
     {
         var json = Serialize(request);
-        if (File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(json))
+        var changed = !File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(json);
+        if (changed)
         {
-            return false;
+            Archive.PartialFiles.WriteAllBytes(path, json);
         }
 
-        Archive.PartialFiles.WriteAllBytes(path, json);
-        return true;
+        return new PreparedRequest(request, json, changed);
+    }
+
+    /// <summary>
+    /// The request in <paramref name="path"/>: <paramref name="prepared"/> itself when the file still holds exactly
+    /// its bytes (the step before handed it on in the same build, which spares parsing), else read from the file.
+    /// </summary>
+    public static ImageRequest Read(string path, PreparedRequest? prepared)
+    {
+        if (prepared is not null && File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(prepared.FileBytes))
+        {
+            return prepared.Request;
+        }
+
+        return Read(path);
     }
 
     public static byte[] Serialize(ImageRequest request) => JsonSerializer.SerializeToUtf8Bytes(
@@ -66,6 +80,10 @@ public static class RequestFile
         }
     }
 }
+
+/// <summary>A request as <see cref="RequestFile.WriteIfChanged"/> left it, with the exact bytes of its file.</summary>
+/// <param name="Wrote">Whether the file was written (false: it already held exactly these bytes).</param>
+public sealed record PreparedRequest(ImageRequest Request, byte[] FileBytes, bool Wrote);
 
 /// <summary>What the request file holds: the request, and what about the build's inputs is not part of it.</summary>
 internal sealed record RequestFileContent

@@ -37,7 +37,8 @@ public sealed class BuildNixImage : CancelableNixTask
     protected override void Run(CancellationToken cancellationToken)
     {
         var registry = string.IsNullOrWhiteSpace(Registry) ? null : new RegistrySettings(Registry, InsecureRegistries, RegistryTimeout);
-        var result = ImageJob.RunAsync(RequestFile, registry, new MSBuildLog(Log), Environment.GetEnvironmentVariable, cancellationToken).GetAwaiter().GetResult();
+        var prepared = BuildEngine4.GetRegisteredTaskObject(PrepareNixImage.PreparedRequestKey(RequestFile), RegisteredTaskObjectLifetime.Build) as PreparedRequest;
+        var result = ImageJob.RunAsync(RequestFile, prepared, registry, new MSBuildLog(Log), Environment.GetEnvironmentVariable, cancellationToken).GetAwaiter().GetResult();
         ImageDigest = result.Image.Digest.Value;
         ArchivePath = result.ArchivePath;
         PushedReferences = string.Join(';', result.PushedReferences);

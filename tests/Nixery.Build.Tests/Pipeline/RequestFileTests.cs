@@ -57,13 +57,13 @@ public sealed class RequestFileTests : IDisposable
     public void UnchangedRequestIsNotRewrittenSoItsTimeStays()
     {
         var path = _temp.Combine("request.json");
-        Assert.True(RequestFile.WriteIfChanged(Request, path));
+        Assert.True(RequestFile.WriteIfChanged(Request, path).Wrote);
         File.SetLastWriteTimeUtc(path, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
 
-        Assert.False(RequestFile.WriteIfChanged(Request, path));
+        Assert.False(RequestFile.WriteIfChanged(Request, path).Wrote);
         Assert.Equal(2020, File.GetLastWriteTimeUtc(path).Year);
 
-        Assert.True(RequestFile.WriteIfChanged(Request with { Tags = ["2.0"] }, path));
+        Assert.True(RequestFile.WriteIfChanged(Request with { Tags = ["2.0"] }, path).Wrote);
     }
 
     [Fact]
@@ -72,8 +72,8 @@ public sealed class RequestFileTests : IDisposable
         var path = _temp.Combine("request.json");
         var unpinned = Request with { NixSourceIdentity = null };
 
-        Assert.True(RequestFile.WriteIfChanged(unpinned, path));
-        Assert.True(RequestFile.WriteIfChanged(unpinned, path));
+        Assert.True(RequestFile.WriteIfChanged(unpinned, path).Wrote);
+        Assert.True(RequestFile.WriteIfChanged(unpinned, path).Wrote);
     }
 
     [Fact]
