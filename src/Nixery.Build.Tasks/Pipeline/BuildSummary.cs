@@ -15,14 +15,15 @@ namespace Nixery.Build.Pipeline;
 public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? Archive, long ArchiveSize, long ArchiveModified)
 {
     /// <summary>
-    /// Hex SHA-256 of what decides the image: the request (every setting, the package set, the publish folder's
-    /// entries with their sizes and times, read now) and the engine that builds it.
+    /// Hex SHA-256 of what decides the image: the request (every setting and the package set; as the bytes of its
+    /// request file when the caller has them, else serialised here), the publish folder's entries with their sizes
+    /// and times (read now), and the engine that builds it.
     /// </summary>
-    public static string InputsOf(ImageRequest request)
+    public static string InputsOf(ImageRequest request, byte[]? requestFileBytes = null)
     {
-        var current = request with { PublishFolderFingerprint = PublishFolder.Fingerprint(request.PublishDirectory) };
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(RequestFile.Serialize(current));
+        hash.AppendData(requestFileBytes ?? RequestFile.Serialize(request));
+        hash.AppendData(Encoding.UTF8.GetBytes("\n" + PublishFolder.Fingerprint(request.PublishDirectory) + "\n"));
         hash.AppendData(Encoding.UTF8.GetBytes(typeof(BuildSummary).Assembly.ManifestModule.ModuleVersionId.ToString("N")));
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }

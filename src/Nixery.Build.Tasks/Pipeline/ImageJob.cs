@@ -13,7 +13,7 @@ public static class ImageJob
     /// <param name="environment">The build's environment (PATH to find Nix on, registry credentials, TLS trust).</param>
     public static async Task<ImageBuildResult> RunAsync(string requestFile, PreparedRequest? prepared, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
     {
-        var request = RequestFile.Read(requestFile, prepared);
+        var (request, requestFileBytes, _) = RequestFile.Read(requestFile, prepared);
         using var push = registry is null
             ? null
             : RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);
@@ -34,6 +34,6 @@ public static class ImageJob
         }
 
         var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")));
-        return await pipeline.RunAsync(request, sinks, cancellationToken);
+        return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
     }
 }

@@ -35,11 +35,12 @@ public sealed class ImagePipeline
         _clock = clock ?? TimeProvider.System;
     }
 
-    public Task<ImageBuildResult> RunAsync(ImageRequest request, IReadOnlyList<IImageSink> sinks, CancellationToken cancellationToken) =>
-        RunAsync(request, sinks, repairing: false, cancellationToken);
+    /// <param name="requestFileBytes">The request file the request was read from, when there is one: what "up to date" hashes (no serialising again).</param>
+    public Task<ImageBuildResult> RunAsync(ImageRequest request, IReadOnlyList<IImageSink> sinks, CancellationToken cancellationToken, byte[]? requestFileBytes = null) =>
+        RunAsync(request, requestFileBytes, sinks, repairing: false, cancellationToken);
 
     /// <param name="repairing">True on the second try, after a damaged cached blob was removed: a second damaged blob is an error.</param>
-    private async Task<ImageBuildResult> RunAsync(ImageRequest request, IReadOnlyList<IImageSink> sinks, bool repairing, CancellationToken cancellationToken)
+    private async Task<ImageBuildResult> RunAsync(ImageRequest request, byte[]? requestFileBytes, IReadOnlyList<IImageSink> sinks, bool repairing, CancellationToken cancellationToken)
     {
         var started = _clock.GetTimestamp();
         ImageRequestChecks.Validate(request);
@@ -51,12 +52,9 @@ public sealed class ImagePipeline
                 + "Remove it from the publish output.");
         }
 
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         var cache = new LayerCache(request.LayerCacheDirectory, _clock);
-        var inputs = BuildSummary.InputsOf(request);
-        _log.Info($"PROF inputs {sw.Elapsed.TotalMilliseconds}");
+        var inputs = BuildSummary.InputsOf(request, requestFileBytes);
         var previous = BuildSummary.TryRead(request.SummaryPath);
-        _log.Info($"PROF summary {sw.Elapsed.TotalMilliseconds}");
         var unchanged = !repairing && previous is not null && previous.Inputs == inputs;
         var cached = unchanged ? CachedImage.Read(cache.Blobs, previous!.ManifestDigest) : null;
         if (unchanged && cached is null)
@@ -66,7 +64,6 @@ public sealed class ImagePipeline
 
         var (image, nixReused) = cached is not null ? (cached, true) : await BuildAsync(request, cache, cancellationToken);
         var built = _clock.GetTimestamp();
-        _log.Info($"PROF image {sw.Elapsed.TotalMilliseconds}");
 
         var run = new ImageRun(request, UpToDate: cached is not null, previous);
         IReadOnlyList<SinkResult> results;
@@ -90,7 +87,7 @@ public sealed class ImagePipeline
             _log.Warning(
                 ErrorCodes.CacheEntryDamaged,
                 $"{e.Message} It is removed from the layer cache {cache.Root} and the image is built again; nothing damaged was written or pushed. If this repeats, check the disk.");
-            return await RunAsync(request, sinks, repairing: true, cancellationToken);
+            return await RunAsync(request, requestFileBytes, sinks, repairing: true, cancellationToken);
         }
 
         if (!request.WriteArchive)
@@ -98,7 +95,6 @@ public sealed class ImagePipeline
             ArchiveSink.RemoveStale(request.ArchivePath, _log);
         }
 
-        _log.Info($"PROF sinks {sw.Elapsed.TotalMilliseconds}");
         var archive = results.FirstOrDefault(r => r.Sink == "archive");
         if (run.UpToDate)
         {

@@ -14,12 +14,6 @@ public sealed record ImageRequest
     /// <summary>The publish output folder.</summary>
     public required string PublishDirectory { get; init; }
 
-    /// <summary>
-    /// What the publish folder held when the request was made (<see cref="PublishFolder.Fingerprint"/>): kept in the
-    /// request file so that a file added to or removed from the folder, whatever its time, makes the image new.
-    /// </summary>
-    public string? PublishFolderFingerprint { get; init; }
-
     /// <summary>Every Nix package of the image (items, defaults, runtime), with where each came from.</summary>
     public required IReadOnlyList<PackageRequest> Packages { get; init; }
 

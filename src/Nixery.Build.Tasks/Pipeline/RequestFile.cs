@@ -18,9 +18,21 @@ public static class RequestFile
 {
     private const int Version = 3;
 
-    /// <summary>Writes the request unless the file already holds exactly this; returns the request with its file's bytes.</summary>
-    public static PreparedRequest WriteIfChanged(ImageRequest request, string path)
+    /// <summary>
+    /// Writes the request unless the file already holds exactly this; returns the request with its file's bytes.
+    /// With <paramref name="inputsKey"/> (a digest of everything the request was made from), a file written from the
+    /// same key, untouched since (its size and time recorded beside it, in <c>.key</c>), is taken as is without
+    /// serialising the request again: that first serialisation in a build process costs more than the rest of a
+    /// warm image step.
+    /// </summary>
+    public static PreparedRequest WriteIfChanged(ImageRequest request, string path, string? inputsKey = null)
     {
+        var keyFile = path + ".key";
+        if (inputsKey is not null && File.Exists(keyFile) && File.ReadAllText(keyFile) == KeyLine(inputsKey, path))
+        {
+            return new PreparedRequest(request, File.ReadAllBytes(path), Wrote: false);
+        }
+
         var json = Serialize(request);
         var changed = !File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(json);
         if (changed)
@@ -28,21 +40,39 @@ public static class RequestFile
             Archive.PartialFiles.WriteAllBytes(path, json);
         }
 
+        if (inputsKey is not null)
+        {
+            Archive.PartialFiles.WriteAllBytes(keyFile, System.Text.Encoding.UTF8.GetBytes(KeyLine(inputsKey, path)));
+        }
+        else
+        {
+            File.Delete(keyFile);
+        }
+
         return new PreparedRequest(request, json, changed);
     }
 
+    /// <summary>The key, and the request file's size and time as they are now (absent: a line no key file holds).</summary>
+    private static string KeyLine(string inputsKey, string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? $"{inputsKey} {Version} {file.Length} {file.LastWriteTimeUtc.Ticks}" : "absent";
+    }
+
     /// <summary>
-    /// The request in <paramref name="path"/>: <paramref name="prepared"/> itself when the file still holds exactly
-    /// its bytes (the step before handed it on in the same build, which spares parsing), else read from the file.
+    /// The request in <paramref name="path"/>, with the file's bytes: <paramref name="prepared"/> itself when the file
+    /// still holds exactly its bytes (the step before handed it on in the same build, which spares parsing), else
+    /// read from the file.
     /// </summary>
-    public static ImageRequest Read(string path, PreparedRequest? prepared)
+    public static PreparedRequest Read(string path, PreparedRequest? prepared)
     {
         if (prepared is not null && File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(prepared.FileBytes))
         {
-            return prepared.Request;
+            return prepared;
         }
 
-        return Read(path);
+        var request = Read(path);
+        return new PreparedRequest(request, File.ReadAllBytes(path), Wrote: false);
     }
 
     public static byte[] Serialize(ImageRequest request) => JsonSerializer.SerializeToUtf8Bytes(

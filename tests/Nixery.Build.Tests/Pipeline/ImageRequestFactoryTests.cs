@@ -105,6 +105,29 @@ public sealed class ImageRequestFactoryTests : IDisposable
     }
 
     [Fact]
+    public void EveryInputChangesThePreparationKey()
+    {
+        var inputs = Inputs();
+        var request = ImageRequestFactory.Create(inputs) with { NixSourceIdentity = "pinned" };
+        var key = ImagePreparation.InputsKey(inputs, request);
+        Assert.NotNull(key);
+        Assert.Equal(key, ImagePreparation.InputsKey(inputs with { }, request));
+
+        foreach (var property in typeof(ImageInputs).GetProperties())
+        {
+            var changed = inputs with { };
+            var value = property.PropertyType == typeof(string) ? (object)"changed"
+                : property.PropertyType == typeof(IReadOnlyList<string>) ? new List<string> { "changed" }
+                : new List<KeyValuePair<string, string>> { new("changed", "x") };
+            property.SetValue(changed, value);
+            Assert.NotEqual(key, ImagePreparation.InputsKey(changed, request));
+        }
+
+        Assert.NotEqual(key, ImagePreparation.InputsKey(inputs, request with { NixSourceIdentity = "another package set" }));
+        Assert.Null(ImagePreparation.InputsKey(inputs, request with { NixSourceIdentity = null }));
+    }
+
+    [Fact]
     public void TheRequestFileHoldsNoDerivedValues()
     {
         var json = Encoding.UTF8.GetString(RequestFile.Serialize(ImageRequestFactory.Create(Inputs()) with { NixSourceIdentity = "pinned" }));

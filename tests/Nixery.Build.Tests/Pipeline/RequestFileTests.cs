@@ -67,6 +67,25 @@ public sealed class RequestFileTests : IDisposable
     }
 
     [Fact]
+    public void AFileWrittenFromTheSameInputsKeyIsTakenAsItIsUntilItIsTouched()
+    {
+        var path = _temp.Combine("request.json");
+        var first = RequestFile.WriteIfChanged(Request, path, "key-1");
+        Assert.True(first.Wrote);
+
+        // Same key: the file's bytes are handed on without serialising; another request under the same key would
+        // not be looked at, which is why the key must cover every input.
+        var again = RequestFile.WriteIfChanged(Request with { Tags = ["not looked at"] }, path, "key-1");
+        Assert.False(again.Wrote);
+        Assert.Equal(first.FileBytes, again.FileBytes);
+
+        // Another key, or a file changed since: serialised and compared as usual.
+        Assert.True(RequestFile.WriteIfChanged(Request with { Tags = ["2.0"] }, path, "key-2").Wrote);
+        File.SetLastWriteTimeUtc(path, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        Assert.True(RequestFile.WriteIfChanged(Request, path, "key-2").Wrote);
+    }
+
+    [Fact]
     public void UnpinnedPackageSetMakesEveryRequestNew()
     {
         var path = _temp.Combine("request.json");
