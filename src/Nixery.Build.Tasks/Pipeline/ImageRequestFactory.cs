@@ -74,7 +74,7 @@ public static class ImageRequestFactory
             RegistrySink.Check(new RegistrySettings(inputs.Registry, inputs.InsecureRegistries, inputs.RegistryTimeout), inputs.InsecureRegistriesVariable);
         }
 
-        return new ImageRequest
+        var request = new ImageRequest
         {
             PublishDirectory = Path.GetFullPath(inputs.PublishDirectory, baseDirectory),
             Packages = PackageNames.Normalize(packages),
@@ -106,6 +106,8 @@ public static class ImageRequestFactory
             IntermediateDirectory = Path.GetFullPath(inputs.IntermediateDirectory, baseDirectory),
             Created = created,
         };
+        ImageRequestChecks.ValidateSettings(request);
+        return request;
     }
 
     /// <summary>

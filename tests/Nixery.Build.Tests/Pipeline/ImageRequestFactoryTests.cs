@@ -96,6 +96,15 @@ public sealed class ImageRequestFactoryTests : IDisposable
     }
 
     [Fact]
+    public void SettingsTheImageStepWouldRefuseAreRefusedByTheFactory()
+    {
+        Assert.Equal(ErrorCodes.InvalidImageName, Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { Repository = "Not A Name" })).Code);
+        Assert.Equal(ErrorCodes.InvalidImageName, Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { ImageTags = "bad tag!" })).Code);
+        Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { EnvironmentVariables = [new("1BAD", "x")] }));
+        Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { User = "99999999999" }));
+    }
+
+    [Fact]
     public void WhereToPushIsNotPartOfTheRequest()
     {
         var archived = RequestFile.Serialize(ImageRequestFactory.Create(Inputs() with { ArchiveOutputPath = "image.tar" }) with { NixSourceIdentity = "pinned" });
