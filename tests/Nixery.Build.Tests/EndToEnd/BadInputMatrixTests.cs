@@ -142,7 +142,9 @@ public sealed class BadInputMatrixTests
         foreach (var (what, folder) in new[] { ("layer cache", cache), ("archive folder", archiveFolder), ("obj/…/nix-image", nixImage) })
         {
             yield return new($"{what} that cannot be written", "NIXIMG012", ["-p:ContainerUser=nobody"]) { Arrange = _ => Immutable(folder) };
-            yield return new($"{what} on a full disk", "NIXIMG012", ["-p:ContainerUser=root"]) { Arrange = _ => FullDisk(folder) };
+            // A tag of its own: the request changes, so the build must write in each of these folders (an image step
+            // that finds nothing changed writes nothing, not even the request).
+            yield return new($"{what} on a full disk", "NIXIMG012", ["-p:ContainerUser=root", $"-p:ContainerImageTag=full-{what.Replace("/…/", "-", StringComparison.Ordinal).Replace(' ', '-')}"]) { Arrange = _ => FullDisk(folder) };
         }
 
         // Survivable: a coded warning, and an image
