@@ -6,13 +6,14 @@ namespace Nixery.Build.Archive;
 /// Writes an image as one tar that every common tool reads: an OCI image layout
 /// (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/sha256/…</c>) for <c>skopeo oci-archive:</c> and
 /// <c>podman load</c>, plus Docker's <c>manifest.json</c> over the same blobs for <c>docker load</c> and
-/// <c>skopeo docker-archive:</c>. The file appears complete or not at all (temp file, then rename). It is a build
+/// <c>skopeo docker-archive:</c>. An image index (several platforms) is the entry of <c>index.json</c>; Docker's
+/// <c>manifest.json</c>, which knows no platforms, lists each platform's image, the tags on the first. The file appears complete or not at all (temp file, then rename). It is a build
 /// output like the compiler's: not forced to disk (fsync) before the rename, which cost a third of a warm build;
 /// the cache, which outlives builds and is shared, is.
 /// </summary>
 public static class OciArchiveWriter
 {
-    public static void Write(BuiltImage image, string repository, IReadOnlyList<string> tags, string archivePath, DateTimeOffset modificationTime, CancellationToken cancellationToken)
+    public static void Write(ImageArtifact image, string repository, IReadOnlyList<string> tags, string archivePath, DateTimeOffset modificationTime, CancellationToken cancellationToken)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(archivePath))!;
         Directory.CreateDirectory(directory);
@@ -28,9 +29,7 @@ public static class OciArchiveWriter
                     WriteBytes(tar, "manifest.json", DockerManifestJson(image, repository, tags));
                     tar.WriteDirectory("blobs", UnixModes.Executable);
                     tar.WriteDirectory("blobs/sha256", UnixModes.Executable);
-                    var blobs = image.Layers.Select(l => l.Blob).Append(image.Config).Append(image.Manifest)
-                        .DistinctBy(b => b.Descriptor.Digest)
-                        .OrderBy(b => b.Descriptor.Digest.Hex, StringComparer.Ordinal);
+                    var blobs = image.AllBlobs.OrderBy(b => b.Descriptor.Digest.Hex, StringComparer.Ordinal);
                     foreach (var blob in blobs)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
@@ -57,12 +56,16 @@ public static class OciArchiveWriter
         }
     }
 
-    internal static byte[] IndexJson(BuiltImage image, string repository, IReadOnlyList<string> tags) =>
+    /// <summary>One image (no index): see <see cref="Write(ImageArtifact, string, IReadOnlyList{string}, string, DateTimeOffset, CancellationToken)"/>.</summary>
+    public static void Write(BuiltImage image, string repository, IReadOnlyList<string> tags, string archivePath, DateTimeOffset modificationTime, CancellationToken cancellationToken) =>
+        Write(ImageArtifact.Of(image), repository, tags, archivePath, modificationTime, cancellationToken);
+
+    internal static byte[] IndexJson(ImageArtifact image, string repository, IReadOnlyList<string> tags) =>
         OciJson.Serialize(new ImageIndex(IndexEntries(image, repository, tags)));
 
-    /// <summary>The image's manifest once per tag, annotated with the tag (OCI) and the full name (containerd).</summary>
-    internal static IReadOnlyList<Descriptor> IndexEntries(BuiltImage image, string repository, IReadOnlyList<string> tags) =>
-        tags.Select(tag => image.Manifest.Descriptor with
+    /// <summary>The image's manifest (or index) once per tag, annotated with the tag (OCI) and the full name (containerd).</summary>
+    internal static IReadOnlyList<Descriptor> IndexEntries(ImageArtifact image, string repository, IReadOnlyList<string> tags) =>
+        tags.Select(tag => image.Root.Descriptor with
         {
             Annotations = new Dictionary<string, string>
             {
@@ -71,26 +74,31 @@ public static class OciArchiveWriter
             },
         }).ToList();
 
-    internal static byte[] DockerManifestJson(BuiltImage image, string repository, IReadOnlyList<string> tags) => OciJson.Write(w =>
+    internal static byte[] DockerManifestJson(ImageArtifact artifact, string repository, IReadOnlyList<string> tags) => OciJson.Write(w =>
     {
         w.WriteStartArray();
-        w.WriteStartObject();
-        w.WriteString("Config", $"blobs/sha256/{image.Config.Descriptor.Digest.Hex}");
-        w.WriteStartArray("RepoTags");
-        foreach (var tag in tags)
+        for (var i = 0; i < artifact.Images.Count; i++)
         {
-            w.WriteStringValue($"{repository}:{tag}");
+            var image = artifact.Images[i];
+            w.WriteStartObject();
+            w.WriteString("Config", $"blobs/sha256/{image.Config.Descriptor.Digest.Hex}");
+            w.WriteStartArray("RepoTags");
+            foreach (var tag in i == 0 ? tags : [])
+            {
+                w.WriteStringValue($"{repository}:{tag}");
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("Layers");
+            foreach (var layer in image.Layers)
+            {
+                w.WriteStringValue($"blobs/sha256/{layer.Blob.Descriptor.Digest.Hex}");
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
         }
 
-        w.WriteEndArray();
-        w.WriteStartArray("Layers");
-        foreach (var layer in image.Layers)
-        {
-            w.WriteStringValue($"blobs/sha256/{layer.Blob.Descriptor.Digest.Hex}");
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
         w.WriteEndArray();
     });
 

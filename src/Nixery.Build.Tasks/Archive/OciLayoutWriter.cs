@@ -15,13 +15,13 @@ public static class OciLayoutWriter
     private const string RefName = "org.opencontainers.image.ref.name";
 
     /// <summary>Writes the image; returns how many blobs were copied (the rest were there already).</summary>
-    public static int Write(BuiltImage image, string repository, IReadOnlyList<string> tags, string directory, CancellationToken cancellationToken)
+    public static int Write(ImageArtifact image, string repository, IReadOnlyList<string> tags, string directory, CancellationToken cancellationToken)
     {
         var blobs = Path.Combine(directory, "blobs", "sha256");
         Directory.CreateDirectory(blobs);
         PartialFiles.RemoveAbandoned(blobs, ".*.partial");
         var copied = 0;
-        foreach (var blob in image.Layers.Select(l => l.Blob).Append(image.Config).Append(image.Manifest).DistinctBy(b => b.Descriptor.Digest))
+        foreach (var blob in image.AllBlobs)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var target = Path.Combine(blobs, blob.Descriptor.Digest.Hex);
@@ -66,7 +66,7 @@ public static class OciLayoutWriter
     }
 
     /// <summary>The existing index's other entries (ordered by tag), then this image's tags.</summary>
-    private static byte[] IndexJson(BuiltImage image, string repository, IReadOnlyList<string> tags, string existingIndex)
+    private static byte[] IndexJson(ImageArtifact image, string repository, IReadOnlyList<string> tags, string existingIndex)
     {
         var ours = OciArchiveWriter.IndexEntries(image, repository, tags);
         var kept = ExistingEntries(existingIndex)

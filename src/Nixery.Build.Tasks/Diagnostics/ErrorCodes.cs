@@ -125,6 +125,14 @@ public static class ErrorCodes
     /// <summary>NixImageRegistryTimeout is not a whole number of seconds from 1 to 3600.</summary>
     public const string InvalidRegistryTimeout = "NIXIMG039";
 
+    // Several platforms: NIXIMG040 and up.
+
+    /// <summary>Nix has no way to realise the closure for the image's platform: no builder for that system, and no binary cache has the paths.</summary>
+    public const string NixPlatformUnavailable = "NIXIMG040";
+
+    /// <summary>A multi-platform image: a platform's image is not whole in the layer cache, or two runtime identifiers give the same platform.</summary>
+    public const string PlatformImageUnusable = "NIXIMG041";
+
     /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
     public const string InternalError = "NIXIMG099";
 }

@@ -52,7 +52,7 @@ public sealed partial class NixClient
         CancellationToken cancellationToken)
     {
         var resolved = await ResolveAsync(source, system, packages, cancellationToken);
-        await RealiseAsync(resolved, gcRootDirectory, cancellationToken);
+        await RealiseAsync(resolved, system, gcRootDirectory, cancellationToken);
         var paths = await QueryClosureAsync(resolved.Select(p => p.Package.StorePath).Distinct(StringComparer.Ordinal).ToList(), cancellationToken);
         return new RuntimeClosure(resolved.Select(p => p.Package).ToList(), paths);
     }
@@ -130,7 +130,7 @@ public sealed partial class NixClient
             string.Join(", ", list.Select(n => byName.TryGetValue(n, out var r) ? $"'{n}' ({r.Origin})" : $"'{n}'"));
     }
 
-    internal async Task RealiseAsync(IReadOnlyList<Resolution> packages, string gcRootDirectory, CancellationToken cancellationToken)
+    internal async Task RealiseAsync(IReadOnlyList<Resolution> packages, string system, string gcRootDirectory, CancellationToken cancellationToken)
     {
         // Fresh roots each time: stale ones would keep old closures alive forever.
         if (Directory.Exists(gcRootDirectory))
@@ -143,6 +143,15 @@ public sealed partial class NixClient
         var arguments = new List<string> { "--realise", "--add-root", Path.Combine(gcRootDirectory, "result") };
         arguments.AddRange(packages.Select(p => $"{p.DerivationPath}!{p.OutputName}").Distinct(StringComparer.Ordinal));
         var result = await RunAsync(_nixStore, arguments, cancellationToken);
+        if (result.ExitCode != 0 && IsPlatformUnavailable(result))
+        {
+            throw new NixImageException(
+                ErrorCodes.NixPlatformUnavailable,
+                $"Nix cannot build for {system} on this machine, and no binary cache had the closure of {string.Join(", ", packages.Select(p => p.Package.AttributePath).Distinct(StringComparer.Ordinal))}: {NixError(result)} "
+                + $"Give Nix a way to get {system} store paths: a binary cache that has them (substituters, such as cache.nixos.org), a remote builder for {system} (builders), "
+                + $"or extra-platforms = {system} with QEMU binfmt emulation registered on this machine.");
+        }
+
         if (result.ExitCode != 0)
         {
             throw new NixImageException(
@@ -240,6 +249,10 @@ public sealed partial class NixClient
     /// Nix's error on one line: from its first "error:" line on (that is where it explains itself), and,
     /// when a builder failed, the builder's last log lines that Nix printed before it.
     /// </summary>
+    /// <summary>Nix's refusal to build a derivation of another system ("a 'aarch64-linux' ... is required to build ..., but I am a 'x86_64-linux' ...").</summary>
+    private static bool IsPlatformUnavailable(ProcessResult result) =>
+        result.StandardErrorTail.Any(l => l.Contains("is required to build", StringComparison.Ordinal) && l.Contains("but I am a", StringComparison.Ordinal));
+
     internal static string NixError(ProcessResult result)
     {
         var lines = result.StandardErrorTail.Select(StripAnsi).Select(l => l.Trim()).ToList();

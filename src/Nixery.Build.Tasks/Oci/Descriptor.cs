@@ -5,4 +5,7 @@ public sealed record Descriptor(string MediaType, Digest Digest, long Size)
 {
     /// <summary>Annotations, written sorted by key (ordinal).</summary>
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+
+    /// <summary>The platform of the image a manifest descriptor names, in an index of several platforms.</summary>
+    public Platform? Platform { get; init; }
 }

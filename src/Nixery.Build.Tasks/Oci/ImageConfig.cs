@@ -48,5 +48,8 @@ public sealed record ImageManifest(string MediaType, Descriptor Config, IReadOnl
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
 }
 
-/// <summary>An image index (the OCI layout's <c>index.json</c>).</summary>
-public sealed record ImageIndex(IReadOnlyList<Descriptor> Manifests);
+/// <summary>
+/// An image index: the OCI layout's <c>index.json</c>, or a multi-platform image (one manifest per platform, each
+/// descriptor with its platform), as an OCI index or, for Docker-format images, a Docker manifest list.
+/// </summary>
+public sealed record ImageIndex(IReadOnlyList<Descriptor> Manifests, string MediaType = MediaTypes.OciIndex);

@@ -7,6 +7,7 @@ public static class MediaTypes
     public const string OciConfig = "application/vnd.oci.image.config.v1+json";
     public const string OciLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 
+    public const string DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
     public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
     public const string DockerConfig = "application/vnd.docker.container.image.v1+json";
     public const string DockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";

@@ -81,7 +81,7 @@ public static class OciJson
     {
         w.WriteStartObject();
         w.WriteNumber("schemaVersion", 2);
-        w.WriteString("mediaType", MediaTypes.OciIndex);
+        w.WriteString("mediaType", index.MediaType);
         w.WriteStartArray("manifests");
         foreach (var manifest in index.Manifests)
         {
@@ -146,6 +146,19 @@ public static class OciJson
         w.WriteString("digest", d.Digest.Value);
         w.WriteNumber("size", d.Size);
         WriteMap(w, "annotations", d.Annotations);
+        if (d.Platform is { } platform)
+        {
+            w.WriteStartObject("platform");
+            w.WriteString("architecture", platform.Architecture);
+            w.WriteString("os", platform.Os);
+            if (platform.Variant is { } variant)
+            {
+                w.WriteString("variant", variant);
+            }
+
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     }
 

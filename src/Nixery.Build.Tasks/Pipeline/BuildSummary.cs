@@ -70,7 +70,8 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
     }
 
     /// <summary>Writes the summary of a build (atomically) and returns its path.</summary>
-    public static string Write(ImageRequest request, string inputs, BuiltImage image, bool nixReused, CacheCounters counters)
+    /// <param name="nixReused">Whether the Nix closure was reused; null for an index (its platforms' own summaries say).</param>
+    public static string Write(ImageRequest request, string inputs, ImageArtifact artifact, bool? nixReused, CacheCounters counters)
     {
         var summaryPath = request.SummaryPath;
         var archive = request.WriteArchive ? new FileInfo(Path.GetFullPath(request.ArchivePath)) : null;
@@ -85,8 +86,11 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
             }
 
             w.WriteEndArray();
-            w.WriteString("manifestDigest", image.Digest.Value);
-            w.WriteString("configDigest", image.Config.Descriptor.Digest.Value);
+            w.WriteString("manifestDigest", artifact.Digest.Value);
+            if (!artifact.IsIndex)
+            {
+                w.WriteString("configDigest", artifact.Images[0].Config.Descriptor.Digest.Value);
+            }
             if (archive is not null)
             {
                 w.WriteString("archive", archive.FullName);
@@ -101,14 +105,32 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
             }
 
             w.WriteString("inputs", inputs);
+            if (artifact.IsIndex)
+            {
+                w.WriteString("mediaType", artifact.Root.Descriptor.MediaType);
+                w.WriteStartArray("platforms");
+                foreach (var image in artifact.Images)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("platform", image.Manifest.Descriptor.Platform is { } p ? $"{p.Os}/{p.Architecture}{(p.Variant is null ? string.Empty : "/" + p.Variant)}" : string.Empty);
+                    w.WriteString("manifestDigest", image.Digest.Value);
+                    w.WriteString("configDigest", image.Config.Descriptor.Digest.Value);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+                return;
+            }
+
             w.WriteStartObject("build");
-            w.WriteBoolean("nixRun", !nixReused);
+            w.WriteBoolean("nixRun", nixReused != true);
             w.WriteNumber("layersBuilt", counters.Misses);
             w.WriteNumber("layersReused", counters.Hits);
             w.WriteNumber("layersRepaired", counters.Repaired);
             w.WriteEndObject();
             w.WriteStartArray("layers");
-            foreach (var layer in image.Layers)
+            foreach (var layer in artifact.Images[0].Layers)
             {
                 w.WriteStartObject();
                 w.WriteString("digest", layer.Blob.Descriptor.Digest.Value);

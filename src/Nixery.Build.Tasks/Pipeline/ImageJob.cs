@@ -3,7 +3,7 @@ using Nixery.Build.Diagnostics;
 namespace Nixery.Build.Pipeline;
 
 /// <summary>
-/// What the image task runs: the request file in, the pipeline with the sinks the request asks for (the registry,
+/// What the image tasks run: the request file in, the pipeline with the sinks the request asks for (the registry,
 /// the archive, an OCI layout folder), the result out. The registry settings are checked before anything is built.
 /// </summary>
 public static class ImageJob
@@ -11,12 +11,32 @@ public static class ImageJob
     /// <param name="prepared">The request as the step before wrote it in this build, if it handed it on (spares parsing the file).</param>
     /// <param name="registry">Where to push; null for no push.</param>
     /// <param name="environment">The build's environment (PATH to find Nix on, registry credentials, TLS trust).</param>
-    public static async Task<ImageBuildResult> RunAsync(string requestFile, PreparedRequest? prepared, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
+    /// <param name="platformOnly">
+    /// One platform of a multi-platform publish: the image is built into the layer cache only, and
+    /// <see cref="RunIndexAsync"/> sends the index of all platforms to the sinks.
+    /// </param>
+    public static async Task<ImageBuildResult> RunAsync(string requestFile, PreparedRequest? prepared, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken, bool platformOnly = false)
     {
         var (request, requestFileBytes, _) = RequestFile.Read(requestFile, prepared);
-        using var push = registry is null
-            ? null
-            : RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);
+        using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
+        var sinks = platformOnly ? [] : Sinks(request, push, log);
+        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")));
+        return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
+    }
+
+    /// <summary>Joins the platforms' images (built by their own <see cref="RunAsync"/> with platformOnly) into one index and runs the sinks.</summary>
+    public static async Task<ImageBuildResult> RunIndexAsync(string requestFile, PreparedRequest? prepared, IReadOnlyList<PlatformImage> platforms, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
+    {
+        var (request, requestFileBytes, _) = RequestFile.Read(requestFile, prepared);
+        using var push = registry is null ? null : Connect(registry, request, log, environment, cancellationToken);
+        return await new ImageIndexPipeline(log).RunAsync(request, platforms, Sinks(request, push, log), cancellationToken, requestFileBytes);
+    }
+
+    private static RegistrySink Connect(RegistrySettings registry, ImageRequest request, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken) =>
+        RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);
+
+    private static List<IImageSink> Sinks(ImageRequest request, RegistrySink? push, IBuildLog log)
+    {
         var sinks = new List<IImageSink>();
         if (push is not null)
         {
@@ -33,7 +53,6 @@ public static class ImageJob
             sinks.Add(new LayoutSink(layout, log));
         }
 
-        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")));
-        return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
+        return sinks;
     }
 }

@@ -6,9 +6,15 @@ using Nixery.Build.Oci;
 
 namespace Nixery.Build.Pipeline;
 
-/// <summary>What a pipeline run produced: the image, whether it was found up to date, and what each sink did.</summary>
-public sealed record ImageBuildResult(BuiltImage Image, bool UpToDate, string SummaryPath, IReadOnlyList<SinkResult> Sinks)
+/// <summary>What a pipeline run produced: the image (or index), whether it was found up to date, and what each sink did.</summary>
+public sealed record ImageBuildResult(ImageArtifact Artifact, bool UpToDate, string SummaryPath, IReadOnlyList<SinkResult> Sinks)
 {
+    /// <summary>The image, when the result is one image (not an index of several platforms).</summary>
+    public BuiltImage Image => Artifact.IsIndex ? throw new InvalidOperationException("The result is an image index.") : Artifact.Images[0];
+
+    /// <summary>What the tags point at: the image's manifest, or the index.</summary>
+    public Digest Digest => Artifact.Digest;
+
     /// <summary>The archive written or kept, or null when the image went elsewhere only.</summary>
     public string? ArchivePath => Sinks.FirstOrDefault(s => s.Sink == "archive")?.References[0];
 
@@ -66,10 +72,11 @@ public sealed class ImagePipeline
         var built = _clock.GetTimestamp();
 
         var run = new ImageRun(request, UpToDate: cached is not null, previous);
+        var artifact = ImageArtifact.Of(image);
         IReadOnlyList<SinkResult> results;
         try
         {
-            results = await RunSinksAsync(image, run, sinks, cancellationToken);
+            results = await RunSinksAsync(artifact, run, sinks, cancellationToken);
         }
         catch (DamagedBlobException e)
         {
@@ -102,11 +109,11 @@ public sealed class ImagePipeline
             if (archive?.Wrote == true)
             {
                 // Written again from the cache (it had been deleted or changed): the summary records the new file.
-                BuildSummary.Write(request, inputs, image, nixReused, cache.Counters);
+                BuildSummary.Write(request, inputs, artifact, nixReused, cache.Counters);
                 _log.Info($"Image archive: {archive.References[0]} (written again from the layer cache)");
             }
 
-            return new ImageBuildResult(image, UpToDate: true, request.SummaryPath, results);
+            return new ImageBuildResult(artifact, UpToDate: true, request.SummaryPath, results);
         }
 
         var sunk = _clock.GetTimestamp();
@@ -116,7 +123,7 @@ public sealed class ImagePipeline
             _log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");
         }
 
-        var summaryPath = BuildSummary.Write(request, inputs, image, nixReused, cache.Counters);
+        var summaryPath = BuildSummary.Write(request, inputs, artifact, nixReused, cache.Counters);
         var bytes = image.Layers.Sum(l => l.Blob.Descriptor.Size);
         _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {image.Layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {_clock.GetElapsedTime(started).TotalSeconds:0.0} s");
         if (archive is not null)
@@ -126,7 +133,7 @@ public sealed class ImagePipeline
 
         _log.Detail(FormattableString.Invariant(
             $"timing: closure and layers {_clock.GetElapsedTime(started, built).TotalMilliseconds:0} ms, sinks {_clock.GetElapsedTime(built, sunk).TotalMilliseconds:0} ms, cache pruning and summary {_clock.GetElapsedTime(sunk).TotalMilliseconds:0} ms"));
-        return new ImageBuildResult(image, UpToDate: false, summaryPath, results);
+        return new ImageBuildResult(artifact, UpToDate: false, summaryPath, results);
     }
 
     /// <summary>The closure, the planned layers built or reused, then the config and manifest, all in the layer cache.</summary>
@@ -159,7 +166,7 @@ public sealed class ImagePipeline
     /// fails, the others are let to end (their outcome no longer matters) before the run gives up; a damaged blob
     /// is reported first, since the pipeline can repair it.
     /// </summary>
-    private static async Task<IReadOnlyList<SinkResult>> RunSinksAsync(BuiltImage image, ImageRun run, IReadOnlyList<IImageSink> sinks, CancellationToken cancellationToken)
+    internal static async Task<IReadOnlyList<SinkResult>> RunSinksAsync(ImageArtifact image, ImageRun run, IReadOnlyList<IImageSink> sinks, CancellationToken cancellationToken)
     {
         var writing = new List<Task<SinkResult>>();
         foreach (var sink in sinks)

@@ -9,14 +9,14 @@ namespace Nixery.Build.Pipeline;
 public sealed record SinkResult(string Sink, IReadOnlyList<string> References, bool Wrote = true);
 
 /// <summary>
-/// A destination for a built image. Every sink takes the same <see cref="BuiltImage"/> value, whether it was built
-/// now or found up to date in the layer cache; none builds layers. Sinks read blobs with their digests checked
+/// A destination for a built image. Every sink takes the same <see cref="ImageArtifact"/> value (one image, or an
+/// index of one image per platform), whether it was built now or found up to date in the layer cache; none builds layers. Sinks read blobs with their digests checked
 /// (<see cref="BlobCheck"/>), so a blob damaged on disk stops them with a <see cref="DamagedBlobException"/> before
 /// anything that names it is written.
 /// </summary>
 public interface IImageSink
 {
-    Task<SinkResult> WriteAsync(BuiltImage image, ImageRun run, CancellationToken cancellationToken);
+    Task<SinkResult> WriteAsync(ImageArtifact image, ImageRun run, CancellationToken cancellationToken);
 }
 
 /// <summary>What the pipeline knows when the sinks run.</summary>
@@ -26,7 +26,7 @@ public sealed record ImageRun(ImageRequest Request, bool UpToDate, BuildSummary?
 /// <summary>The image archive (ContainerArchiveOutputPath): written unless it is the very file the last build wrote for this image.</summary>
 public sealed class ArchiveSink : IImageSink
 {
-    public Task<SinkResult> WriteAsync(BuiltImage image, ImageRun run, CancellationToken cancellationToken)
+    public Task<SinkResult> WriteAsync(ImageArtifact image, ImageRun run, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(run.Request.ArchivePath);
         if (run.UpToDate && run.Previous?.ArchiveIsIntact(path) == true)
@@ -63,7 +63,7 @@ public sealed class ArchiveSink : IImageSink
 /// <summary>An OCI image layout directory (NixImageOciLayoutPath): blobs already there are not written again.</summary>
 public sealed class LayoutSink(string directory, IBuildLog log) : IImageSink
 {
-    public Task<SinkResult> WriteAsync(BuiltImage image, ImageRun run, CancellationToken cancellationToken)
+    public Task<SinkResult> WriteAsync(ImageArtifact image, ImageRun run, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(directory);
         try

@@ -72,7 +72,7 @@ public sealed class RegistrySink : IImageSink, IDisposable
         return TimeSpan.FromSeconds(value);
     }
 
-    public async Task<SinkResult> WriteAsync(BuiltImage image, ImageRun run, CancellationToken cancellationToken)
+    public async Task<SinkResult> WriteAsync(ImageArtifact image, ImageRun run, CancellationToken cancellationToken)
     {
         var session = await _connecting;
         var pushed = await session.PushAsync(image, cancellationToken);

@@ -210,9 +210,10 @@ internal sealed class DistributionClient
     }
 
     /// <summary>PUTs the manifest under a tag, with its media type, and checks the digest the registry reports.</summary>
-    public async Task PutManifestAsync(ImageBlob manifest, string tag, CancellationToken cancellationToken)
+    /// <param name="reference">A tag, or the manifest's own digest (an index's platform manifests).</param>
+    public async Task PutManifestAsync(ImageBlob manifest, string reference, CancellationToken cancellationToken)
     {
-        var what = $"push manifest for tag {tag}";
+        var what = reference.StartsWith("sha256:", StringComparison.Ordinal) ? $"push manifest {reference}" : $"push manifest for tag {reference}";
         byte[] bytes;
         using (var stream = manifest.Open())
         using (var buffer = new MemoryStream())
@@ -226,7 +227,7 @@ internal sealed class DistributionClient
             {
                 var content = new ByteArrayContent(bytes);
                 content.Headers.ContentType = new MediaTypeHeaderValue(manifest.Descriptor.MediaType);
-                return new HttpRequestMessage(HttpMethod.Put, Api($"manifests/{tag}")) { Content = content };
+                return new HttpRequestMessage(HttpMethod.Put, Api($"manifests/{reference}")) { Content = content };
             })
             { Scopes = PushScopes },
             cancellationToken);

@@ -5,10 +5,11 @@ using Nixery.Build.Oci;
 namespace Nixery.Build.Registry;
 
 /// <summary>
-/// The registry sink: writes a <see cref="BuiltImage"/> to a repository under every tag, following the OCI
+/// The registry sink: writes an <see cref="ImageArtifact"/> (an image, or an index of one per platform) to a repository under every tag, following the OCI
 /// distribution spec. Order makes it safe: tags already pointing at this exact manifest are left alone (and
 /// when one does, the repository holds every blob); the blobs go first (bounded in parallel, each checked,
-/// mounted or uploaded); the manifests go last, so a push that fails never leaves a tag on an incomplete image.
+/// mounted or uploaded, each once however many platforms share it); then an index's platform manifests, by digest;
+/// the tags' manifests go last, so a push that fails never leaves a tag on an incomplete image.
 /// Blobs are re-read from the image (<see cref="ImageBlob.Open"/>) for every try, never held in memory.
 /// </summary>
 public sealed class RegistryPusher
@@ -25,7 +26,7 @@ public sealed class RegistryPusher
         _options = options ?? new PushOptions();
     }
 
-    public async Task<RegistryPushResult> PushAsync(BuiltImage image, RegistryPushRequest request, CancellationToken cancellationToken)
+    public async Task<RegistryPushResult> PushAsync(ImageArtifact image, RegistryPushRequest request, CancellationToken cancellationToken)
     {
         using var session = await ConnectAsync(request, cancellationToken);
         return await session.PushAsync(image, cancellationToken);
@@ -105,7 +106,7 @@ public sealed class RegistryPusher
             _connection = connection;
         }
 
-        public Task<RegistryPushResult> PushAsync(BuiltImage image, CancellationToken cancellationToken) =>
+        public Task<RegistryPushResult> PushAsync(ImageArtifact image, CancellationToken cancellationToken) =>
             _pusher.PushAsync(image, _request, _connection, _tags ?? throw new InvalidOperationException("Not connected."), cancellationToken);
 
         public void Dispose() => _connection.Dispose();
@@ -113,7 +114,7 @@ public sealed class RegistryPusher
         internal void Connected(IReadOnlyDictionary<string, Digest?> tags) => _tags = tags;
     }
 
-    private async Task<RegistryPushResult> PushAsync(BuiltImage image, RegistryPushRequest request, RegistryConnection connection, IReadOnlyDictionary<string, Digest?> tags, CancellationToken cancellationToken)
+    private async Task<RegistryPushResult> PushAsync(ImageArtifact image, RegistryPushRequest request, RegistryConnection connection, IReadOnlyDictionary<string, Digest?> tags, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         var client = connection.Client;
@@ -136,20 +137,22 @@ public sealed class RegistryPusher
         if (toTag.Count > 0 && inPlace.Count == 0)
         {
             outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: true, cancellationToken);
+            await PushPlatformManifestsAsync(image, client, cancellationToken);
         }
 
         foreach (var tag in toTag)
         {
             try
             {
-                await client.PutManifestAsync(image.Manifest, tag, cancellationToken);
+                await client.PutManifestAsync(image.Root, tag, cancellationToken);
             }
             catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed && outcomes.Contains(BlobOutcome.Recorded))
             {
                 // The registry lost a blob an earlier push left there (garbage collected, deleted, wiped): check them all.
                 _log.Info($"  the registry refused the manifest, so it lacks a blob an earlier push sent; checking every blob ({e.Message})");
                 outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: false, cancellationToken);
-                await client.PutManifestAsync(image.Manifest, tag, cancellationToken);
+                await PushPlatformManifestsAsync(image, client, cancellationToken);
+                await client.PutManifestAsync(image.Root, tag, cancellationToken);
             }
 
             _log.Info($"  pushed {request.Registry}/{request.Repository}:{tag}@{image.Digest}");
@@ -166,15 +169,20 @@ public sealed class RegistryPusher
         return new RegistryPushResult(request.References.ToList(), uploaded, mounted, there, toTag.Count, inPlace.Count);
     }
 
-    private async Task<List<BlobOutcome>> PushBlobsAsync(BuiltImage image, RegistryConnection connection, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)
+    private async Task<List<BlobOutcome>> PushBlobsAsync(ImageArtifact image, RegistryConnection connection, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)
     {
         var blobs = new List<(ImageBlob Blob, string Label)>();
-        for (var i = 0; i < image.Layers.Count; i++)
+        foreach (var (platformImage, index) in image.Images.Select((p, i) => (p, i)))
         {
-            blobs.Add((image.Layers[i].Blob, $"layer {i + 1}/{image.Layers.Count}"));
+            var platform = image.IsIndex ? $"image {index + 1}/{image.Images.Count}, " : string.Empty;
+            for (var i = 0; i < platformImage.Layers.Count; i++)
+            {
+                blobs.Add((platformImage.Layers[i].Blob, $"{platform}layer {i + 1}/{platformImage.Layers.Count}"));
+            }
+
+            blobs.Add((platformImage.Config, $"{platform}config"));
         }
 
-        blobs.Add((image.Config, "config"));
         blobs = blobs.DistinctBy(b => b.Blob.Descriptor.Digest).ToList();
 
         var uploader = new BlobUploader(connection, locations, _options, _log);
@@ -187,6 +195,15 @@ public sealed class RegistryPusher
         return [.. outcomes];
     }
 
+    /// <summary>An index's platform manifests, each under its digest, before the index that names them.</summary>
+    private static async Task PushPlatformManifestsAsync(ImageArtifact image, DistributionClient client, CancellationToken cancellationToken)
+    {
+        foreach (var manifest in image.PlatformManifests)
+        {
+            await client.PutManifestAsync(manifest, manifest.Descriptor.Digest.Value, cancellationToken);
+        }
+    }
+
     private static BlobLocations? Locations(RegistryPushRequest request)
     {
         if (request.CacheDirectory is null)
@@ -197,7 +214,7 @@ public sealed class RegistryPusher
         return BlobLocations.Load(request.CacheDirectory);
     }
 
-    private void Remember(BlobLocations? locations, RegistryPushRequest request, BuiltImage image)
+    private void Remember(BlobLocations? locations, RegistryPushRequest request, ImageArtifact image)
     {
         if (locations is null)
         {
@@ -206,7 +223,7 @@ public sealed class RegistryPusher
 
         try
         {
-            locations.Remember(request.Registry.Name, request.Repository, image.Layers.Select(l => l.Blob.Descriptor.Digest).Append(image.Config.Descriptor.Digest));
+            locations.Remember(request.Registry.Name, request.Repository, image.ContentBlobs.Select(b => b.Descriptor.Digest));
             locations.Save();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -22,6 +22,9 @@ public sealed class BuildNixImage : CancelableNixTask
     /// <summary>NixImageRegistryTimeout: seconds.</summary>
     public string? RegistryTimeout { get; set; }
 
+    /// <summary>One platform of a multi-platform publish: build into the layer cache only (<see cref="BuildNixImageIndex"/> writes the index).</summary>
+    public bool PlatformOnly { get; set; }
+
     [Output]
     public string? ImageDigest { get; set; }
 
@@ -38,8 +41,8 @@ public sealed class BuildNixImage : CancelableNixTask
     {
         var registry = string.IsNullOrWhiteSpace(Registry) ? null : new RegistrySettings(Registry, InsecureRegistries, RegistryTimeout);
         var prepared = BuildEngine4.GetRegisteredTaskObject(PrepareNixImage.PreparedRequestKey(RequestFile), RegisteredTaskObjectLifetime.Build) as PreparedRequest;
-        var result = ImageJob.RunAsync(RequestFile, prepared, registry, new MSBuildLog(Log), Environment.GetEnvironmentVariable, cancellationToken).GetAwaiter().GetResult();
-        ImageDigest = result.Image.Digest.Value;
+        var result = ImageJob.RunAsync(RequestFile, prepared, registry, new MSBuildLog(Log), Environment.GetEnvironmentVariable, cancellationToken, PlatformOnly).GetAwaiter().GetResult();
+        ImageDigest = result.Digest.Value;
         ArchivePath = result.ArchivePath;
         PushedReferences = string.Join(';', result.PushedReferences);
     }

@@ -141,9 +141,12 @@ public sealed class InMemoryRegistry : HttpMessageHandler
         if (method == HttpMethod.Put)
         {
             using var document = JsonDocument.Parse(body);
-            var named = document.RootElement.GetProperty("layers").EnumerateArray().Append(document.RootElement.GetProperty("config"))
-                .Select(d => d.GetProperty("digest").GetString()!);
-            if (named.Any(d => !Has(repository, d)))
+            var root = document.RootElement;
+            var index = root.TryGetProperty("manifests", out var manifests);
+            var named = index
+                ? manifests.EnumerateArray().Select(d => d.GetProperty("digest").GetString()!)
+                : root.GetProperty("layers").EnumerateArray().Append(root.GetProperty("config")).Select(d => d.GetProperty("digest").GetString()!);
+            if (named.Any(d => index ? !_manifests.Any(m => m.Key.StartsWith(repository + ":", StringComparison.Ordinal) && Digest(m.Value.Content) == d) : !Has(repository, d)))
             {
                 return new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = new StringContent("""{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN"}]}""") };
             }
