@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 
 // A greeting, then proof that the image's Nix packages are usable: ICU and OpenSSL (loaded by .NET at run time),
 // and jq, run from PATH.
-Console.WriteLine($"Hello from Nix! .NET {Environment.Version} on {RuntimeInformation.OSDescription}");
+Console.WriteLine($"Hello from Nix! .NET {Environment.Version} on {RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}");
 if (args.Length > 0)
 {
     Console.WriteLine($"args: {string.Join(' ', args)}");

@@ -17,32 +17,42 @@ public sealed class ImageReader : IDisposable
     /// <summary>The image's name in <see cref="_layout"/>.</summary>
     private readonly string _tag = "image";
 
-    public ImageReader(string archivePath)
+    /// <summary>skopeo's choice of image in an index: <c>--override-arch</c> for another architecture than this machine's.</summary>
+    private readonly string[] _platform = [];
+
+    /// <param name="architecture">The OCI architecture to read from an image index (arm64, amd64); null: this machine's.</param>
+    public ImageReader(string archivePath, string? architecture = null)
     {
         ArchivePath = archivePath;
+        _platform = architecture is null ? [] : ["--override-arch", architecture];
         Assert.True(File.Exists(archivePath), $"No image archive at {archivePath}");
     }
 
-    private ImageReader(string reference, IReadOnlyList<string> skopeoOptions)
+    private ImageReader(string reference, IReadOnlyList<string> skopeoOptions, string? architecture)
     {
         ArchivePath = string.Empty;
+        _platform = architecture is null ? [] : ["--override-arch", architecture];
         _layout = Path.Combine(_work.Path, "layout");
-        var copy = Command.Run("skopeo", ["copy", "--quiet", .. skopeoOptions, $"docker://{reference}", $"oci:{_layout}:image"]);
+        var copy = Command.Run("skopeo", [.. _platform, "copy", "--quiet", .. skopeoOptions, $"docker://{reference}", $"oci:{_layout}:image"]);
         Assert.True(copy.ExitCode == 0, $"skopeo could not copy {reference} out of the registry:\n{copy.Output}");
     }
 
     /// <summary>Reads the image <paramref name="tag"/> of an OCI layout folder in place (<c>oci:DIR:TAG</c>).</summary>
-    private ImageReader(string layout, string tag)
+    private ImageReader(string layout, string tag, bool inPlace)
     {
+        Assert.True(inPlace);
         ArchivePath = string.Empty;
         _layout = layout;
         _tag = tag;
     }
 
-    public static ImageReader FromLayout(string layout, string tag) => new(layout, tag);
+    public static ImageReader FromLayout(string layout, string tag) => new(layout, tag, inPlace: true);
 
     /// <summary>Copies <paramref name="reference"/> (<c>host:port/repo:tag</c>) out of a registry with skopeo (give it --src-tls-verify, --src-cert-dir, --src-creds).</summary>
-    public static ImageReader FromRegistry(string reference, params string[] skopeoOptions) => new(reference, skopeoOptions);
+    public static ImageReader FromRegistry(string reference, params string[] skopeoOptions) => new(reference, skopeoOptions, architecture: null);
+
+    /// <summary>As <see cref="FromRegistry(string, string[])"/>, taking the <paramref name="architecture"/> image of an index.</summary>
+    public static ImageReader FromRegistryFor(string architecture, string reference, params string[] skopeoOptions) => new(reference, skopeoOptions, architecture);
 
     public string ArchivePath { get; }
 
@@ -50,11 +60,11 @@ public sealed class ImageReader : IDisposable
 
     /// <summary><c>skopeo inspect</c> through a transport (<c>oci-archive</c> or <c>docker-archive</c>; an image from a registry is read from its layout).</summary>
     public JsonElement Inspect(string transport = "oci-archive") =>
-        Json(Command.Run("skopeo", ["inspect", _layout is null ? $"{transport}:{ArchivePath}" : Source]).EnsureSuccess().Output);
+        Json(Command.Run("skopeo", [.. _platform, "inspect", _layout is null ? $"{transport}:{ArchivePath}" : Source]).EnsureSuccess().Output);
 
     /// <summary>The image configuration document (<c>skopeo inspect --config</c>).</summary>
     public JsonElement Config() =>
-        Json(Command.Run("skopeo", ["inspect", "--config", Source]).EnsureSuccess().Output);
+        Json(Command.Run("skopeo", [.. _platform, "inspect", "--config", Source]).EnsureSuccess().Output);
 
     /// <summary>The raw manifest (<c>skopeo inspect --raw</c>).</summary>
     public JsonElement Manifest() =>
@@ -72,7 +82,7 @@ public sealed class ImageReader : IDisposable
 
         if (_layout is null)
         {
-            Command.Run("skopeo", ["copy", "--quiet", $"oci-archive:{ArchivePath}", $"oci:{layout}:image"]).EnsureSuccess();
+            Command.Run("skopeo", [.. _platform, "copy", "--quiet", $"oci-archive:{ArchivePath}", $"oci:{layout}:image"]).EnsureSuccess();
         }
 
         // As root, umoci keeps the owners the layers give (the app user's home); otherwise everything is ours.

@@ -61,6 +61,9 @@ public sealed class SampleProject : IDisposable
         return project;
     }
 
+    /// <summary>The NIX_CONFIG of every build: no binary cache, aarch64-linux builds allowed (see samples/nixpkgs/README.md).</summary>
+    public const string NixConfig = "substituters =\nextra-platforms = aarch64-linux";
+
     public string ProjectFile => Path.Combine(Directory, Name + ".csproj");
 
     /// <summary>The layer cache this project's publishes use (a test may point two projects at one).</summary>
@@ -120,8 +123,9 @@ public sealed class SampleProject : IDisposable
             ["NUGET_PACKAGES"] = _feed.NuGetPackages,
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["MSBUILDDISABLENODEREUSE"] = "1",
-            // No binary cache is reachable here; don't let Nix wait for one.
-            ["NIX_CONFIG"] = "substituters =",
+            // No binary cache is reachable here; don't let Nix wait for one. The offline package set's aarch64-linux
+            // packages are built here by x86_64 builders, which Nix allows for that system with extra-platforms.
+            ["NIX_CONFIG"] = NixConfig,
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
         {
