@@ -4,12 +4,14 @@
 # mount and e2fsprogs (the fault tests mount a full tmpfs and make folders immutable with chattr), binutils (readelf),
 # python3 (tarfile reads back our tars), docker-registry
 # (CNCF distribution, the registry pushes are tested against), apache2-utils (htpasswd) and openssl, and the host packages the
-# offline package set in samples/nixpkgs is built from. Runs `apt-get update` once, only when something
+# offline package set in samples/nixpkgs is built from (qemu-user-static among them, for its aarch64-linux set), plus
+# binfmt-support (registers qemu-aarch64 with binfmt_misc, so arm64 programs run transparently). Fetches the aarch64-linux
+# set's content (samples/nixpkgs/fetch-arm64.sh). Runs `apt-get update` once, only when something
 # is missing. Needs root (or sudo). The .NET 10 SDK is expected to be installed already.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-packages=(nix-bin skopeo umoci bubblewrap podman git ca-certificates tar gzip util-linux mount e2fsprogs binutils python3 docker-registry apache2-utils openssl)
+packages=(nix-bin skopeo umoci bubblewrap podman git ca-certificates tar gzip util-linux mount e2fsprogs binutils python3 docker-registry apache2-utils openssl binfmt-support)
 while read -r line; do
   line="${line%%#*}"
   [ -n "${line// /}" ] && packages+=("$line")
@@ -53,4 +55,26 @@ done
 if [ ! -d /nix/var/nix/db ]; then
   $sudo mkdir -p /nix/store /nix/var/nix
   $sudo nix-store --init
+fi
+
+# The aarch64-linux package set's content: Debian bookworm's arm64 .debs and NuGet's linux-arm64 .NET runtime, unpacked
+# into samples/nixpkgs/.arm64 (adds the arm64 dpkg architecture; quiet and instant once done).
+bash "$root/samples/nixpkgs/fetch-arm64.sh"
+
+# arm64 programs run transparently on this x86_64 machine (samples/nixpkgs/verify-arm64.sh runs the arm64 set under bwrap)
+# through qemu-aarch64 registered with binfmt_misc with the F (fix-binary) flag: the kernel opens the emulator when it is
+# registered, so it also serves programs in a root without it (bwrap, containers) and programs they exec. qemu-user-static's
+# postinst registers it through binfmt-support (`update-binfmts`, whose entry has fix_binary yes); without an init system
+# nothing registers it again after a reboot, so check and register here. Building the set does not need it (the builds run
+# their arm64 steps, the loader's self-check and busybox --list, through the store's qemu-aarch64-static), so failing to
+# register only warns.
+binfmt=/proc/sys/fs/binfmt_misc
+[ -e "$binfmt/register" ] || $sudo mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null || true
+if ! grep -qs '^flags: .*F' "$binfmt/qemu-aarch64" || ! grep -qsx enabled "$binfmt/qemu-aarch64"; then
+  # an entry without F (or disabled) is replaced by binfmt-support's
+  [ ! -e "$binfmt/qemu-aarch64" ] || echo -1 | $sudo tee "$binfmt/qemu-aarch64" >/dev/null || true
+  $sudo update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+  if ! grep -qs '^flags: .*F' "$binfmt/qemu-aarch64"; then
+    echo "warning: could not register qemu-aarch64 with binfmt_misc (F flag); arm64 programs will not run here" >&2
+  fi
 fi

@@ -2,6 +2,10 @@
 # host Debian 12 system (see README.md).  Usage: like nixpkgs,
 #   nix-build samples/nixpkgs -A jq
 #   (import ./samples/nixpkgs { }).stdenv.cc.cc.lib
+#   nix-build samples/nixpkgs --argstr system aarch64-linux -A jq
+# system = "aarch64-linux" gives the same attributes made of Debian's arm64
+# packages and NuGet's linux-arm64 .NET runtime (fetch-arm64.sh fetches them);
+# any other system gives the x86_64 files of the host, as before.
 { system ? builtins.currentSystem, ... }:
 
 let
@@ -9,51 +13,98 @@ let
   hl = import ./lib.nix { inherit system; };
   inherit (hl) mkHostPackage runCommand latestEntry;
 
-  hostLib = /usr/lib/x86_64-linux-gnu;
-  hostBin = /usr/bin;
+  # Where each system's files come from.  The x86_64 values are the literals
+  # the set always had (so its store paths stay the same).
+  isAarch64 = system == "aarch64-linux";
+  arch = if isAarch64 then aarch64 else x86_64;
+
+  x86_64 = {
+    hostLib = /usr/lib/x86_64-linux-gnu;
+    hostBin = /usr/bin;
+    loaderName = "ld-linux-x86-64.so.2";
+    libmvec = [ "libmvec.so.1" ];
+    strictLoader = "sh ${./strict-loader.sh} lib/ld-linux-x86-64.so.2";
+    dotnetRoot = /usr/share/dotnet;
+    version = {
+      glibc = "2.36"; gcc = "12.2.0"; zlib = "1.2.13"; icu = "72.1"; openssl = "3.0.19";
+      keyutils = "1.6.3"; krb5 = "1.20.1"; ncurses = "6.4"; oniguruma = "6.9.8";
+      busybox = "1.35.0"; bash = "5.2.15"; nano = "7.2"; moreutils = "0.67"; jq = "1.6";
+    };
+  };
+
+  # aarch64-linux: the files fetch-arm64.sh unpacked from Debian bookworm's arm64
+  # .debs (merged /usr, as the host) and NuGet's linux-arm64 runtime packs.  The
+  # builders are still the x86_64 bootstrap tools (Nix runs them for
+  # aarch64-linux derivations with `extra-platforms = aarch64-linux`, set by
+  # scripts/env.sh); the arm64 programs run while building (the loader's
+  # self-check, busybox --list) run through the static qemu-aarch64, imported
+  # into the store like the other bootstrap tools.
+  arm64Dir = ./.arm64;
+  arm64 = if builtins.pathExists (arm64Dir + "/stamp") then arm64Dir
+    else throw "offline nixpkgs: the aarch64-linux set is made of Debian arm64 packages and the linux-arm64 .NET runtime, which are not fetched yet: run `bash samples/nixpkgs/fetch-arm64.sh` (scripts/install-prerequisites.sh runs it)";
+  debVersion = let v = builtins.fromJSON (builtins.readFile (arm64 + "/versions.json")); in
+    pkg: v.${pkg} or (throw "offline nixpkgs: ${pkg} is not in .arm64/versions.json (see host-packages-arm64.txt)");
+  qemuAarch64 = "${hl.hostFiles { from = /usr/bin; names = [ "qemu-aarch64-static" ]; name = "bootstrap-qemu-aarch64"; }}/qemu-aarch64-static";
+  aarch64 = {
+    hostLib = arm64 + "/root/usr/lib/aarch64-linux-gnu";
+    hostBin = arm64 + "/root/usr/bin";
+    loaderName = "ld-linux-aarch64.so.1";
+    libmvec = [ ];   # Debian 12 builds no libmvec for arm64
+    strictLoader = "sh ${./strict-loader-aarch64.sh} lib/ld-linux-aarch64.so.1 ${qemuAarch64}";
+    dotnetRoot = arm64 + "/dotnet";
+    version = {
+      glibc = debVersion "libc6"; gcc = debVersion "libstdc++6"; zlib = debVersion "zlib1g";
+      icu = debVersion "libicu72"; openssl = debVersion "openssl"; keyutils = debVersion "libkeyutils1";
+      krb5 = debVersion "libkrb5-3"; ncurses = debVersion "libtinfo6"; oniguruma = debVersion "libonig5";
+      busybox = debVersion "busybox-static"; bash = debVersion "bash"; nano = debVersion "nano";
+      moreutils = debVersion "moreutils"; jq = debVersion "jq";
+    };
+  };
+
+  inherit (arch) hostLib hostBin version;
 
   # nixpkgs' layout: a package's shared libraries are in its own lib/, every
   # dynamic executable has the store loader as interpreter, and every ELF file
   # a RUNPATH to the lib directories it needs (glibc always among them).
-  loader = "${glibc}/lib/ld-linux-x86-64.so.2";
+  loader = "${glibc}/lib/${arch.loaderName}";
   mkPackage = args: mkHostPackage (args // {
     interpreter = loader;
     libs = (args.libs or [ ]) ++ [ glibc ];
   });
 
   # --- the C runtime ----------------------------------------------------------
-  # The loader is made to search only RUNPATHs (strict-loader.sh); libc and
+  # The loader is made to search only RUNPATHs (strict-loader*.sh); libc and
   # friends get RUNPATH $out/lib, libc.so.6 (an executable too) its own loader.
   glibc = mkHostPackage {
-    pname = "glibc"; version = "2.36";
-    interpreter = "$out/lib/ld-linux-x86-64.so.2";
+    pname = "glibc"; version = version.glibc;
+    interpreter = "$out/lib/${arch.loaderName}";
     copy = [{
       to = "lib"; from = hostLib;
       names = [
-        "ld-linux-x86-64.so.2" "libc.so.6" "libm.so.6" "libmvec.so.1"
+        arch.loaderName "libc.so.6" "libm.so.6"
         "libdl.so.2" "libpthread.so.0" "librt.so.1" "libresolv.so.2"
         "libutil.so.1" "libanl.so.1" "libnsl.so.1" "libBrokenLocale.so.1"
         "libthread_db.so.1" "libc_malloc_debug.so.0"
         "libnss_files.so.2" "libnss_dns.so.2" "libnss_compat.so.2" "libnss_hesiod.so.2"
-      ];
+      ] ++ arch.libmvec;
     }];
-    postInstall = "sh ${./strict-loader.sh} lib/ld-linux-x86-64.so.2";
+    postInstall = arch.strictLoader;
   };
 
   gccLib = mkPackage {
-    pname = "gcc"; version = "12.2.0"; name = "gcc-12.2.0-lib";
+    pname = "gcc"; version = version.gcc; name = "gcc-${version.gcc}-lib";
     copy = [{ to = "lib"; from = hostLib; names = [ "libstdc++.so.6" "libgcc_s.so.1" ]; }];
   };
 
   # --- libraries ------------------------------------------------------------
   zlib = mkPackage {
-    pname = "zlib"; version = "1.2.13";
+    pname = "zlib"; version = version.zlib;
     copy = [{ to = "lib"; from = hostLib; names = [ "libz.so.1" ]; }];
     postInstall = "ln -s libz.so.1 lib/libz.so";
   };
 
   icu = mkPackage {
-    pname = "icu4c"; version = "72.1";
+    pname = "icu4c"; version = version.icu;
     copy = [{ to = "lib"; from = hostLib; names = [ "libicuuc.so.72" "libicui18n.so.72" "libicudata.so.72" ]; }];
     libs = [ gccLib ];
     # nixpkgs' icu has the unversioned names too (its dotnet adds NEEDED libicuuc.so)
@@ -61,7 +112,7 @@ let
   };
 
   openssl = mkPackage {
-    pname = "openssl"; version = "3.0.19";
+    pname = "openssl"; version = version.openssl;
     copy = [
       { to = "bin"; from = hostBin; names = [ "openssl" ]; }
       { to = "lib"; from = hostLib; names = [ "libssl.so.3" "libcrypto.so.3" ]; }
@@ -70,13 +121,13 @@ let
   };
 
   keyutils = mkPackage {
-    pname = "keyutils"; version = "1.6.3";
+    pname = "keyutils"; version = version.keyutils;
     copy = [{ to = "lib"; from = hostLib; names = [ "libkeyutils.so.1" ]; }];
   };
 
   # nixpkgs' libkrb5: the Kerberos libraries (GSSAPI for .NET's Negotiate auth)
   libkrb5 = mkPackage {
-    pname = "krb5"; version = "1.20.1";
+    pname = "krb5"; version = version.krb5;
     copy = [{
       to = "lib"; from = hostLib;
       names = [ "libgssapi_krb5.so.2" "libkrb5.so.3" "libk5crypto.so.3" "libcom_err.so.2" "libkrb5support.so.0" ];
@@ -86,7 +137,7 @@ let
   };
 
   ncurses = mkPackage {
-    pname = "ncurses"; version = "6.4";
+    pname = "ncurses"; version = version.ncurses;
     copy = [
       { to = "lib"; from = hostLib; names = [ "libtinfo.so.6" "libncursesw.so.6" ]; }
       { to = "share/terminfo"; from = /usr/lib/terminfo; names = attrNames (readDir /usr/lib/terminfo); }
@@ -94,7 +145,7 @@ let
   };
 
   oniguruma = mkPackage {
-    pname = "oniguruma"; version = "6.9.8";
+    pname = "oniguruma"; version = version.oniguruma;
     copy = [{ to = "lib"; from = hostLib; names = [ "libonig.so.5" ]; }];
   };
 
@@ -124,10 +175,13 @@ let
 
   # --- programs -------------------------------------------------------------
   busybox = mkPackage {
-    pname = "busybox"; version = "1.35.0";
-    copy = [{ to = "bin/busybox"; src = hl.busyboxBinary; }];
+    pname = "busybox"; version = version.busybox;
+    # x86_64: the bootstrap busybox itself; aarch64: Debian's arm64 busybox-static,
+    # whose applet list is read through qemu (the build machine is x86_64)
+    copy = if isAarch64 then [{ to = "bin"; from = hostBin; names = [ "busybox" ]; }]
+      else [{ to = "bin/busybox"; src = hl.busyboxBinary; }];
     postInstall = ''
-      for applet in $(bin/busybox --list); do
+      for applet in $(${if isAarch64 then "${qemuAarch64} bin/busybox" else "bin/busybox"} --list); do
         [ -e "bin/$applet" ] || ln -s busybox "bin/$applet"
       done
     '';
@@ -156,20 +210,20 @@ let
   };
 
   bashInteractive = mkPackage {
-    pname = "bash"; version = "5.2.15";
+    pname = "bash"; version = version.bash;
     copy = [{ to = "bin"; from = hostBin; names = [ "bash" ]; }];
     libs = [ ncurses ];
     postInstall = "ln -s bash bin/sh";
   };
 
   nano = mkPackage {
-    pname = "nano"; version = "7.2";
+    pname = "nano"; version = version.nano;
     copy = [{ to = "bin"; from = hostBin; names = [ "nano" ]; }];
     libs = [ ncurses ];
   };
 
   moreutils = mkPackage {
-    pname = "moreutils"; version = "0.67";
+    pname = "moreutils"; version = version.moreutils;
     # the C programs of Debian's moreutils (the Perl ones are left out)
     copy = [{
       to = "bin"; from = hostBin;
@@ -178,7 +232,7 @@ let
   };
 
   jq = mkPackage {
-    pname = "jq"; version = "1.6";
+    pname = "jq"; version = version.jq;
     copy = [
       { to = "bin"; from = hostBin; names = [ "jq" ]; }
       { to = "lib"; from = hostLib; names = [ "libjq.so.1" ]; }
@@ -187,7 +241,12 @@ let
   };
 
   # --- .NET -----------------------------------------------------------------
-  dotnetRoot = /usr/share/dotnet;
+  inherit (arch) dotnetRoot;
+  # NuGet has no linux-arm64 `dotnet` muxer: arm64 apps start through their
+  # apphost, with DOTNET_ROOT=${runtime_10_0}/share/dotnet (no bin/dotnet).
+  hasMuxer = !isAarch64;
+  muxer = if hasMuxer then [ "dotnet" ] else [ ];
+  muxerLink = if hasMuxer then "mkdir bin && ln -s ../share/dotnet/dotnet bin/dotnet\n" else "";
   dotnetVersion = "10\\.0\\.[0-9]+";
   netcoreVersion = latestEntry (dotnetRoot + "/shared/Microsoft.NETCore.App") dotnetVersion;
   aspnetVersion = latestEntry (dotnetRoot + "/shared/Microsoft.AspNetCore.App") dotnetVersion;
@@ -200,7 +259,7 @@ let
     runtime_10_0 = mkPackage {
       pname = "dotnet-runtime"; version = netcoreVersion;
       copy = [
-        { to = "share/dotnet"; from = dotnetRoot; names = [ "dotnet" "LICENSE.txt" "ThirdPartyNotices.txt" ]; }
+        { to = "share/dotnet"; from = dotnetRoot; names = muxer ++ [ "LICENSE.txt" "ThirdPartyNotices.txt" ]; }
         { to = "share/dotnet/host/fxr"; from = dotnetRoot + "/host/fxr"; names = [ fxrVersion ]; }
         { to = "share/dotnet/shared/Microsoft.NETCore.App";
           from = dotnetRoot + "/shared/Microsoft.NETCore.App"; names = [ netcoreVersion ]; }
@@ -216,16 +275,14 @@ let
       # which Debian 12 does not have; the runtime only loads it when present.
       postInstall = ''
         rm share/dotnet/shared/Microsoft.NETCore.App/*/libcoreclrtraceptprovider.so
-        mkdir bin && ln -s ../share/dotnet/dotnet bin/dotnet
-      '';
+      '' + muxerLink;
     };
 
     aspnetcore_10_0 = mkPackage {
       pname = "aspnetcore-runtime"; version = aspnetVersion;
       # The muxer is a real copy: it finds the dotnet root from its own real
       # path.  host/ and Microsoft.NETCore.App are shared with runtime_10_0.
-      copy = [
-        { to = "share/dotnet"; from = dotnetRoot; names = [ "dotnet" ]; }
+      copy = (if hasMuxer then [{ to = "share/dotnet"; from = dotnetRoot; names = muxer; }] else [ ]) ++ [
         { to = "share/dotnet/shared/Microsoft.AspNetCore.App";
           from = dotnetRoot + "/shared/Microsoft.AspNetCore.App"; names = [ aspnetVersion ]; }
       ];
@@ -233,8 +290,7 @@ let
       postInstall = ''
         ln -s ${runtime_10_0}/share/dotnet/host share/dotnet/host
         ln -s ${runtime_10_0}/share/dotnet/shared/Microsoft.NETCore.App share/dotnet/shared/
-        mkdir bin && ln -s ../share/dotnet/dotnet bin/dotnet
-      '';
+      '' + muxerLink;
     };
   };
 
