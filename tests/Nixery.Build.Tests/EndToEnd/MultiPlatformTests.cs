@@ -30,7 +30,8 @@ public sealed class MultiPlatformTests
         using var registry = new TestRegistry();
         using var project = SampleProject.Copy(_feed);
         var archive = Path.Combine(project.Root, "hello-multi.tar");
-        string[] arguments = [BothPlatforms, $"-p:ContainerRegistry={registry.Name}", "-p:ContainerRepository=hello/multi", $"-p:ContainerArchiveOutputPath={archive}"];
+        var layout = Path.Combine(project.Root, "layout");
+        string[] arguments = [BothPlatforms, $"-p:ContainerRegistry={registry.Name}", "-p:ContainerRepository=hello/multi", $"-p:ContainerArchiveOutputPath={archive}", $"-p:NixImageOciLayoutPath={layout}"];
 
         var publish = project.Publish(arguments, RegistryPush.IsolatedEnvironment(project));
         Assert.True(publish.ExitCode == 0, publish.Output);
@@ -45,6 +46,8 @@ public sealed class MultiPlatformTests
         Assert.Equal(["linux/amd64/", "linux/arm64/v8"], platforms.Select(p => $"{p.GetProperty("os").GetString()}/{p.GetProperty("architecture").GetString()}/{(p.TryGetProperty("variant", out var v) ? v.GetString() : string.Empty)}"));
         var raw = Command.Run("skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{registry.Name}/hello/multi:latest"]).EnsureSuccess().Output;
         Assert.Equal(index.GetRawText(), JsonDocument.Parse(raw).RootElement.GetRawText());
+        var fromLayout = Command.Run("skopeo", ["inspect", "--raw", $"oci:{layout}:latest"]).EnsureSuccess().Output;
+        Assert.Equal(index.GetRawText(), JsonDocument.Parse(fromLayout).RootElement.GetRawText());
         Assert.Contains($"pushed {registry.Name}/hello/multi:latest@", publish.Output, StringComparison.Ordinal);
 
         // Every blob of both images was uploaded exactly once; the platform manifests went by digest, then the index.
