@@ -23,7 +23,7 @@ let
     hostBin = /usr/bin;
     loaderName = "ld-linux-x86-64.so.2";
     libmvec = [ "libmvec.so.1" ];
-    strictLoader = "sh ${./strict-loader.sh} lib/ld-linux-x86-64.so.2";
+    strictLoader = "sh ${./strict-loader.sh} lib/ld-linux-x86-64.so.2 x86_64-linux-gnu";
     dotnetRoot = /usr/share/dotnet;
     version = {
       glibc = "2.36"; gcc = "12.2.0"; zlib = "1.2.13"; icu = "72.1"; openssl = "3.0.19";
@@ -50,7 +50,7 @@ let
     hostBin = arm64 + "/root/usr/bin";
     loaderName = "ld-linux-aarch64.so.1";
     libmvec = [ ];   # Debian 12 builds no libmvec for arm64
-    strictLoader = "sh ${./strict-loader-aarch64.sh} lib/ld-linux-aarch64.so.1 ${qemuAarch64}";
+    strictLoader = "sh ${./strict-loader.sh} lib/ld-linux-aarch64.so.1 aarch64-linux-gnu ${qemuAarch64}";
     dotnetRoot = arm64 + "/dotnet";
     version = {
       glibc = debVersion "libc6"; gcc = debVersion "libstdc++6"; zlib = debVersion "zlib1g";
@@ -73,7 +73,7 @@ let
   });
 
   # --- the C runtime ----------------------------------------------------------
-  # The loader is made to search only RUNPATHs (strict-loader*.sh); libc and
+  # The loader is made to search only RUNPATHs (strict-loader.sh); libc and
   # friends get RUNPATH $out/lib, libc.so.6 (an executable too) its own loader.
   glibc = mkHostPackage {
     pname = "glibc"; version = version.glibc;

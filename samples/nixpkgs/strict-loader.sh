@@ -6,9 +6,15 @@
 # (This loader is stricter than nixpkgs' in one way: nixpkgs' also searches ${glibc}/lib and libgcc's lib,
 # which do not fit in place of the short Debian strings; every ELF file of the set carries a RUNPATH to the
 # glibc it needs instead. Stricter, never friendlier: an image that starts here starts with nixpkgs.)
+# Usage: sh strict-loader.sh LOADER TRIPLET [RUNNER]
+#   TRIPLET  Debian's multiarch name of the loader's system (x86_64-linux-gnu, aarch64-linux-gnu)
+#   RUNNER   what runs the loader for its --help self-check when it is not of the build machine's architecture
+#            (a static qemu-aarch64 from the store: the sandbox has no binfmt_misc to count on)
 # Run by host-package.sh's postInstall, with busybox applets on PATH.
 set -e
 loader="$1"
+triplet="$2"
+runner="${3:-}"
 filler="/.nixpkgs-like-loader-searches-no-default-directory"
 
 # Offsets of the strings in the loader that are exactly $1.
@@ -34,20 +40,21 @@ disable() {
         echo "loader: '$old' at $offset -> '$new'"
         found=1
     done
-    [ -n "$found" ] || { echo "error: '$old' not found in $loader; is this Debian 12's glibc?" >&2; exit 1; }
+    [ -n "$found" ] || { echo "error: '$old' not found in $loader; is this Debian 12's $triplet glibc?" >&2; exit 1; }
 }
 
-disable /lib/x86_64-linux-gnu/
-disable /usr/lib/x86_64-linux-gnu/
+disable "/lib/$triplet/"
+disable "/usr/lib/$triplet/"
 disable /lib/
 disable /usr/lib/
 disable /etc/ld.so.cache
 disable /etc/ld.so.preload
 
 # The loader describes its own search path: it must list nothing but the placeholders (all start /.ni).
-"$loader" --help > "$TMPDIR/help"
+$runner "$loader" --help > "$TMPDIR/help"
 sed -n '/^Shared library search path:/,/^$/p' "$TMPDIR/help" > "$TMPDIR/search"
 cat "$TMPDIR/search"
+grep -q '^Shared library search path:' "$TMPDIR/search" || { echo "error: the loader's --help shows no search path" >&2; exit 1; }
 if grep -v -e '^Shared library search path:' -e '^$' -e '/\.ni' "$TMPDIR/search" | grep -q .; then
     echo "error: the patched loader still searches a default directory" >&2
     exit 1
