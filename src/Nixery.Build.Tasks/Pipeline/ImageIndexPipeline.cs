@@ -60,6 +60,7 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
             return new ImageBuildResult(artifact, UpToDate: true, request.SummaryPath, results);
         }
 
+        ImagePipeline.Prune(cache, request, artifact, log);
         var summaryPath = BuildSummary.Write(request, inputs, artifact, nixReused: null, cache.Counters);
         log.Info(artifact.IsIndex
             ? $"Image index {request.Repository}:{string.Join(",", request.Tags)} {artifact.Digest}: {described}"

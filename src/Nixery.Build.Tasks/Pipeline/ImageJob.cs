@@ -20,7 +20,7 @@ public static class ImageJob
         var (request, requestFileBytes, _) = RequestFile.Read(requestFile, prepared);
         using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
         var sinks = platformOnly ? [] : Sinks(request, push, log);
-        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")));
+        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")), pruneCache: !platformOnly);
         return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
     }
 

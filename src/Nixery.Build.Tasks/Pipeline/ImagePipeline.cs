@@ -34,11 +34,18 @@ public sealed class ImagePipeline
     private readonly IClosureSource _closures;
     private readonly TimeProvider _clock;
 
-    public ImagePipeline(IBuildLog log, IClosureSource closures, TimeProvider? clock = null)
+    private readonly bool _pruneCache;
+
+    /// <param name="pruneCache">
+    /// False for one platform of a multi-platform publish: pruning keeps only the blobs of the image at hand, so it is
+    /// left to the index step, which knows every platform's.
+    /// </param>
+    public ImagePipeline(IBuildLog log, IClosureSource closures, TimeProvider? clock = null, bool pruneCache = true)
     {
         _log = log;
         _closures = closures;
         _clock = clock ?? TimeProvider.System;
+        _pruneCache = pruneCache;
     }
 
     /// <param name="requestFileBytes">The request file the request was read from, when there is one: what "up to date" hashes (no serialising again).</param>
@@ -117,10 +124,9 @@ public sealed class ImagePipeline
         }
 
         var sunk = _clock.GetTimestamp();
-        var freed = cache.Prune(request.CacheMaxSize, image.Layers.Select(l => l.Blob.Descriptor.Digest).Append(image.Config.Descriptor.Digest).Append(image.Digest).ToHashSet());
-        if (freed > 0)
+        if (_pruneCache)
         {
-            _log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");
+            Prune(cache, request, artifact, _log);
         }
 
         var summaryPath = BuildSummary.Write(request, inputs, artifact, nixReused, cache.Counters);
@@ -134,6 +140,16 @@ public sealed class ImagePipeline
         _log.Detail(FormattableString.Invariant(
             $"timing: closure and layers {_clock.GetElapsedTime(started, built).TotalMilliseconds:0} ms, sinks {_clock.GetElapsedTime(built, sunk).TotalMilliseconds:0} ms, cache pruning and summary {_clock.GetElapsedTime(sunk).TotalMilliseconds:0} ms"));
         return new ImageBuildResult(artifact, UpToDate: false, summaryPath, results);
+    }
+
+    /// <summary>Prunes the layer cache to its size, least recently used first, keeping every blob of <paramref name="artifact"/>.</summary>
+    internal static void Prune(LayerCache cache, ImageRequest request, ImageArtifact artifact, IBuildLog log)
+    {
+        var freed = cache.Prune(request.CacheMaxSize, artifact.AllBlobs.Select(b => b.Descriptor.Digest).ToHashSet());
+        if (freed > 0)
+        {
+            log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");
+        }
     }
 
     /// <summary>The closure, the planned layers built or reused, then the config and manifest, all in the layer cache.</summary>

@@ -140,6 +140,35 @@ public sealed class ImageIndexPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task PlatformBuildsLeavePruningToTheIndexWhichKeepsEveryPlatformsBlobs()
+    {
+        // A cache limit of one byte, and every blob older than the prune grace: a platform build that pruned would
+        // drop the other platform's image.
+        var x64 = await BuildPlatforms([("linux-x64", "x86_64-linux")], format: null, cacheMaxSize: "1");
+        var request = Request("x86_64-linux", "outer", cacheMaxSize: "1");
+        var blobs = Path.Combine(request.LayerCacheDirectory, "blobs", "sha256");
+        Age(blobs);
+        var arm64 = await BuildPlatforms([("linux-arm64", "aarch64-linux")], format: null, cacheMaxSize: "1");
+        Assert.True(File.Exists(Path.Combine(blobs, x64[0].ManifestDigest.Hex)));
+
+        var stale = Path.Combine(blobs, new string('f', 64));
+        File.WriteAllText(stale, "a blob of an earlier image");
+        Age(blobs);
+        var result = await RunIndex(request, [.. x64, .. arm64], withRegistry: false);
+
+        Assert.False(File.Exists(stale));
+        Assert.All(result.Artifact.AllBlobs, b => Assert.True(File.Exists(Path.Combine(blobs, b.Descriptor.Digest.Hex)), b.Descriptor.Digest.Value));
+
+        static void Age(string folder)
+        {
+            foreach (var file in Directory.GetFiles(folder))
+            {
+                File.SetLastAccessTimeUtc(file, DateTime.UtcNow.AddDays(-30));
+            }
+        }
+    }
+
+    [Fact]
     public void APlatformImageReportIsParsedOrRefusedWithACode()
     {
         var digest = "sha256:" + new string('a', 64);
@@ -151,13 +180,14 @@ public sealed class ImageIndexPipelineTests : IDisposable
 
     private Task<List<PlatformImage>> BuildPlatforms(params (string Rid, string System)[] platforms) => BuildPlatforms(platforms, format: null);
 
-    /// <summary>Each platform's image into the shared layer cache, with no sink: what an inner publish does.</summary>
-    private async Task<List<PlatformImage>> BuildPlatforms((string Rid, string System)[] platforms, string? format)
+    /// <summary>Each platform's image into the shared layer cache, with no sink and no pruning: what an inner publish does.</summary>
+    private async Task<List<PlatformImage>> BuildPlatforms((string Rid, string System)[] platforms, string? format, string? cacheMaxSize = null)
     {
         var built = new List<PlatformImage>();
         foreach (var (rid, system) in platforms)
         {
-            var result = await new ImagePipeline(_log, new FakeClosure(Closure())).RunAsync(Request(system, rid, format), [], CancellationToken.None);
+            var pipeline = new ImagePipeline(_log, new FakeClosure(Closure(rid)), pruneCache: false);
+            var result = await pipeline.RunAsync(Request(system, rid, format, cacheMaxSize), [], CancellationToken.None);
             built.Add(new PlatformImage(rid, Platform.FromNixSystem(system), result.Digest));
         }
 
@@ -179,7 +209,7 @@ public sealed class ImageIndexPipelineTests : IDisposable
     }
 
     /// <summary>A platform's request (each its own publish and obj folders, as per-RID publishes have); one layer cache.</summary>
-    private ImageRequest Request(string system, string name, string? format = null)
+    private ImageRequest Request(string system, string name, string? format = null, string? cacheMaxSize = null)
     {
         var publish = Path.Combine(_root, name, "publish");
         Directory.CreateDirectory(publish);
@@ -201,19 +231,24 @@ public sealed class ImageIndexPipelineTests : IDisposable
             ArchiveOutputPath = Path.Combine(_root, name, "out", "app.tar"),
             AppCommand = ["/app/App"],
             CacheDirectory = Path.Combine(_root, "cache"),
+            CacheMaxSize = cacheMaxSize,
             HomeDirectory = _root,
         }) with
         { NixSourceIdentity = "fake-package-set-1" };
     }
 
-    private RuntimeClosure Closure()
+    /// <summary>A closure of one store path shared by every platform, plus one of the platform's own (as another system's paths are).</summary>
+    private RuntimeClosure Closure(string platform)
     {
         var tool = Path.Combine(_root, "store", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-tool-1.0");
         Directory.CreateDirectory(Path.Combine(tool, "bin"));
         File.WriteAllText(Path.Combine(tool, "bin", "tool"), "#!/bin/sh\necho tool\n");
+        var own = Path.Combine(_root, "store", $"{platform.Replace("-", string.Empty, StringComparison.Ordinal).PadRight(32, 'b')[..32]}-lib-1.0");
+        Directory.CreateDirectory(Path.Combine(own, "lib"));
+        File.WriteAllText(Path.Combine(own, "lib", "data"), platform);
         return new RuntimeClosure(
-            [new ResolvedPackage("tool", "tool", tool, "NixPackage")],
-            new Dictionary<string, StorePathInfo>(StringComparer.Ordinal) { [tool] = new(tool, 1000, [tool]) });
+            [new ResolvedPackage("tool", "tool", tool, "NixPackage"), new ResolvedPackage("lib", "lib", own, "NixPackage")],
+            new Dictionary<string, StorePathInfo>(StringComparer.Ordinal) { [tool] = new(tool, 1000, [tool]), [own] = new(own, 1000, [own]) });
     }
 
     private static Dictionary<string, byte[]> TarFiles(string path)
