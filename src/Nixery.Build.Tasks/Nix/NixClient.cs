@@ -143,7 +143,7 @@ public sealed partial class NixClient
         var arguments = new List<string> { "--realise", "--add-root", Path.Combine(gcRootDirectory, "result") };
         arguments.AddRange(packages.Select(p => $"{p.DerivationPath}!{p.OutputName}").Distinct(StringComparer.Ordinal));
         var result = await RunAsync(_nixStore, arguments, cancellationToken);
-        if (result.ExitCode != 0 && IsPlatformUnavailable(result))
+        if (result.ExitCode != 0 && IsPlatformUnavailable(result.StandardErrorTail, system))
         {
             throw new NixImageException(
                 ErrorCodes.NixPlatformUnavailable,
@@ -249,9 +249,34 @@ public sealed partial class NixClient
     /// Nix's error on one line: from its first "error:" line on (that is where it explains itself), and,
     /// when a builder failed, the builder's last log lines that Nix printed before it.
     /// </summary>
-    /// <summary>Nix's refusal to build a derivation of another system ("a 'aarch64-linux' ... is required to build ..., but I am a 'x86_64-linux' ...").</summary>
-    private static bool IsPlatformUnavailable(ProcessResult result) =>
-        result.StandardErrorTail.Any(l => l.Contains("is required to build", StringComparison.Ordinal) && l.Contains("but I am a", StringComparison.Ordinal));
+    /// <summary>
+    /// Nix's refusal to build a derivation of <paramref name="system"/> on a machine of another system (not one that
+    /// lacks a feature such as kvm): "a 'aarch64-linux' with features {} is required to build '…', but I am a
+    /// 'x86_64-linux' with features {…}" (Nix 2.4 to 2.18), or "Cannot build '…'. Reason: required system or feature
+    /// not available / Required system: 'aarch64-linux' with features {} / Current system: 'x86_64-linux' …" (later).
+    /// </summary>
+    internal static bool IsPlatformUnavailable(IEnumerable<string> standardError, string system)
+    {
+        var text = string.Join('\n', standardError.Select(StripAnsi));
+        var old = PlatformRefusal().Match(text);
+        if (old.Success)
+        {
+            return old.Groups["required"].Value == system && old.Groups["current"].Value != system;
+        }
+
+        var required = RequiredSystem().Match(text);
+        var current = CurrentSystem().Match(text);
+        return required.Success && current.Success && required.Groups["system"].Value == system && current.Groups["system"].Value != system;
+    }
+
+    [GeneratedRegex(@"a '(?<required>[^']+)' with features \{[^}]*\} is required to build '[^']*', but I am a '(?<current>[^']+)'")]
+    private static partial Regex PlatformRefusal();
+
+    [GeneratedRegex(@"Required system: '(?<system>[^']+)'")]
+    private static partial Regex RequiredSystem();
+
+    [GeneratedRegex(@"Current system: '(?<system>[^']+)'")]
+    private static partial Regex CurrentSystem();
 
     internal static string NixError(ProcessResult result)
     {

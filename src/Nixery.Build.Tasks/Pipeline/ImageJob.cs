@@ -18,6 +18,11 @@ public static class ImageJob
     public static async Task<ImageBuildResult> RunAsync(string requestFile, PreparedRequest? prepared, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken, bool platformOnly = false)
     {
         var (request, requestFileBytes, _) = RequestFile.Read(requestFile, prepared);
+        if (platformOnly)
+        {
+            request = PlatformOnly(request);
+        }
+
         using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
         var sinks = platformOnly ? [] : Sinks(request, push, log);
         var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")), pruneCache: !platformOnly);
@@ -31,6 +36,19 @@ public static class ImageJob
         using var push = registry is null ? null : Connect(registry, request, log, environment, cancellationToken);
         return await new ImageIndexPipeline(log).RunAsync(request, platforms, Sinks(request, push, log), cancellationToken, requestFileBytes);
     }
+
+    /// <summary>
+    /// One platform of several writes nothing where its request's archive and summary would go: that is the
+    /// multi-platform publish's own archive when ContainerArchiveOutputPath is set (shared by every inner build), and a
+    /// single-RID publish's otherwise, whose summary must keep vouching for that publish's archive. Its summary goes
+    /// into its intermediate folder. (What decides "up to date" is the request file's bytes, unchanged by this.)
+    /// </summary>
+    internal static ImageRequest PlatformOnly(ImageRequest request) => request with
+    {
+        ArchivePath = Path.Combine(request.IntermediateDirectory, "platform-image.tar"),
+        WriteArchive = false,
+        OciLayoutPath = null,
+    };
 
     private static RegistrySink Connect(RegistrySettings registry, ImageRequest request, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken) =>
         RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);

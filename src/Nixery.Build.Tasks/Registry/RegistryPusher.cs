@@ -134,16 +134,23 @@ public sealed class RegistryPusher
         var toTag = request.Tags.Except(inPlace, StringComparer.Ordinal).ToList();
         var outcomes = new List<BlobOutcome>();
         var locations = Locations(request);
+        // A tag in place proves the repository holds the blobs, and an index's platform manifests too.
+        var platformManifestsToPush = inPlace.Count == 0;
         if (toTag.Count > 0 && inPlace.Count == 0)
         {
             outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: true, cancellationToken);
-            await PushPlatformManifestsAsync(image, client, cancellationToken);
         }
 
         foreach (var tag in toTag)
         {
             try
             {
+                if (platformManifestsToPush)
+                {
+                    await PushPlatformManifestsAsync(image, client, cancellationToken);
+                    platformManifestsToPush = false;
+                }
+
                 await client.PutManifestAsync(image.Root, tag, cancellationToken);
             }
             catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed && outcomes.Contains(BlobOutcome.Recorded))
@@ -152,6 +159,7 @@ public sealed class RegistryPusher
                 _log.Info($"  the registry refused the manifest, so it lacks a blob an earlier push sent; checking every blob ({e.Message})");
                 outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: false, cancellationToken);
                 await PushPlatformManifestsAsync(image, client, cancellationToken);
+                platformManifestsToPush = false;
                 await client.PutManifestAsync(image.Root, tag, cancellationToken);
             }
 

@@ -29,6 +29,7 @@ public sealed class MultiPlatformTests
     {
         using var registry = new TestRegistry();
         using var project = SampleProject.Copy(_feed);
+        AddLibraryWithAPackage(project);
         var archive = Path.Combine(project.Root, "hello-multi.tar");
         var layout = Path.Combine(project.Root, "layout");
         string[] arguments = [BothPlatforms, $"-p:ContainerRegistry={registry.Name}", "-p:ContainerRepository=hello/multi", $"-p:ContainerArchiveOutputPath={archive}", $"-p:NixImageOciLayoutPath={layout}"];
@@ -52,7 +53,9 @@ public sealed class MultiPlatformTests
 
         // Every blob of both images was uploaded exactly once; the platform manifests went by digest, then the index.
         var manifests = index.GetProperty("manifests").EnumerateArray().Select(m => m.GetProperty("digest").GetString()!).ToList();
-        var content = manifests.SelectMany(d => BlobsOf(archive, d)).Distinct().ToList();
+        var perImage = manifests.Select(d => BlobsOf(archive, d)).ToList();
+        var content = perImage.SelectMany(b => b).Distinct().ToList();
+        Assert.True(content.Count < perImage.Sum(b => b.Count), "the NuGet and project-reference layers are the same for both RIDs");
         var uploads = pushed.Where(e => e.Method == "PUT" && e.Path.Contains("/blobs/uploads/", StringComparison.Ordinal) && e.Path.Contains("digest=", StringComparison.Ordinal))
             .Select(e => Uri.UnescapeDataString(e.Path.Split("digest=")[1].Split('&')[0])).ToList();
         Assert.Equal(content.Order(), uploads.Order());
@@ -62,7 +65,7 @@ public sealed class MultiPlatformTests
         using (var amd64 = new ImageReader(archive, "amd64"))
         {
             Assert.Equal("amd64", amd64.Config().GetProperty("architecture").GetString());
-            AssertRuns(amd64, "X64");
+            AssertRuns(amd64, "X64", withLibrary: true);
         }
 
         using (var arm64 = new ImageReader(archive, "arm64"))
@@ -70,14 +73,14 @@ public sealed class MultiPlatformTests
             var config = arm64.Config();
             Assert.Equal("arm64", config.GetProperty("architecture").GetString());
             Assert.Equal("v8", config.GetProperty("variant").GetString());
-            AssertRuns(arm64, "Arm64");
+            AssertRuns(arm64, "Arm64", withLibrary: true);
         }
 
         // skopeo picks the arm64 image out of the registry's index, as a pull on an arm64 machine does.
         using (var pulled = ImageReader.FromRegistryFor("arm64", $"{registry.Name}/hello/multi:latest", "--src-tls-verify=false"))
         {
             Assert.Equal(manifests[1], pulled.Inspect().GetProperty("Digest").GetString());
-            AssertRuns(pulled, "Arm64");
+            AssertRuns(pulled, "Arm64", withLibrary: true);
         }
 
         // One line more in the app: each platform's app layer and config, its manifest and the index; nothing else.
@@ -92,6 +95,16 @@ public sealed class MultiPlatformTests
         Assert.Equal(3, second.ManifestPuts());
         Assert.Contains("reused", again.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Nix: realising", again.Output, StringComparison.Ordinal);
+
+        // Nothing changed: every platform's image and the index are up to date; the archive stays the file it was.
+        var archiveTime = File.GetLastWriteTimeUtc(archive);
+        mark = registry.Mark();
+        var unchanged = project.Publish(arguments, RegistryPush.IsolatedEnvironment(project));
+        Assert.True(unchanged.ExitCode == 0, unchanged.Output);
+        Assert.Contains("image index sha256:", unchanged.Output, StringComparison.Ordinal);
+        Assert.Contains("is up to date", unchanged.Output, StringComparison.Ordinal);
+        Assert.Equal(archiveTime, File.GetLastWriteTimeUtc(archive));
+        Assert.DoesNotContain(registry.AccessLogSince(mark), e => e.Method is "PUT" or "POST" or "PATCH");
     }
 
     [Fact]
@@ -143,12 +156,37 @@ public sealed class MultiPlatformTests
         Assert.False(File.Exists(project.DefaultArchive("linux-arm64")));
     }
 
+    /// <summary>
+    /// A project reference to a library with a NuGet package of its own, used by the app: each RID's publish must build
+    /// it with its own assets file (not the RID's), and its layers are the same for every RID.
+    /// </summary>
+    private static void AddLibraryWithAPackage(SampleProject project)
+    {
+        var library = Path.Combine(project.Root, "Greeting");
+        Directory.CreateDirectory(library);
+        File.WriteAllText(Path.Combine(library, "Greeting.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+              <ItemGroup><PackageReference Include="Newtonsoft.Json" Version="13.0.3" /></ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(library, "Greeting.cs"), "namespace Greeting; public static class Words { public static string Json() => Newtonsoft.Json.JsonConvert.SerializeObject(new { from = \"library\" }); }\n");
+        project.AddToProject("""<ItemGroup><ProjectReference Include="../Greeting/Greeting.csproj" /></ItemGroup>""");
+        var program = Path.Combine(project.Directory, "Program.cs");
+        File.WriteAllText(program, File.ReadAllText(program).Replace("// A greeting", "Console.WriteLine(Greeting.Words.Json());\n// A greeting", StringComparison.Ordinal));
+    }
+
     /// <summary>Runs the image's entry point as its user: the greeting names the architecture, ICU and OpenSSL work, and jq from Nix answers.</summary>
-    private static void AssertRuns(ImageReader image, string architecture)
+    private static void AssertRuns(ImageReader image, string architecture, bool withLibrary = false)
     {
         Assert.Equal(1654, image.User.Uid);
         var run = image.Run();
         Assert.True(run.ExitCode == 0, run.Output);
+        if (withLibrary)
+        {
+            Assert.Contains("{\"from\":\"library\"}", run.Output, StringComparison.Ordinal);
+        }
+
         Assert.Contains($"Hello from Nix! .NET 10.0", run.Output, StringComparison.Ordinal);
         Assert.Contains($", {architecture}", run.Output, StringComparison.Ordinal);
         Assert.Contains("March is März in German", run.Output, StringComparison.Ordinal);

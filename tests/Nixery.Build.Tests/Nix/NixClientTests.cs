@@ -68,4 +68,27 @@ public class NixClientTests
     {
         Assert.Equal("the command exited with code 7 and printed no error.", NixClient.NixError(new ProcessResult(7, string.Empty, [])));
     }
+
+    [Fact]
+    public void AnotherSystemsDerivationIsRecognisedInBothOfNixsWordings()
+    {
+        // Nix 2.4 to 2.18 (this machine's 2.8), with the colours Nix writes to a terminal.
+        string[] old = ["error: a \u001b[35;1m'aarch64-linux'\u001b[0m with features {} is required to build '/nix/store/aaaa-jq-1.6.drv', but I am a 'x86_64-linux' with features {benchmark, big-parallel, kvm, nixos-test}"];
+        Assert.True(NixClient.IsPlatformUnavailable(old, "aarch64-linux"));
+
+        // Nix 2.19 and later.
+        string[] current =
+        [
+            "error: Cannot build '/nix/store/aaaa-jq-1.6.drv'.",
+            "       Reason: required system or feature not available",
+            "       Required system: 'aarch64-linux' with features {}",
+            "       Current system: 'x86_64-linux' with features {benchmark, big-parallel, kvm, nixos-test, uid-range}",
+        ];
+        Assert.True(NixClient.IsPlatformUnavailable(current, "aarch64-linux"));
+
+        // A missing feature on the machine's own system is another failure, and so is any other build error.
+        string[] feature = ["error: a 'x86_64-linux' with features {kvm} is required to build '/nix/store/aaaa-vm.drv', but I am a 'x86_64-linux' with features {benchmark}"];
+        Assert.False(NixClient.IsPlatformUnavailable(feature, "x86_64-linux"));
+        Assert.False(NixClient.IsPlatformUnavailable(["error: builder for '/nix/store/aaaa-jq-1.6.drv' failed with exit code 1"], "aarch64-linux"));
+    }
 }

@@ -90,6 +90,22 @@ public sealed class ImageIndexPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task ABlobTheRegistryLostSinceAnEarlierPushIsSentAgainBeforeThePlatformManifests()
+    {
+        var platforms = await BuildPlatforms(("linux-x64", "x86_64-linux"), ("linux-arm64", "aarch64-linux"));
+        var first = await RunIndex(Request("x86_64-linux", "outer"), platforms, withRegistry: true);
+        // Garbage collected: the push records still say the repository holds it, so the next push does not ask.
+        var lost = first.Artifact.Images[1].Layers[^1].Blob.Descriptor.Digest.Value;
+        _registry.Lose(lost);
+        _registry.ClearLog();
+
+        var retagged = await RunIndex(Request("x86_64-linux", "outer", tags: "2.0"), platforms, withRegistry: true);
+
+        Assert.Equal(retagged.Digest.Value, _registry.TagDigest("demo/app", "2.0"));
+        Assert.Contains(_registry.Log, e => e.Method == "PUT" && e.Path.Contains("/blobs/uploads/", StringComparison.Ordinal) && e.Path.Contains(lost["sha256:".Length..], StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task DockerFormatImagesAreJoinedByADockerManifestList()
     {
         var platforms = await BuildPlatforms([("linux-x64", "x86_64-linux"), ("linux-arm64", "aarch64-linux")], format: "Docker");
@@ -169,6 +185,24 @@ public sealed class ImageIndexPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task APlatformBuildWritesNothingWhereItsRequestsArchiveAndSummaryWouldGo()
+    {
+        // With ContainerArchiveOutputPath set, every inner build's request names the multi-platform publish's archive.
+        var request = Request("aarch64-linux", "linux-arm64");
+        Directory.CreateDirectory(Path.GetDirectoryName(request.SummaryPath)!);
+        File.WriteAllText(request.SummaryPath, "the outer publish's summary");
+
+        var platform = ImageJob.PlatformOnly(request);
+        await new ImagePipeline(_log, new FakeClosure(Closure("linux-arm64")), pruneCache: false).RunAsync(platform, [], CancellationToken.None);
+
+        Assert.Equal("the outer publish's summary", File.ReadAllText(request.SummaryPath));
+        Assert.False(File.Exists(request.ArchivePath));
+        Assert.StartsWith(request.IntermediateDirectory, platform.SummaryPath, StringComparison.Ordinal);
+        Assert.True(File.Exists(platform.SummaryPath));
+        Assert.False(platform.WriteArchive);
+    }
+
+    [Fact]
     public void APlatformImageReportIsParsedOrRefusedWithACode()
     {
         var digest = "sha256:" + new string('a', 64);
@@ -209,7 +243,7 @@ public sealed class ImageIndexPipelineTests : IDisposable
     }
 
     /// <summary>A platform's request (each its own publish and obj folders, as per-RID publishes have); one layer cache.</summary>
-    private ImageRequest Request(string system, string name, string? format = null, string? cacheMaxSize = null)
+    private ImageRequest Request(string system, string name, string? format = null, string? cacheMaxSize = null, string tags = "1.0;latest")
     {
         var publish = Path.Combine(_root, name, "publish");
         Directory.CreateDirectory(publish);
@@ -226,7 +260,7 @@ public sealed class ImageIndexPipelineTests : IDisposable
             NixPkgsPath = Path.Combine(_root, "pkgs"),
             NixSystem = system,
             Repository = "demo/app",
-            ImageTags = "1.0;latest",
+            ImageTags = tags,
             ImageFormat = format,
             ArchiveOutputPath = Path.Combine(_root, name, "out", "app.tar"),
             AppCommand = ["/app/App"],
