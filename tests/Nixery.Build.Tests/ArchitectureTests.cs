@@ -13,7 +13,8 @@ public partial class ArchitectureTests
     private static readonly Dictionary<string, string[]> Allowed = new(StringComparer.Ordinal)
     {
         ["Tasks"] = ["Pipeline"],
-        ["Pipeline"] = ["Nix", "Layers", "Archive", "Cache", "Oci", "Registry"],
+        ["Pipeline"] = ["Nix", "Layers", "Archive", "Cache", "Oci", "Registry", "Engines"],
+        ["Engines"] = ["Processes"],
         ["Nix"] = ["Processes"],
         ["Layers"] = ["Nix", "Elf", "Archive"],
         ["Elf"] = ["Archive"],

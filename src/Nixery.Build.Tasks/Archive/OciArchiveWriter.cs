@@ -22,25 +22,7 @@ public static class OciArchiveWriter
         {
             using (var file = PartialFiles.Create(temporary))
             {
-                using (var tar = new DeterministicTarWriter(file, modificationTime))
-                {
-                    WriteBytes(tar, "oci-layout", """{"imageLayoutVersion":"1.0.0"}"""u8.ToArray());
-                    WriteBytes(tar, "index.json", IndexJson(image, repository, tags));
-                    WriteBytes(tar, "manifest.json", DockerManifestJson(image, repository, tags));
-                    tar.WriteDirectory("blobs", UnixModes.Executable);
-                    tar.WriteDirectory("blobs/sha256", UnixModes.Executable);
-                    var blobs = image.AllBlobs.OrderBy(b => b.Descriptor.Digest.Hex, StringComparer.Ordinal);
-                    foreach (var blob in blobs)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        // Checked while copied: a blob damaged on disk stops the archive (DamagedBlobException).
-                        using var content = BlobCheck.Reading(blob.Open(), blob.Descriptor);
-                        tar.WriteFile($"blobs/sha256/{blob.Descriptor.Digest.Hex}", UnixModes.Regular, blob.Descriptor.Size, content);
-                    }
-
-                    tar.Finish();
-                }
-
+                WriteTo(file, image, repository, tags, modificationTime, cancellationToken);
                 file.Flush(flushToDisk: false);
             }
 
@@ -54,6 +36,28 @@ public static class OciArchiveWriter
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>
+    /// The archive's bytes, written to <paramref name="output"/> (left open): a file, or the standard input of
+    /// <c>docker load</c>. Blobs are checked against their digests as they are copied (<see cref="DamagedBlobException"/>).
+    /// </summary>
+    public static void WriteTo(Stream output, ImageArtifact image, string repository, IReadOnlyList<string> tags, DateTimeOffset modificationTime, CancellationToken cancellationToken)
+    {
+        using var tar = new DeterministicTarWriter(output, modificationTime);
+        WriteBytes(tar, "oci-layout", """{"imageLayoutVersion":"1.0.0"}"""u8.ToArray());
+        WriteBytes(tar, "index.json", IndexJson(image, repository, tags));
+        WriteBytes(tar, "manifest.json", DockerManifestJson(image, repository, tags));
+        tar.WriteDirectory("blobs", UnixModes.Executable);
+        tar.WriteDirectory("blobs/sha256", UnixModes.Executable);
+        foreach (var blob in image.AllBlobs.OrderBy(b => b.Descriptor.Digest.Hex, StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var content = BlobCheck.Reading(blob.Open(), blob.Descriptor);
+            tar.WriteFile($"blobs/sha256/{blob.Descriptor.Digest.Hex}", UnixModes.Regular, blob.Descriptor.Size, content);
+        }
+
+        tar.Finish();
     }
 
     /// <summary>One image (no index): see <see cref="Write(ImageArtifact, string, IReadOnlyList{string}, string, DateTimeOffset, CancellationToken)"/>.</summary>

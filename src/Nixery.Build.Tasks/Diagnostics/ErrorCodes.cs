@@ -133,6 +133,11 @@ public static class ErrorCodes
     /// <summary>A multi-platform image: a platform's image is not whole in the layer cache, or two runtime identifiers give the same platform.</summary>
     public const string PlatformImageUnusable = "NIXIMG041";
 
+    // Local engines: NIXIMG042 and up.
+
+    /// <summary>LocalRegistry names an engine whose CLI is missing, that does not answer, or that refused the image.</summary>
+    public const string LocalEngineUnavailable = "NIXIMG042";
+
     /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
     public const string InternalError = "NIXIMG099";
 }

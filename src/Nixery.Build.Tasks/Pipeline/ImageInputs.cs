@@ -79,6 +79,9 @@ public sealed record ImageInputs
     /// <summary>NixImageOciLayoutPath: a folder to write the image to as an OCI image layout too.</summary>
     public string? OciLayoutPath { get; init; }
 
+    /// <summary>LocalRegistry: Docker or Podman, to load the image into; empty for none.</summary>
+    public string? LocalRegistry { get; init; }
+
     /// <summary>ContainerWorkingDirectory.</summary>
     public string? WorkingDirectory { get; init; }
 

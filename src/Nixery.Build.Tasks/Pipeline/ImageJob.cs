@@ -1,4 +1,5 @@
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Engines;
 
 namespace Nixery.Build.Pipeline;
 
@@ -24,7 +25,7 @@ public static class ImageJob
         }
 
         using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
-        var sinks = platformOnly ? [] : Sinks(request, push, log);
+        var sinks = platformOnly ? [] : Sinks(request, push, log, environment("PATH"));
         var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")), pruneCache: !platformOnly);
         return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
     }
@@ -34,7 +35,7 @@ public static class ImageJob
     {
         var (request, requestFileBytes, _) = RequestFile.Read(requestFile, prepared);
         using var push = registry is null ? null : Connect(registry, request, log, environment, cancellationToken);
-        return await new ImageIndexPipeline(log).RunAsync(request, platforms, Sinks(request, push, log), cancellationToken, requestFileBytes);
+        return await new ImageIndexPipeline(log).RunAsync(request, platforms, Sinks(request, push, log, environment("PATH")), cancellationToken, requestFileBytes);
     }
 
     /// <summary>
@@ -48,12 +49,13 @@ public static class ImageJob
         ArchivePath = Path.Combine(request.IntermediateDirectory, "platform-image.tar"),
         WriteArchive = false,
         OciLayoutPath = null,
+        LocalEngine = null,
     };
 
     private static RegistrySink Connect(RegistrySettings registry, ImageRequest request, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken) =>
         RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);
 
-    private static List<IImageSink> Sinks(ImageRequest request, RegistrySink? push, IBuildLog log)
+    private static List<IImageSink> Sinks(ImageRequest request, RegistrySink? push, IBuildLog log, string? path)
     {
         var sinks = new List<IImageSink>();
         if (push is not null)
@@ -69,6 +71,11 @@ public static class ImageJob
         if (request.OciLayoutPath is { } layout)
         {
             sinks.Add(new LayoutSink(layout, log));
+        }
+
+        if (request.LocalEngine is { } engine)
+        {
+            sinks.Add(new LocalEngineSink(LocalEngine.Find(engine, path, log), log));
         }
 
         return sinks;

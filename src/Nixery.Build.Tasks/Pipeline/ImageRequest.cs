@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Nixery.Build.Engines;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
@@ -40,6 +41,9 @@ public sealed record ImageRequest
 
     /// <summary>NixImageOciLayoutPath as a full path: the image is also written there as an OCI image layout; null for none.</summary>
     public string? OciLayoutPath { get; init; }
+
+    /// <summary>LocalRegistry: the local engine the image is loaded into (instead of the archive, unless ContainerArchiveOutputPath is set); null for none.</summary>
+    public LocalEngineKind? LocalEngine { get; init; }
 
     /// <summary>
     /// Whether to write the archive: false when the image goes to a registry instead (ContainerRegistry set and

@@ -67,7 +67,9 @@ public static class ImageRequestFactory
         var (entrypoint, command) = ImageSettings.EntrypointAndCmd(
             inputs.AppCommand.Count > 0 ? inputs.AppCommand : DefaultAppCommand(inputs, workingDirectory), inputs.AppCommandArgs, inputs.DefaultArgs, inputs.AppCommandInstruction, inputs.Entrypoint, inputs.EntrypointArgs);
         var created = CreatedFrom(inputs.SourceDateEpoch);
-        var writeArchive = string.IsNullOrWhiteSpace(inputs.Registry) || !string.IsNullOrWhiteSpace(inputs.ArchiveOutputPath);
+        var localEngine = ImageSettings.LocalEngine(inputs.LocalRegistry);
+        // As the SDK: a registry or a local engine is the destination instead of the archive, unless the archive is asked for too.
+        var writeArchive = (string.IsNullOrWhiteSpace(inputs.Registry) && localEngine is null) || !string.IsNullOrWhiteSpace(inputs.ArchiveOutputPath);
         if (!string.IsNullOrWhiteSpace(inputs.Registry))
         {
             // Where to push is not part of the image (a new registry needs no rebuild), but it is a setting: checked here.
@@ -87,6 +89,7 @@ public static class ImageRequestFactory
             ArchivePath = ArchivePath(inputs, repository),
             WriteArchive = writeArchive,
             OciLayoutPath = OciLayoutPath(inputs.OciLayoutPath, baseDirectory),
+            LocalEngine = localEngine,
             WorkingDirectory = workingDirectory,
             Entrypoint = entrypoint,
             Command = command,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Engines;
 
 namespace Nixery.Build.Pipeline;
 
@@ -136,6 +137,15 @@ public static partial class ImageSettings
 
         return "/" + string.Join('/', parts);
     }
+
+    /// <summary>LocalRegistry: Docker or Podman (any case), or null when empty.</summary>
+    public static LocalEngineKind? LocalEngine(string? value) => (value ?? string.Empty).Trim().ToLowerInvariant() switch
+    {
+        "" => null,
+        "docker" => LocalEngineKind.Docker,
+        "podman" => LocalEngineKind.Podman,
+        _ => throw new NixImageException(ErrorCodes.InvalidImageSetting, $"LocalRegistry '{value}' is not a local engine this package loads into. Use Docker or Podman, or remove it to write the image archive."),
+    };
 
     public static ImageFormat Format(string? value) => (value ?? string.Empty).Trim().ToLowerInvariant() switch
     {

@@ -20,15 +20,24 @@ public static class ProcessRunner
 
     /// <param name="fileName">The program's full path.</param>
     /// <param name="standardInput">Written (UTF-8) to the process's standard input, which is then closed; null: standard input is <c>/dev/null</c>.</param>
-    public static async Task<ProcessResult> RunAsync(
+    public static Task<ProcessResult> RunAsync(
         string fileName,
         IEnumerable<string> arguments,
         Action<string> onStandardError,
         CancellationToken cancellationToken,
-        string? standardInput = null)
+        string? standardInput = null) =>
+        RunAsync(fileName, arguments, onStandardError, standardInput is null ? null : (input, token) => input.WriteAsync(Encoding.UTF8.GetBytes(standardInput), token).AsTask(), cancellationToken);
+
+    /// <param name="writeInput">Streams the process's standard input (closed after it returns); null: standard input is <c>/dev/null</c>.</param>
+    public static async Task<ProcessResult> RunAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        Action<string> onStandardError,
+        Func<Stream, CancellationToken, Task>? writeInput,
+        CancellationToken cancellationToken)
     {
-        using var process = SpawnedProcess.Start(fileName, arguments.ToList(), pipeInput: standardInput is not null);
-        var stdin = process.StandardInput is { } input ? FeedAsync(input, standardInput!) : Task.CompletedTask;
+        using var process = SpawnedProcess.Start(fileName, arguments.ToList(), pipeInput: writeInput is not null);
+        var stdin = process.StandardInput is { } input ? FeedAsync(input, writeInput!, cancellationToken) : Task.CompletedTask;
         var tail = new Queue<string>(TailLines);
         using var stdoutReader = new StreamReader(process.StandardOutput, Encoding.UTF8);
         using var stderrReader = new StreamReader(process.StandardError, Encoding.UTF8);
@@ -73,12 +82,12 @@ public static class ProcessRunner
     }
 
     /// <summary>Writes the input and closes the pipe. A child that exits without reading it all is not an error.</summary>
-    private static Task FeedAsync(Stream input, string text) => Task.Run(
+    private static Task FeedAsync(Stream input, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken) => Task.Run(
         async () =>
         {
             try
             {
-                await input.WriteAsync(Encoding.UTF8.GetBytes(text), CancellationToken.None);
+                await write(input, cancellationToken);
             }
             catch (IOException)
             {

@@ -72,6 +72,9 @@ public abstract class NixImageInputsTask : CancelableNixTask
 
     public string? OciLayoutPath { get; set; }
 
+    /// <summary>LocalRegistry: Docker or Podman.</summary>
+    public string? LocalRegistry { get; set; }
+
     public string? WorkingDirectory { get; set; }
 
     public bool IsAspNet { get; set; }
@@ -151,6 +154,7 @@ public abstract class NixImageInputsTask : CancelableNixTask
         InsecureRegistriesVariable = InsecureRegistriesVariable,
         RegistryTimeout = RegistryTimeout,
         OciLayoutPath = OciLayoutPath,
+        LocalRegistry = LocalRegistry,
         WorkingDirectory = WorkingDirectory,
         IsAspNet = IsAspNet ? "true" : "false",
         ImageFormat = ImageFormat,

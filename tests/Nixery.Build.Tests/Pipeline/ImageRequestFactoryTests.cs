@@ -1,5 +1,6 @@
 using System.Text;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Engines;
 using Nixery.Build.Pipeline;
 using Nixery.Build.Tests.Support;
 
@@ -25,10 +26,32 @@ public sealed class ImageRequestFactoryTests : IDisposable
         Assert.Equal(Path.Combine(_temp.Path, "bin", "image", "shop.tar"), request.ArchivePath);
         Assert.True(request.WriteArchive);
         Assert.Null(request.OciLayoutPath);
+        Assert.Null(request.LocalEngine);
         Assert.Equal(["cacert", "iana-etc"], request.Packages.Where(p => p.Origin == "NixDefaultPackages").Select(p => p.Name));
         Assert.Equal(ImageDefaults.Epoch, request.Created);
         Assert.Equal(["org.opencontainers.image.created", "org.opencontainers.artifact.created", "build.nixery.nix.packages", "build.nixery.nix.source"], request.Labels.Select(l => l.Key));
         Assert.Equal(["/app/Shop"], request.Entrypoint);
+    }
+
+    [Theory]
+    [InlineData("Podman", null, LocalEngineKind.Podman, false)]
+    [InlineData(" docker ", null, LocalEngineKind.Docker, false)]
+    [InlineData("podman", "out/app.tar", LocalEngineKind.Podman, true)]
+    public void ALocalEngineIsTheDestinationInsteadOfTheArchiveUnlessTheArchiveIsAskedForToo(string localRegistry, string? archive, LocalEngineKind expected, bool writeArchive)
+    {
+        var request = ImageRequestFactory.Create(Inputs() with { LocalRegistry = localRegistry, ArchiveOutputPath = archive });
+
+        Assert.Equal(expected, request.LocalEngine);
+        Assert.Equal(writeArchive, request.WriteArchive);
+    }
+
+    [Fact]
+    public void AnUnknownLocalEngineIsRefused()
+    {
+        var error = Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { LocalRegistry = "containerd" }));
+
+        Assert.Equal(ErrorCodes.InvalidImageSetting, error.Code);
+        Assert.Contains("Use Docker or Podman", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
