@@ -55,12 +55,16 @@ public sealed class LocalEngine
         }
     }
 
-    /// <summary>The image ID (the config's digest) the engine holds under <paramref name="reference"/>, or null.</summary>
-    public async Task<string?> ImageIdAsync(string reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// The image IDs (config digests, <c>sha256:…</c>) the engine holds under <paramref name="references"/>, in one
+    /// call; null when it lacks any of them (or does not answer).
+    /// </summary>
+    public async Task<IReadOnlyList<string>?> ImageIdsAsync(IReadOnlyList<string> references, CancellationToken cancellationToken)
     {
-        var result = await RunAsync(["image", "inspect", "--format", "{{.Id}}", reference], null, cancellationToken);
-        var id = result.StandardOutput.Trim();
-        return result.ExitCode == 0 && id.Length > 0 ? (id.Contains(':', StringComparison.Ordinal) ? id : "sha256:" + id) : null;
+        var result = await RunAsync(["image", "inspect", "--format", "{{.Id}}", .. references], null, cancellationToken);
+        var ids = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(id => id.Contains(':', StringComparison.Ordinal) ? id : "sha256:" + id).ToList();
+        return result.ExitCode == 0 && ids.Count == references.Count ? ids : null;
     }
 
     /// <summary>Loads an image archive (Docker's manifest.json with the tags, and an OCI layout) written to the CLI's standard input.</summary>
