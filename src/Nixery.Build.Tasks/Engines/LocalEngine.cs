@@ -29,12 +29,14 @@ public sealed class LocalEngine
 
     public LocalEngineKind Kind { get; }
 
-    private string Name => Kind == LocalEngineKind.Docker ? "docker" : "podman";
+    private string Name => CliName(Kind);
+
+    private static string CliName(LocalEngineKind kind) => kind == LocalEngineKind.Docker ? "docker" : "podman";
 
     /// <summary>The engine's CLI on <paramref name="pathVariable"/>; a coded error when it is not installed.</summary>
     public static LocalEngine Find(LocalEngineKind kind, string? pathVariable, IBuildLog log)
     {
-        var name = kind == LocalEngineKind.Docker ? "docker" : "podman";
+        var name = CliName(kind);
         var cli = ProcessRunner.FindOnPath(name, pathVariable) ?? throw new NixImageException(
             ErrorCodes.LocalEngineUnavailable,
             $"LocalRegistry is {kind}, but '{name}' is not on PATH. Install {kind} (Debian: apt-get install {(kind == LocalEngineKind.Docker ? "docker.io" : "podman")}), or remove LocalRegistry to write the image archive instead.");

@@ -19,11 +19,18 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
     /// request file when the caller has them, else serialised here), the publish folder's entries with their sizes
     /// and times (read now), and the engine that builds it.
     /// </summary>
-    public static string InputsOf(ImageRequest request, byte[]? requestFileBytes = null)
+    public static string InputsOf(ImageRequest request, byte[]? requestFileBytes = null) =>
+        InputsOf(request, requestFileBytes, PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty);
+
+    /// <summary>
+    /// Hex SHA-256 of the request (its file's bytes, else serialised here), <paramref name="rest"/> (what else decides
+    /// the output: the publish folder as it is now, or an index's digest) and the engine that builds it.
+    /// </summary>
+    internal static string InputsOf(ImageRequest request, byte[]? requestFileBytes, string rest)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(requestFileBytes ?? RequestFile.Serialize(request));
-        hash.AppendData(Encoding.UTF8.GetBytes("\n" + PublishFolder.Fingerprint(request.PublishDirectory) + "\n"));
+        hash.AppendData(Encoding.UTF8.GetBytes("\n" + rest + "\n"));
         hash.AppendData(Encoding.UTF8.GetBytes(typeof(BuildSummary).Assembly.ManifestModule.ModuleVersionId.ToString("N")));
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }

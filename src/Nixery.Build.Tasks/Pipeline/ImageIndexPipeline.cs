@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Nixery.Build.Archive;
 using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
@@ -29,7 +27,7 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
     {
         var cache = new LayerCache(request.LayerCacheDirectory, clock);
         var artifact = Join(request, platforms, cache.Blobs);
-        var inputs = InputsOf(requestFileBytes ?? RequestFile.Serialize(request), artifact);
+        var inputs = BuildSummary.InputsOf(request, requestFileBytes, "index " + artifact.Digest.Value);
         var previous = BuildSummary.TryRead(request.SummaryPath);
         var run = new ImageRun(request, UpToDate: previous is not null && previous.Inputs == inputs, previous);
 
@@ -102,15 +100,5 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
         var descriptor = store.AddBytes(index.MediaType, OciJson.Serialize(index));
         var withPlatforms = images.Select((image, i) => image with { Manifest = image.Manifest with { Descriptor = entries[i] } }).ToList();
         return new ImageArtifact(store.Blob(descriptor), withPlatforms);
-    }
-
-    /// <summary>What decides the sinks' output: the request (tags, destinations), the joined index, and the engine.</summary>
-    private static string InputsOf(byte[] requestFileBytes, ImageArtifact artifact)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(requestFileBytes);
-        hash.AppendData(Encoding.UTF8.GetBytes($"\nindex {artifact.Digest.Value}\n"));
-        hash.AppendData(Encoding.UTF8.GetBytes(typeof(ImageIndexPipeline).Assembly.ManifestModule.ModuleVersionId.ToString("N")));
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 }

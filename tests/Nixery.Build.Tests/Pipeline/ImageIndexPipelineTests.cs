@@ -4,6 +4,7 @@ using Nixery.Build.Diagnostics;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
 using Nixery.Build.Pipeline;
+using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Pipeline;
 
@@ -16,7 +17,7 @@ public sealed class ImageIndexPipelineTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("nixery-index-").FullName;
     private readonly InMemoryRegistry _registry = new();
-    private readonly Log _log = new();
+    private readonly RecordingLog _log = new();
 
     public void Dispose()
     {
@@ -314,20 +315,5 @@ public sealed class ImageIndexPipelineTests : IDisposable
     {
         public Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken) =>
             Task.FromResult(new ClosureResult(closure, Reused: false));
-    }
-
-    private sealed class Log : IBuildLog
-    {
-        public void Info(string message)
-        {
-        }
-
-        public void Detail(string message)
-        {
-        }
-
-        public void Warning(string code, string message)
-        {
-        }
     }
 }
