@@ -75,6 +75,46 @@ public sealed class BlobStore
         }
     }
 
+    /// <summary>
+    /// Writes a blob whose digest and size are known beforehand (a download): <paramref name="write"/> returns false
+    /// when it had nothing to write. The bytes are hashed on their way to the temporary file and the blob is kept only
+    /// when they are the expected ones; otherwise <see cref="InvalidDataException"/>, and nothing is kept.
+    /// </summary>
+    public async Task<bool> AddAsync(Descriptor expected, Func<Stream, CancellationToken, Task<bool>> write, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_blobs);
+        Directory.CreateDirectory(_temporary);
+        var temporary = Path.Combine(_temporary, $"{Guid.NewGuid():N}.partial");
+        try
+        {
+            Digest digest;
+            long size;
+            await using (var file = PartialFiles.Create(temporary))
+            await using (var hashing = new HashingStream(file, leaveOpen: true))
+            {
+                if (!await write(hashing, cancellationToken))
+                {
+                    return false;
+                }
+
+                digest = hashing.CurrentDigest();
+                size = hashing.BytesWritten;
+            }
+
+            if (digest != expected.Digest || size != expected.Size)
+            {
+                throw new InvalidDataException($"{size} bytes with digest {digest} came, where {expected.Size} bytes with digest {expected.Digest} were expected.");
+            }
+
+            Commit(temporary, digest);
+            return true;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
     /// <summary>The digest of the stored blob's bytes as they are now (read unbuffered: the hash reads in its own blocks).</summary>
     public Digest DigestOf(Digest digest)
     {

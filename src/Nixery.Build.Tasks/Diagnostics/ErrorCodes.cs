@@ -138,6 +138,20 @@ public static class ErrorCodes
     /// <summary>LocalRegistry names an engine whose CLI is missing, that does not answer, or that refused the image.</summary>
     public const string LocalEngineUnavailable = "NIXIMG042";
 
+    // Base images: NIXIMG043 and up.
+
+    /// <summary>ContainerBaseImage is not an image reference.</summary>
+    public const string InvalidBaseImage = "NIXIMG043";
+
+    /// <summary>The registry does not know the base image (its tag or digest, or a blob its manifest names).</summary>
+    public const string BaseImageNotFound = "NIXIMG044";
+
+    /// <summary>The base image has no image for the platform being built.</summary>
+    public const string BaseImagePlatformMissing = "NIXIMG045";
+
+    /// <summary>The base image cannot be built on: not a Linux image, a layer format this package cannot read, a blob that is not what its manifest says.</summary>
+    public const string BaseImageUnusable = "NIXIMG046";
+
     /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
     public const string InternalError = "NIXIMG099";
 }

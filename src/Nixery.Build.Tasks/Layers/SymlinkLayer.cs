@@ -29,9 +29,43 @@ public static class SymlinkLayer
     public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IBuildLog log) =>
         Build(packageRoots, [], log);
 
+    /// <summary>
+    /// Where the top-level packages' tree goes in an image built on a base image, whose <c>/bin</c>, <c>/lib</c> and
+    /// <c>/etc</c> stay the base's: a profile folder, as Nix's own profiles are (its <c>bin</c> is put first on PATH).
+    /// </summary>
+    public const string ProfilePath = "/nix/var/nix/profiles/nixery-build";
+
+    /// <summary>
+    /// The layer of an image built on a base: the top-level packages' tree under <see cref="ProfilePath"/> (nothing of
+    /// it at the root, so no file of the base is replaced), and <paramref name="rootEntries"/> (what the base's root
+    /// gains, see <see cref="UserDatabase.EntriesOver"/>).
+    /// </summary>
+    public static IReadOnlyList<LayerEntry> BuildOverBase(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> rootEntries, IBuildLog log)
+    {
+        var prefix = ProfilePath.TrimStart('/');
+        var entries = new List<LayerEntry>();
+        var parts = prefix.Split('/');
+        for (var n = 1; n <= parts.Length; n++)
+        {
+            entries.Add(new DirectoryEntry(string.Join('/', parts[..n]), UnixModes.Executable));
+        }
+
+        foreach (var entry in Join(packageRoots, [], log, imageRoot: false))
+        {
+            entries.Add(entry with { Path = prefix + "/" + entry.Path });
+        }
+
+        entries.AddRange(rootEntries);
+        return entries.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
+    }
+
     /// <param name="packageRoots">Store paths of the top-level packages, in precedence order.</param>
     /// <param name="generated">Entries made by the build (folders, small files); they replace what packages provide at their paths.</param>
-    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IBuildLog log)
+    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IBuildLog log) =>
+        Join(packageRoots, generated, log, imageRoot: true).OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
+
+    /// <param name="imageRoot">True for the image's root: it also gets <c>/usr/bin/env</c> and <c>/tmp</c>.</param>
+    private static List<LayerEntry> Join(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IBuildLog log, bool imageRoot)
     {
         var root = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
         foreach (var package in packageRoots)
@@ -45,7 +79,11 @@ public static class SymlinkLayer
             Join(root, package, package, string.Empty, log);
         }
 
-        AddUsrBinEnv(root);
+        if (imageRoot)
+        {
+            AddUsrBinEnv(root);
+        }
+
         foreach (var entry in generated)
         {
             AddGenerated(root, entry, log);
@@ -53,12 +91,12 @@ public static class SymlinkLayer
 
         var entries = new List<LayerEntry>();
         Emit(root, string.Empty, entries);
-        if (!root.Children.ContainsKey("tmp"))
+        if (imageRoot && !root.Children.ContainsKey("tmp"))
         {
             entries.Add(new DirectoryEntry("tmp", UnixModes.StickyWorldWritable));
         }
 
-        return entries.OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
+        return entries;
     }
 
     private static void Join(Folder into, string package, string sourceFolder, string relative, IBuildLog log)

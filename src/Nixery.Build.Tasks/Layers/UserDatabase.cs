@@ -39,4 +39,66 @@ public static class UserDatabase
         new DirectoryEntry("home/app", UnixModes.Executable) { Uid = AppUid, Gid = AppUid },
         new DirectoryEntry("root", 0b111_000_000),
     ];
+
+    /// <summary>
+    /// The entries an image built on a base gains, leaving every file the base has alone except to add to it:
+    /// <list type="bullet">
+    /// <item>the base's <c>/etc/passwd</c> and <c>/etc/group</c> gain the <c>app</c> user and group (1654) when they have
+    /// neither that name nor that id; a base without them gets this package's (root, app, nobody); one where they are
+    /// not regular files (a symlink) is left as it is;</item>
+    /// <item><c>/home/app</c>, owned by app, when the app user is added and the base has no such folder;</item>
+    /// <item><c>/tmp</c> (1777) when the base has none.</item>
+    /// </list>
+    /// </summary>
+    public static IReadOnlyList<LayerEntry> EntriesOver(BaseRoot root)
+    {
+        var entries = new List<LayerEntry>();
+        if (!root.HasEtc)
+        {
+            entries.Add(new DirectoryEntry("etc", UnixModes.Executable));
+        }
+
+        var addedUser = Extend(entries, "etc/passwd", root.Passwd, Passwd, $"{AppUser}:x:{AppUid}:{AppUid}:{AppUser}:{AppHome}:/bin/sh\n");
+        Extend(entries, "etc/group", root.Group, Group, $"{AppUser}:x:{AppUid}:\n");
+        if (addedUser && !root.HasHomeApp)
+        {
+            if (!root.HasHome)
+            {
+                entries.Add(new DirectoryEntry("home", UnixModes.Executable));
+            }
+
+            entries.Add(new DirectoryEntry("home/app", UnixModes.Executable) { Uid = AppUid, Gid = AppUid });
+        }
+
+        if (!root.HasTmp)
+        {
+            entries.Add(new DirectoryEntry("tmp", UnixModes.StickyWorldWritable));
+        }
+
+        return entries;
+    }
+
+    /// <summary>Adds the file (whole when the base has none, the base's with <paramref name="line"/> appended when it lacks the app entry); true when app was added.</summary>
+    private static bool Extend(List<LayerEntry> entries, string path, BaseFile? existing, string whole, string line)
+    {
+        if (existing is null)
+        {
+            entries.Add(new InlineFileEntry(path, UnixModes.Regular, Encoding.ASCII.GetBytes(whole)));
+            return true;
+        }
+
+        if (existing.Content is not { } content || HasApp(Encoding.UTF8.GetString(content)))
+        {
+            return false;
+        }
+
+        var text = Encoding.UTF8.GetString(content);
+        var extended = text.Length == 0 || text.EndsWith('\n') ? text + line : text + "\n" + line;
+        entries.Add(new InlineFileEntry(path, existing.Mode, Encoding.UTF8.GetBytes(extended)));
+        return true;
+    }
+
+    /// <summary>Whether a passwd or group file has an entry named app, or with the app id.</summary>
+    private static bool HasApp(string file) => file.Split('\n').Select(l => l.Split(':')).Any(fields =>
+        fields[0] == AppUser || (fields.Length > 2 && fields[2] == AppUid.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 }

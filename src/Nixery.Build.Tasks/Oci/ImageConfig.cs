@@ -21,6 +21,9 @@ public sealed record ContainerSettings
     public string? WorkingDir { get; init; }
 
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Settings a base image set that this package does not (Volumes, StopSignal, ...), as raw JSON by name; written after the others, sorted.</summary>
+    public IReadOnlyDictionary<string, string> Carried { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>One <c>history</c> entry: what produced a layer.</summary>
@@ -40,6 +43,9 @@ public sealed record ImageConfig
 
     /// <summary>One entry per layer, bottom first.</summary>
     public required IReadOnlyList<HistoryEntry> History { get; init; }
+
+    /// <summary>A base image's history entries as raw JSON objects: written first, unchanged.</summary>
+    public IReadOnlyList<string> BaseHistory { get; init; } = [];
 }
 
 /// <summary>An image manifest: config and layers, bottom first.</summary>

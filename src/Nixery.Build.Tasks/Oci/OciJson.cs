@@ -42,6 +42,11 @@ public static class OciJson
         w.WriteEndArray();
         w.WriteEndObject();
         w.WriteStartArray("history");
+        foreach (var entry in config.BaseHistory)
+        {
+            w.WriteRawValue(entry, skipInputValidation: false);
+        }
+
         foreach (var entry in config.History)
         {
             w.WriteStartObject();
@@ -136,6 +141,12 @@ public static class OciJson
         }
 
         WriteMap(w, "Labels", s.Labels);
+        foreach (var name in s.Carried.Keys.Order(StringComparer.Ordinal))
+        {
+            w.WritePropertyName(name);
+            w.WriteRawValue(s.Carried[name], skipInputValidation: false);
+        }
+
         w.WriteEndObject();
     }
 

@@ -19,8 +19,9 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
     /// request file when the caller has them, else serialised here), the publish folder's entries with their sizes
     /// and times (read now), and the engine that builds it.
     /// </summary>
-    public static string InputsOf(ImageRequest request, byte[]? requestFileBytes = null) =>
-        InputsOf(request, requestFileBytes, PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty);
+    /// <param name="baseManifest">The base image's manifest, when the request names one: what its tag resolved to decides the image too.</param>
+    public static string InputsOf(ImageRequest request, byte[]? requestFileBytes = null, Digest? baseManifest = null) =>
+        InputsOf(request, requestFileBytes, (PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty) + (baseManifest is { } b ? "\nbase " + b : string.Empty));
 
     /// <summary>
     /// Hex SHA-256 of the request (its file's bytes, else serialised here), <paramref name="rest"/> (what else decides

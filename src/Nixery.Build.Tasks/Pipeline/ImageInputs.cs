@@ -82,6 +82,9 @@ public sealed record ImageInputs
     /// <summary>LocalRegistry: Docker or Podman, to load the image into; empty for none.</summary>
     public string? LocalRegistry { get; init; }
 
+    /// <summary>ContainerBaseImage: the image to build on; empty for none.</summary>
+    public string? BaseImage { get; init; }
+
     /// <summary>ContainerWorkingDirectory.</summary>
     public string? WorkingDirectory { get; init; }
 

@@ -16,7 +16,8 @@ public static class ImageJob
     /// One platform of a multi-platform publish: the image is built into the layer cache only, and
     /// <see cref="RunIndexAsync"/> sends the index of all platforms to the sinks.
     /// </param>
-    public static async Task<ImageBuildResult> RunAsync(string requestFile, PreparedRequest? prepared, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken, bool platformOnly = false)
+    /// <param name="pull">How to reach a base image's registry (ContainerInsecureRegistries, NixImageRegistryTimeout); null: the defaults.</param>
+    public static async Task<ImageBuildResult> RunAsync(string requestFile, PreparedRequest? prepared, RegistrySettings? registry, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken, bool platformOnly = false, PullSettings? pull = null)
     {
         var (request, requestFileBytes, _) = RequestFile.Read(requestFile, prepared);
         if (platformOnly)
@@ -26,7 +27,8 @@ public static class ImageJob
 
         using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
         var sinks = platformOnly ? [] : Sinks(request, push, log, environment("PATH"));
-        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")), pruneCache: !platformOnly);
+        var bases = new RegistryBaseImageSource(log, pull ?? new PullSettings(registry?.InsecureRegistries, registry?.Timeout), environment);
+        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")), pruneCache: !platformOnly, bases: bases);
         return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
     }
 

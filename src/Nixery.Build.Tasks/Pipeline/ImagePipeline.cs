@@ -33,6 +33,7 @@ public sealed class ImagePipeline
     private readonly IBuildLog _log;
     private readonly IClosureSource _closures;
     private readonly TimeProvider _clock;
+    private readonly IBaseImageSource? _bases;
 
     private readonly bool _pruneCache;
 
@@ -40,10 +41,12 @@ public sealed class ImagePipeline
     /// False for one platform of a multi-platform publish: pruning keeps only the blobs of the image at hand, so it is
     /// left to the index step, which knows every platform's.
     /// </param>
-    public ImagePipeline(IBuildLog log, IClosureSource closures, TimeProvider? clock = null, bool pruneCache = true)
+    /// <param name="bases">Where a request's ContainerBaseImage comes from; needed only for requests that name one.</param>
+    public ImagePipeline(IBuildLog log, IClosureSource closures, TimeProvider? clock = null, bool pruneCache = true, IBaseImageSource? bases = null)
     {
         _log = log;
         _closures = closures;
+        _bases = bases;
         _clock = clock ?? TimeProvider.System;
         _pruneCache = pruneCache;
     }
@@ -66,7 +69,13 @@ public sealed class ImagePipeline
         }
 
         var cache = new LayerCache(request.LayerCacheDirectory, _clock);
-        var inputs = BuildSummary.InputsOf(request, requestFileBytes);
+
+        // A base named by tag is resolved on every build (what the tag points at decides the image); one pinned by
+        // digest, with its blobs in the cache, costs no request.
+        var baseImage = request.BaseImage is null
+            ? null
+            : await (_bases ?? throw new InvalidOperationException("The request names a base image, and the pipeline has no base image source.")).GetAsync(request, cancellationToken);
+        var inputs = BuildSummary.InputsOf(request, requestFileBytes, baseImage?.ManifestDigest);
         var previous = BuildSummary.TryRead(request.SummaryPath);
         var unchanged = !repairing && previous is not null && previous.Inputs == inputs;
         var cached = unchanged ? CachedImage.Read(cache.Blobs, previous!.ManifestDigest) : null;
@@ -75,7 +84,7 @@ public sealed class ImagePipeline
             _log.Info("Nixery.Build: the layer cache no longer holds the last image; building it again.");
         }
 
-        var (image, nixReused) = cached is not null ? (cached, true) : await BuildAsync(request, cache, cancellationToken);
+        var (image, nixReused) = cached is not null ? (cached, true) : await BuildAsync(request, cache, baseImage, cancellationToken);
         var built = _clock.GetTimestamp();
 
         var run = new ImageRun(request, UpToDate: cached is not null, previous);
@@ -153,22 +162,25 @@ public sealed class ImagePipeline
     }
 
     /// <summary>The closure, the planned layers built or reused, then the config and manifest, all in the layer cache.</summary>
-    private async Task<(BuiltImage Image, bool NixReused)> BuildAsync(ImageRequest request, LayerCache cache, CancellationToken cancellationToken)
+    private async Task<(BuiltImage Image, bool NixReused)> BuildAsync(ImageRequest request, LayerCache cache, BaseImage? baseImage, CancellationToken cancellationToken)
     {
         var (closure, nixReused) = await _closures.GetAsync(request, cancellationToken);
         var media = MediaTypeSet.For(request.Format);
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
-        var jobs = LayerPlanner.Plan(request, closure, writer.Settings, _log);
-        var layers = LayerProducer.Produce(jobs, cache, writer, media.Layer, _log, cancellationToken);
+        var jobs = LayerPlanner.Plan(request, closure, writer.Settings, _log, baseImage);
+        var built = LayerProducer.Produce(jobs, cache, writer, media.Layer, _log, cancellationToken);
+        var baseLayers = baseImage?.Layers ?? [];
+        var layers = baseLayers.Concat(built).ToList();
 
         var config = new ImageConfig
         {
             Created = request.Created,
             Platform = request.Platform,
-            Settings = ContainerConfiguration.Settings(request, closure),
+            Settings = ContainerConfiguration.Settings(request, closure, baseImage),
             DiffIds = layers.Select(l => l.DiffId).ToList(),
-            History = layers.Select(l => new HistoryEntry(l.Description)).ToList(),
+            BaseHistory = baseImage is null ? [] : ContainerConfiguration.BaseHistory(baseImage),
+            History = (baseImage is not null && ContainerConfiguration.BaseHistory(baseImage).Count == 0 ? layers : built).Select(l => new HistoryEntry(l.Description)).ToList(),
         };
         var store = cache.Blobs;
         var configDescriptor = store.AddBytes(media.Config, OciJson.Serialize(config));

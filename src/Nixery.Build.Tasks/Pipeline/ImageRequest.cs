@@ -20,6 +20,12 @@ public sealed record ImageRequest
 
     public required NixPackageSource Source { get; init; }
 
+    /// <summary>ContainerBaseImage, in full (<see cref="Registry.ImageReference"/>, registry included); null for an image of Nix packages only.</summary>
+    public string? BaseImage { get; init; }
+
+    /// <summary>Whether the image gets the <c>org.opencontainers.image.base.name</c> and <c>.base.digest</c> labels (ContainerGenerateLabels).</summary>
+    public bool BaseImageLabels { get; init; } = true;
+
     public required Platform Platform { get; init; }
 
     /// <summary>The attribute path of the .NET runtime package among <see cref="Packages"/>, or null for none.</summary>
@@ -61,7 +67,7 @@ public sealed record ImageRequest
     /// <summary>Extra environment variables, in order; they override the image's defaults of the same name.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
 
-    /// <summary>The user the entry point runs as (name or uid, optionally :group); null for the runtime's default (root).</summary>
+    /// <summary>The user the entry point runs as (name or uid, optionally :group); null for the base image's (an image without a base always has one).</summary>
     public required string? User { get; init; }
 
     /// <summary>Exposed ports such as <c>8080/tcp</c>.</summary>

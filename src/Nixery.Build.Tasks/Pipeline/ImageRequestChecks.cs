@@ -64,7 +64,7 @@ public static class ImageRequestChecks
 
         if (request.User is { } user)
         {
-            ImageSettings.ValidateUser(user);
+            ImageSettings.ValidateUser(user, namesKnown: request.BaseImage is null);
         }
     }
 }

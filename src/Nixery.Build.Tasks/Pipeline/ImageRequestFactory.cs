@@ -64,8 +64,9 @@ public static class ImageRequestFactory
         var source = NixPackageSource.From(inputs.NixPkgsPath, inputs.NixPkgsChannel, inputs.NixPkgsGitRepository, inputs.NixPkgsGitRevision, baseDirectory);
         var popularityFile = string.IsNullOrWhiteSpace(inputs.PopularityFile) ? null : Path.GetFullPath(inputs.PopularityFile.Trim(), baseDirectory);
         var workingDirectory = ImageSettings.WorkingDirectory(inputs.WorkingDirectory);
+        var baseImage = string.IsNullOrWhiteSpace(inputs.BaseImage) ? null : Registry.ImageReference.Parse(inputs.BaseImage).ToString();
         var (entrypoint, command) = ImageSettings.EntrypointAndCmd(
-            inputs.AppCommand.Count > 0 ? inputs.AppCommand : DefaultAppCommand(inputs, workingDirectory), inputs.AppCommandArgs, inputs.DefaultArgs, inputs.AppCommandInstruction, inputs.Entrypoint, inputs.EntrypointArgs);
+            inputs.AppCommand.Count > 0 ? inputs.AppCommand : DefaultAppCommand(inputs, workingDirectory, baseImage is not null), inputs.AppCommandArgs, inputs.DefaultArgs, inputs.AppCommandInstruction, inputs.Entrypoint, inputs.EntrypointArgs);
         var created = CreatedFrom(inputs.SourceDateEpoch);
         var localEngine = ImageSettings.LocalEngine(inputs.LocalRegistry);
         // As the SDK: a registry or a local engine is the destination instead of the archive, unless the archive is asked for too.
@@ -94,7 +95,10 @@ public static class ImageRequestFactory
             Entrypoint = entrypoint,
             Command = command,
             Environment = inputs.EnvironmentVariables,
-            User = string.IsNullOrWhiteSpace(inputs.User) ? DefaultUser : inputs.User.Trim(),
+            // On a base image, the base's user unless the project sets one (as the SDK does); else the app user.
+            User = !string.IsNullOrWhiteSpace(inputs.User) ? inputs.User.Trim() : baseImage is null ? DefaultUser : null,
+            BaseImage = baseImage,
+            BaseImageLabels = !IsFalse(inputs.GenerateLabels),
             Ports = inputs.Ports.Select(p => ImageSettings.Port(p.Key, p.Value)).ToList(),
             Labels = Labels(inputs, requested, source, created),
             IsAspNet = IsTrue(inputs.IsAspNet),
@@ -169,7 +173,8 @@ public static class ImageRequestFactory
     /// The app command when ContainerAppCommand is empty: the apphost, or <c>/bin/dotnet app.dll</c>, in the working
     /// directory; none with the instruction None (or when the inputs name neither file).
     /// </summary>
-    public static IReadOnlyList<string> DefaultAppCommand(ImageInputs inputs, string workingDirectory)
+    /// <param name="onBase">On a base image, whose <c>/bin</c> stays the base's: <c>dotnet</c> is the Nix profile's (<see cref="SymlinkLayer.ProfilePath"/>).</param>
+    public static IReadOnlyList<string> DefaultAppCommand(ImageInputs inputs, string workingDirectory, bool onBase = false)
     {
         if (string.Equals(inputs.AppCommandInstruction?.Trim(), "None", StringComparison.OrdinalIgnoreCase))
         {
@@ -181,7 +186,7 @@ public static class ImageRequestFactory
             return [$"{workingDirectory}/{inputs.AppHostFileName.Trim()}"];
         }
 
-        return string.IsNullOrWhiteSpace(inputs.AppFileName) ? [] : ["/bin/dotnet", $"{workingDirectory}/{inputs.AppFileName.Trim()}"];
+        return string.IsNullOrWhiteSpace(inputs.AppFileName) ? [] : [onBase ? SymlinkLayer.ProfilePath + "/bin/dotnet" : "/bin/dotnet", $"{workingDirectory}/{inputs.AppFileName.Trim()}"];
     }
 
     /// <summary>

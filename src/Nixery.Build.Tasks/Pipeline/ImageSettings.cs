@@ -75,7 +75,8 @@ public static partial class ImageSettings
     /// A user the image can run as: a uid or gid from 0 to 2147483647 (what runtimes accept), or a name that the
     /// image's <c>/etc/passwd</c> (<c>/etc/group</c> for the group) has.
     /// </summary>
-    public static void ValidateUser(string user)
+    /// <param name="namesKnown">False on a base image: its users are not known before it is pulled, so only ids and the form are checked.</param>
+    public static void ValidateUser(string user, bool namesKnown = true)
     {
         if (!UserSpec().IsMatch(user))
         {
@@ -102,7 +103,7 @@ public static partial class ImageSettings
                         $"ContainerUser '{user}': {kind} id {part} is out of range; ids go from 0 to {int.MaxValue}. Use a smaller id, such as 1654 (app).");
                 }
             }
-            else if (!names.Contains(part))
+            else if (namesKnown && !names.Contains(part))
             {
                 throw new NixImageException(
                     ErrorCodes.InvalidUser,

@@ -17,7 +17,8 @@ public sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> 
 /// </summary>
 public static class LayerPlanner
 {
-    public static IReadOnlyList<LayerJob> Plan(ImageRequest request, RuntimeClosure closure, LayerWriterSettings settings, IBuildLog log)
+    /// <param name="baseImage">The base image the layers go on: its layers count towards the limit, and the symlink layer keeps its root's files.</param>
+    public static IReadOnlyList<LayerJob> Plan(ImageRequest request, RuntimeClosure closure, LayerWriterSettings settings, IBuildLog log, BaseImage? baseImage = null)
     {
         var groups = LayerGrouping.Group(
             LayerGrouping.WithClosureSizes(closure.Paths),
@@ -26,13 +27,14 @@ public static class LayerPlanner
             request.LayerBudget);
 
         var appGroups = AppLayerSplit.Split(request.PublishDirectory, request.AppName ?? string.Empty, log);
-        var totalLayers = groups.Count + 1 + appGroups.Count;
+        var baseLayers = baseImage?.Layers.Count ?? 0;
+        var totalLayers = baseLayers + groups.Count + 1 + appGroups.Count;
         if (totalLayers > ImageDefaults.MaxLayers)
         {
             throw new NixImageException(
                 ErrorCodes.LayerLimit,
-                $"The image would have {totalLayers} layers ({groups.Count} from Nix, 1 of symlinks, {appGroups.Count} of the app), more than the {ImageDefaults.MaxLayers} that Docker accepts. "
-                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - 1 - appGroups.Count}.");
+                $"The image would have {totalLayers} layers ({(baseLayers > 0 ? $"{baseLayers} of the base image, " : string.Empty)}{groups.Count} from Nix, 1 of symlinks, {appGroups.Count} of the app), more than the {ImageDefaults.MaxLayers} that Docker accepts. "
+                + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - baseLayers - 1 - appGroups.Count}.");
         }
 
         // The app-host packages are there for the app's own ELF files (through their RUNPATH), not for the image root.
@@ -47,11 +49,24 @@ public static class LayerPlanner
             () => StoreLayer.Entries(g.StorePaths),
             $"rating {g.Rating}, {g.StorePaths.Count} store path(s)",
             () => LayerCache.Key("nix", settings, g.StorePaths))));
-        jobs.Add(new LayerJob(
-            "symlinks",
-            () => SymlinkLayer.Build(topLevel, UserDatabase.Entries(), log),
-            "links to the top-level packages, users",
-            () => LayerCache.Key("symlinks", settings, topLevel)));
+        if (baseImage is null)
+        {
+            jobs.Add(new LayerJob(
+                "symlinks",
+                () => SymlinkLayer.Build(topLevel, UserDatabase.Entries(), log),
+                "links to the top-level packages, users",
+                () => LayerCache.Key("symlinks", settings, topLevel)));
+        }
+        else
+        {
+            // On a base, the packages' tree goes into a profile folder and the base's root only gains what it lacks;
+            // what it lacks is read from its layers, so the key names the base's manifest.
+            jobs.Add(new LayerJob(
+                "symlinks: " + SymlinkLayer.ProfilePath,
+                () => SymlinkLayer.BuildOverBase(topLevel, UserDatabase.EntriesOver(ReadBaseRoot(baseImage)), log),
+                "links to the top-level packages, users the base lacks",
+                () => LayerCache.Key("symlinks-over-base", settings, [.. topLevel, "base " + baseImage.ManifestDigest])));
+        }
 
         // App files change; their key is what a change would show: path, size, time, mode of every entry.
         jobs.AddRange(appGroups.Select(g => new LayerJob(
@@ -60,6 +75,18 @@ public static class LayerPlanner
             g.Count > 0 ? $"{g.Count} file(s)" : "the rest of the publish folder",
             () => LayerCache.Key("app", settings, AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches).Select(Describe)))));
         return jobs;
+    }
+
+    private static BaseRoot ReadBaseRoot(BaseImage baseImage)
+    {
+        try
+        {
+            return BaseRoot.Read(baseImage.Tars);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException)
+        {
+            throw new NixImageException(ErrorCodes.BaseImageUnusable, $"ContainerBaseImage '{baseImage.Reference}' cannot be built on: a layer of it is not a tar archive this package can read ({e.Message}).", e);
+        }
     }
 
     /// <summary>Patches that make the app's ELF files find the store's loader and libraries.</summary>

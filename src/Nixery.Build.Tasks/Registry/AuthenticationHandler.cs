@@ -56,7 +56,7 @@ internal sealed class AuthenticationHandler : DelegatingHandler
         {
             var status = response.StatusCode;
             response.Dispose();
-            throw _errors.Rejected(await _auth.CredentialAsync(cancellationToken), status, "push to");
+            throw _errors.Rejected(await _auth.CredentialAsync(cancellationToken), status, _errors.Action);
         }
 
         return response;

@@ -1,11 +1,12 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Nixery.Build.Diagnostics;
 using Nixery.Build.Oci;
 
 namespace Nixery.Build.Registry;
 
 /// <summary>
-/// The distribution API operations a push needs, for one repository of one registry: one method per operation,
+/// The distribution API operations a push (or a base image pull) needs, for one repository of one registry: one method per operation,
 /// each building its request (a <see cref="RegistryRequest"/>, so the chain can build it again for another try) and
 /// judging the answer. No retries, authentication, scheme choice or timeouts here: the handler chain below does those
 /// (see <see cref="RegistryConnection"/>). Requests are built for <c>https://registry/</c>; the chain may send them
@@ -16,11 +17,19 @@ internal sealed class DistributionClient
     private readonly HttpMessageInvoker _chain;
     private readonly RegistryErrors _errors;
     private readonly Uri _baseUri;
+    private readonly RegistryAccess _access;
 
-    public DistributionClient(HttpMessageInvoker chain, RegistryHost registry, string repository, RegistryErrors errors)
+    /// <summary>The largest manifest or index read: real ones are a few kilobytes.</summary>
+    private const int MaxManifestSize = 4 << 20;
+
+    /// <summary>The redirects a blob download follows (registries send blobs to their storage or a CDN).</summary>
+    private const int MaxRedirects = 3;
+
+    public DistributionClient(HttpMessageInvoker chain, RegistryHost registry, string repository, RegistryErrors errors, RegistryAccess access = RegistryAccess.Push)
     {
         _chain = chain;
         _errors = errors;
+        _access = access;
         Registry = registry;
         Repository = repository;
         _baseUri = registry.BaseUri(Uri.UriSchemeHttps);
@@ -30,7 +39,8 @@ internal sealed class DistributionClient
 
     public string Repository { get; }
 
-    private IReadOnlyList<string> PushScopes => [$"repository:{Repository}:pull,push"];
+    /// <summary>The scopes every request of this connection asks for: pull and push, or pull only for a base image.</summary>
+    private IReadOnlyList<string> PushScopes => _access == RegistryAccess.Pull ? [$"repository:{Repository}:pull"] : [$"repository:{Repository}:pull,push"];
 
     /// <summary>
     /// <c>GET /v2/</c>, unauthenticated: checks that the registry speaks the distribution API. Being the first
@@ -189,9 +199,11 @@ internal sealed class DistributionClient
             new RegistryRequest(what, () =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Head, Api($"manifests/{tag}"));
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaTypes.OciManifest));
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaTypes.DockerManifest));
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaTypes.OciIndex));
+                foreach (var type in MediaTypes.Manifests)
+                {
+                    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
+                }
+
                 return request;
             })
             { Scopes = PushScopes },
@@ -237,6 +249,87 @@ internal sealed class DistributionClient
         }
 
         CheckDigest(response, manifest.Descriptor.Digest, what);
+    }
+
+    /// <summary>
+    /// GETs a manifest or index by tag or digest, every media type accepted. Null when the registry does not know the
+    /// reference (404). A digest reference is checked against the bytes that came back.
+    /// </summary>
+    public async Task<PulledManifest?> GetManifestAsync(string reference, CancellationToken cancellationToken)
+    {
+        var what = $"get manifest {reference}";
+        using var response = await SendAsync(
+            new RegistryRequest(what, () =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Get, Api($"manifests/{reference}"));
+                foreach (var type in MediaTypes.Manifests)
+                {
+                    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
+                }
+
+                return request;
+            })
+            { Scopes = PushScopes },
+            cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await _errors.FailedAsync(response, what, 1);
+        }
+
+        if (response.Content.Headers.ContentLength > MaxManifestSize)
+        {
+            throw new NixImageException(ErrorCodes.RegistryRequestFailed, $"The registry {Registry} answered '{what}' for {Repository} with {response.Content.Headers.ContentLength} bytes, more than a manifest can be. Check ContainerBaseImage.");
+        }
+
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        var digest = Digest.Of(bytes);
+        if (Digest.TryParse(reference, out var expected) && expected != digest)
+        {
+            throw _errors.DigestMismatch(what, digest.Value, expected);
+        }
+
+        return new PulledManifest(bytes, response.Content.Headers.ContentType?.MediaType, digest);
+    }
+
+    /// <summary>
+    /// GETs a blob and copies its bytes into <paramref name="destination"/> as they arrive (never held in memory),
+    /// following the registry's redirects to its storage (without credentials: they are the registry's, not the
+    /// storage's). The caller checks the digest. False when the registry does not have it (404).
+    /// </summary>
+    public async Task<bool> DownloadBlobAsync(Descriptor blob, Stream destination, CancellationToken cancellationToken)
+    {
+        var what = $"get blob {Short(blob.Digest)}";
+        var request = new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, Api($"blobs/{blob.Digest}"))) { Scopes = PushScopes, StreamAnswer = true };
+        for (var redirects = 0; ; redirects++)
+        {
+            using var response = await SendAsync(request, cancellationToken);
+            if (response.StatusCode is HttpStatusCode.TemporaryRedirect or HttpStatusCode.Redirect or HttpStatusCode.SeeOther or HttpStatusCode.PermanentRedirect or HttpStatusCode.MovedPermanently
+                && redirects < MaxRedirects)
+            {
+                var location = Location(response);
+                request = new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, location)) { Authenticate = false, StreamAnswer = true };
+                continue;
+            }
+
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return false;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await _errors.FailedAsync(response, what, 1);
+            }
+
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await body.CopyToAsync(destination, 1 << 16, cancellationToken);
+            return true;
+        }
     }
 
     /// <summary>Sends one request through the chain (which tries it as often as it needs) and returns the answer.</summary>
@@ -319,3 +412,6 @@ internal sealed class DistributionClient
 
     internal static string Short(Digest digest) => digest.Value[..19];
 }
+
+/// <summary>A manifest or index as the registry sent it: its bytes, the media type it said, and the bytes' digest.</summary>
+internal sealed record PulledManifest(byte[] Content, string? ContentType, Digest Digest);

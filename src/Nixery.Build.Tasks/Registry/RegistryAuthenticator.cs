@@ -97,7 +97,7 @@ internal sealed class RegistryAuthenticator : IDisposable
             var credential = await CredentialAsync(cancellationToken);
             if (credential is not { HasPassword: true })
             {
-                throw _errors.Rejected(credential, HttpStatusCode.Unauthorized, "push to");
+                throw _errors.Rejected(credential, HttpStatusCode.Unauthorized, _errors.Action);
             }
 
             return new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{credential.UserName}:{credential.Password}")));

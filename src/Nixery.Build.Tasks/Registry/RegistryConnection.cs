@@ -3,7 +3,7 @@ using Nixery.Build.Diagnostics;
 namespace Nixery.Build.Registry;
 
 /// <summary>
-/// One push's way to one repository of a registry: the handler chain, built over the given transport, and the
+/// One push's (or one base image pull's) way to one repository of a registry: the handler chain, built over the given transport, and the
 /// <see cref="DistributionClient"/> on top of it. Outermost first:
 /// <code>
 /// DistributionClient → RetryHandler → AuthenticationHandler → SchemeFallbackHandler → ProgressTimeoutHandler → transport
@@ -33,10 +33,11 @@ internal sealed class RegistryConnection : IDisposable
         TlsTrust? trust,
         IBuildLog log,
         TimeSpan? timeout = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        RegistryAccess access = RegistryAccess.Push)
     {
         SchemeFallbackHandler? scheme = null;
-        Errors = new RegistryErrors(registry, repository, trust, () => scheme?.Scheme ?? Uri.UriSchemeHttps);
+        Errors = new RegistryErrors(registry, repository, trust, () => scheme?.Scheme ?? Uri.UriSchemeHttps, access);
         Authenticator = new RegistryAuthenticator(registry, repository, Errors, credentials, insecure, time ?? TimeProvider.System);
         var bottom = disposeTransport ? transport : new KeepOpen(transport);
         var watchdog = new ProgressTimeoutHandler(timeout ?? PushOptions.DefaultTimeout, bottom);
@@ -45,7 +46,7 @@ internal sealed class RegistryConnection : IDisposable
         Retry = new RetryHandler(registry, retry, Errors, log, auth);
         _scheme = scheme;
         _invoker = new HttpMessageInvoker(Retry, disposeHandler: true);
-        Client = new DistributionClient(_invoker, registry, repository, Errors);
+        Client = new DistributionClient(_invoker, registry, repository, Errors, access);
     }
 
     public DistributionClient Client { get; }

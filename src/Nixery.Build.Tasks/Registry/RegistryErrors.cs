@@ -5,6 +5,13 @@ using Nixery.Build.Diagnostics;
 
 namespace Nixery.Build.Registry;
 
+/// <summary>What a connection to a repository is for: pushing the image, or pulling a base image (read-only scopes).</summary>
+public enum RegistryAccess
+{
+    Push,
+    Pull,
+}
+
 /// <summary>
 /// Words every coded error about a registry's answers or silence for one push: which registry, which repository,
 /// which request, what came back, and what to do. The handlers and the distribution client decide that something
@@ -12,21 +19,30 @@ namespace Nixery.Build.Registry;
 /// </summary>
 internal sealed class RegistryErrors
 {
-    private const string NothingTagged = "Nothing was tagged: the image's tags still point where they did.";
-
     private readonly RegistryHost _registry;
     private readonly string _repository;
     private readonly TlsTrust? _trust;
     private readonly Func<string> _scheme;
+    private readonly RegistryAccess _access;
 
     /// <param name="scheme">The scheme the push speaks to the registry (https until it is found to be http).</param>
-    public RegistryErrors(RegistryHost registry, string repository, TlsTrust? trust, Func<string> scheme)
+    /// <param name="access">Whether the connection pushes the image or pulls a base image: what the messages say was (not) done.</param>
+    public RegistryErrors(RegistryHost registry, string repository, TlsTrust? trust, Func<string> scheme, RegistryAccess access = RegistryAccess.Push)
     {
         _registry = registry;
         _repository = repository;
         _trust = trust;
         _scheme = scheme;
+        _access = access;
     }
+
+    /// <summary>What the connection does to the repository, for messages: <c>push to</c> or <c>pull from</c>.</summary>
+    public string Action => _access == RegistryAccess.Pull ? "pull from" : "push to";
+
+    /// <summary>What a failed request left undone.</summary>
+    private string NothingTagged => _access == RegistryAccess.Pull
+        ? "The base image (ContainerBaseImage) could not be pulled, so no image was built."
+        : "Nothing was tagged: the image's tags still point where they did.";
 
     /// <summary>An answer that is not what the request needed (NIXIMG035), with the registry's own error codes when it sent them.</summary>
     public async Task<NixImageException> FailedAsync(HttpResponseMessage response, string what, int attempts, string? remedy = null)
@@ -95,13 +111,13 @@ internal sealed class RegistryErrors
         return new NixImageException(
             ErrorCodes.RegistryAuthenticationFailed,
             status == HttpStatusCode.Forbidden
-                ? $"The registry {_registry} denied {credential} the right to {what} {_repository} ({code}). Check that this account may push to that repository."
+                ? $"The registry {_registry} denied {credential} the right to {what} {_repository} ({code}). Check that this account may {Action} that repository."
                 : $"The registry {_registry} refused {credential} for {_repository} ({code}). Check the user name and password (or token), or log in again.");
     }
 
     public NixImageException UnsupportedAuthentication(string scheme) => new(
         ErrorCodes.RegistryAuthenticationFailed,
-        $"The registry {_registry} asks for '{scheme}' authentication to push to {_repository}, which Nixery.Build does not speak (only Basic and Bearer tokens). Push through a registry or proxy that accepts Basic or Bearer authentication.");
+        $"The registry {_registry} asks for '{scheme}' authentication to {Action} {_repository}, which Nixery.Build does not speak (only Basic and Bearer tokens). Use a registry or proxy that accepts Basic or Bearer authentication.");
 
     public NixImageException NoTokenService() => new(
         ErrorCodes.RegistryAuthenticationFailed,
@@ -119,7 +135,7 @@ internal sealed class RegistryErrors
     /// <summary>A token service that said no: refused credentials (NIXIMG031), or another failure (NIXIMG035).</summary>
     public NixImageException TokenRefused(HttpResponseMessage response, RegistryCredential? credential) =>
         response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest
-            ? Rejected(credential, response.StatusCode, "push to")
+            ? Rejected(credential, response.StatusCode, Action)
             : new NixImageException(
                 ErrorCodes.RegistryRequestFailed,
                 $"The token service of {_registry} answered {(int)response.StatusCode} {response.ReasonPhrase} when asked for a token for {_repository}. Check the registry's auth configuration and try again.");

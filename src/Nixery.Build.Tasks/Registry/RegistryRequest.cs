@@ -26,6 +26,12 @@ internal sealed record RegistryRequest(string What, Func<HttpRequestMessage> Cre
     /// </summary>
     public RequestActivity? Activity { get; init; }
 
+    /// <summary>
+    /// True for a blob download: the answer's body is handed on as a stream (never buffered), read under the same
+    /// watchdog, each read pushing its deadline back (see <see cref="ProgressTimeoutHandler"/>).
+    /// </summary>
+    public bool StreamAnswer { get; init; }
+
     /// <summary>The request a message was built for, if any.</summary>
     public static RegistryRequest? Of(HttpRequestMessage message) =>
         message.Options.TryGetValue(Key, out var request) ? request : null;

@@ -15,5 +15,5 @@ public sealed class BuildNixImage : ImageSinkTask
     protected override string CancelledMessage => "Image build cancelled; nothing was written.";
 
     protected override void Run(CancellationToken cancellationToken) =>
-        SetOutputs(ImageJob.RunAsync(RequestFile, Prepared, RegistrySettings, new MSBuildLog(Log), Environment.GetEnvironmentVariable, cancellationToken, PlatformOnly).GetAwaiter().GetResult());
+        SetOutputs(ImageJob.RunAsync(RequestFile, Prepared, RegistrySettings, new MSBuildLog(Log), Environment.GetEnvironmentVariable, cancellationToken, PlatformOnly, new PullSettings(InsecureRegistries, RegistryTimeout)).GetAwaiter().GetResult());
 }

@@ -25,6 +25,10 @@ public sealed class ComputeNixImageRequest : NixImageInputsTask
     [Output]
     public string? ResolvedUser { get; set; }
 
+    /// <summary>ContainerBaseImage in full (registry, repository, tag or digest); empty for none.</summary>
+    [Output]
+    public string? ResolvedBaseImage { get; set; }
+
     [Output]
     public string? ResolvedImageFormat { get; set; }
 
@@ -99,6 +103,7 @@ public sealed class ComputeNixImageRequest : NixImageInputsTask
         ResolvedImageTags = string.Join(';', r.Tags);
         ResolvedWorkingDirectory = r.WorkingDirectory;
         ResolvedUser = r.User;
+        ResolvedBaseImage = r.BaseImage;
         ResolvedImageFormat = r.Format == Pipeline.ImageFormat.Oci ? "OCI" : "Docker";
         ResolvedNixSystem = r.Platform.NixSystem;
         ResolvedLayerBudget = r.LayerBudget.ToString(CultureInfo.InvariantCulture);
@@ -123,7 +128,7 @@ public sealed class ComputeNixImageRequest : NixImageInputsTask
 
     /// <summary>The default app command, as the factory made it: what the entry point starts with.</summary>
     private IReadOnlyList<string> AppCommandOf(ImageRequest request) =>
-        ImageRequestFactory.DefaultAppCommand(Inputs(), request.WorkingDirectory);
+        ImageRequestFactory.DefaultAppCommand(Inputs(), request.WorkingDirectory, request.BaseImage is not null);
 
     private static TaskItem Item(string spec) => new(spec);
 

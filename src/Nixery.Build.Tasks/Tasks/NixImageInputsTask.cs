@@ -75,6 +75,9 @@ public abstract class NixImageInputsTask : CancelableNixTask
     /// <summary>LocalRegistry: Docker or Podman.</summary>
     public string? LocalRegistry { get; set; }
 
+    /// <summary>ContainerBaseImage.</summary>
+    public string? BaseImage { get; set; }
+
     public string? WorkingDirectory { get; set; }
 
     public bool IsAspNet { get; set; }
@@ -155,6 +158,7 @@ public abstract class NixImageInputsTask : CancelableNixTask
         RegistryTimeout = RegistryTimeout,
         OciLayoutPath = OciLayoutPath,
         LocalRegistry = LocalRegistry,
+        BaseImage = BaseImage,
         WorkingDirectory = WorkingDirectory,
         IsAspNet = IsAspNet ? "true" : "false",
         ImageFormat = ImageFormat,

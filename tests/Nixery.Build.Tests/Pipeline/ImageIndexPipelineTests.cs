@@ -310,10 +310,4 @@ public sealed class ImageIndexPipelineTests : IDisposable
         stream.CopyTo(buffer);
         return buffer.ToArray();
     }
-
-    private sealed class FakeClosure(RuntimeClosure closure) : IClosureSource
-    {
-        public Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken) =>
-            Task.FromResult(new ClosureResult(closure, Reused: false));
-    }
 }

@@ -248,17 +248,6 @@ public sealed class ImagePipelineTests : IDisposable
         return bytes;
     }
 
-    private sealed class FakeClosure(RuntimeClosure closure) : IClosureSource
-    {
-        public int Calls { get; private set; }
-
-        public Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken)
-        {
-            Calls++;
-            return Task.FromResult(new ClosureResult(closure, Reused: false));
-        }
-    }
-
     private sealed class ManualClock(DateTimeOffset now) : TimeProvider
     {
         private DateTimeOffset _now = now;
