@@ -28,7 +28,18 @@ public sealed record BaseRoot(BaseFile? Passwd, BaseFile? Group, bool HasEtc, bo
         var decided = new Dictionary<string, Found?>(StringComparer.Ordinal);
         for (var i = layers.Count - 1; i >= 0 && decided.Count < Wanted.Length; i--)
         {
-            var (entries, hidden, opaque) = Scan(layers[i]);
+            Dictionary<string, Found> entries;
+            HashSet<string> hidden;
+            List<string> opaque;
+            try
+            {
+                (entries, hidden, opaque) = Scan(layers[i]);
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new InvalidDataException($"layer {i + 1} ends in the middle of a tar entry", e);
+            }
+
             foreach (var path in Wanted.Where(p => !decided.ContainsKey(p)))
             {
                 if (entries.TryGetValue(path, out var found))

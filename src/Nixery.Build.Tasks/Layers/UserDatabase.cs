@@ -92,9 +92,9 @@ public static class UserDatabase
             return false;
         }
 
-        var text = Encoding.UTF8.GetString(content);
-        var extended = text.Length == 0 || text.EndsWith('\n') ? text + line : text + "\n" + line;
-        entries.Add(new InlineFileEntry(path, existing.Mode, Encoding.UTF8.GetBytes(extended)));
+        // The base's bytes as they are (whatever their encoding), then the line.
+        var separator = content.Length == 0 || content[^1] == (byte)'\n' ? string.Empty : "\n";
+        entries.Add(new InlineFileEntry(path, existing.Mode, (byte[])[.. content, .. Encoding.ASCII.GetBytes(separator + line)]));
         return true;
     }
 

@@ -71,6 +71,7 @@ public sealed class BadInputMatrixTests
         yield return new("tag with a colon", "NIXIMG008", ["-p:ContainerImageTags=a:b"]);
         yield return new("tag of 129 characters", "NIXIMG008", ["-p:ContainerImageTag=" + new string('t', 129)]);
         yield return new("registry with a scheme", "NIXIMG030", ["-p:ContainerRegistry=http://registry.example.com"]);
+        yield return new("base image with an upper-case repository", "NIXIMG043", ["-p:ContainerBaseImage=Busybox:1.36"]);
 
         // Registries
         string[] Registry(string name) => ["-p:ContainerRegistry=" + name, "-p:ContainerInsecureRegistries=" + name, "-p:NixImageRegistryTimeout=2"];

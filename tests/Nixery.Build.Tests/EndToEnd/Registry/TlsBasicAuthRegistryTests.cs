@@ -185,4 +185,44 @@ public sealed class TlsBasicAuthRegistryTests : IClassFixture<TlsBasicAuthRegist
         Assert.DoesNotContain("Authorization:", rest, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("   at ", rest, StringComparison.Ordinal);
     }
+
+    /// <summary>A base image behind TLS and Basic credentials (an image of ours, pushed there first) is pulled with the push's credentials and trust; without them, NIXIMG031 says so.</summary>
+    [Fact]
+    public void ABaseImageIsPulledWithTheCredentialsAndTrustOfPushesAndRefusedWithoutThem()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var trust = new Dictionary<string, string?> { ["SSL_CERT_FILE"] = _fixture.Certificates.CaFile };
+        var credentials = new Dictionary<string, string?>(trust)
+        {
+            ["DOTNET_CONTAINER_REGISTRY_UNAME"] = TlsBasicAuthRegistry.User,
+            ["DOTNET_CONTAINER_REGISTRY_PWORD"] = TlsBasicAuthRegistry.Password,
+        };
+        var pushed = RegistryPush.Publish(project, Registry.Name, "tls/base", environment: credentials);
+        Assert.True(pushed.ExitCode == 0, pushed.Output);
+        var baseImage = $"-p:ContainerBaseImage={Registry.Name}/tls/base:latest";
+
+        var refused = project.Publish(["-r", "linux-x64", baseImage], With(RegistryPush.IsolatedEnvironment(project), trust));
+        Assert.NotEqual(0, refused.ExitCode);
+        var error = refused.Output.Split('\n').First(l => l.Contains("error NIXIMG031", StringComparison.Ordinal));
+        Assert.Contains("to pull from tls/base", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", refused.Output, StringComparison.Ordinal);
+
+        var onBase = project.Publish(["-r", "linux-x64", baseImage], With(RegistryPush.IsolatedEnvironment(project), credentials));
+        Assert.True(onBase.ExitCode == 0, onBase.Output);
+        using var image = new ImageReader(project.DefaultArchive());
+        Assert.Equal($"{Registry.Name}/tls/base:latest", image.Config().GetProperty("config").GetProperty("Labels").GetProperty("org.opencontainers.image.base.name").GetString());
+        var run = image.Run();
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("Hello from Nix!", run.Output, StringComparison.Ordinal);
+    }
+
+    private static Dictionary<string, string?> With(Dictionary<string, string?> environment, Dictionary<string, string?> more)
+    {
+        foreach (var (name, value) in more)
+        {
+            environment[name] = value;
+        }
+
+        return environment;
+    }
 }
