@@ -113,7 +113,7 @@ public sealed class CredentialStore
 
             if (Match(root, "credHelpers", registry, repository) is { ValueKind: JsonValueKind.String } helper && NonEmpty(helper.GetString()) is { } helperName)
             {
-                return await _runHelper(helperName, registry.Name, cancellationToken);
+                return await _runHelper(helperName, ServerUrl(registry), cancellationToken);
             }
 
             if (Match(root, "auths", registry, repository) is { ValueKind: JsonValueKind.Object } entry && FromAuthEntry(entry, file, registry) is { } credential)
@@ -123,7 +123,7 @@ public sealed class CredentialStore
 
             if (root.TryGetProperty("credsStore", out var store) && store.ValueKind == JsonValueKind.String && NonEmpty(store.GetString()) is { } storeName)
             {
-                return await _runHelper(storeName, registry.Name, cancellationToken);
+                return await _runHelper(storeName, ServerUrl(registry), cancellationToken);
             }
         }
 
@@ -185,7 +185,7 @@ public sealed class CredentialStore
         foreach (var property in entries.EnumerateObject())
         {
             var (host, path) = NormalizeKey(property.Name);
-            if (host != registry.Name)
+            if (Canonical(host) != Canonical(registry.Name))
             {
                 continue;
             }
@@ -204,6 +204,13 @@ public sealed class CredentialStore
 
         return best;
     }
+
+    /// <summary>Docker Hub is written three ways (docker login keeps its credentials under <c>https://index.docker.io/v1/</c>); the API's host is the one name.</summary>
+    private static string Canonical(string host) => host is "docker.io" or "index.docker.io" ? ImageReference.DockerHubApi : host;
+
+    /// <summary>What a credential helper is asked for: Docker Hub's key as docker login stores it, else the registry's name.</summary>
+    private static string ServerUrl(RegistryHost registry) =>
+        registry.Name == ImageReference.DockerHubApi ? "https://index.docker.io/v1/" : registry.Name;
 
     internal static (string Host, string Path) NormalizeKey(string key)
     {

@@ -83,6 +83,25 @@ public sealed class CredentialStoreTests : IDisposable
         Assert.Equal("u", Find()?.UserName);
     }
 
+    [Theory]
+    [InlineData("https://index.docker.io/v1/")]
+    [InlineData("docker.io")]
+    public async Task DockerHubsCredentialsAreFoundUnderTheKeysDockerLoginWrites(string key)
+    {
+        DockerConfig($$"""{"auths": {"{{key}}": {"auth": "{{Auth("hub-user", "p")}}"} } }""");
+        var hub = ImageReference.Parse("busybox").Registry;
+        Assert.Equal("hub-user", (await Store().FindAsync(hub, "library/busybox", CancellationToken.None))?.UserName);
+    }
+
+    [Fact]
+    public async Task DockerHubsHelperIsAskedForTheKeyDockerLoginUses()
+    {
+        DockerConfig("""{"credsStore": "desktop"}""");
+        var hub = ImageReference.Parse("busybox").Registry;
+        await Store().FindAsync(hub, "library/busybox", CancellationToken.None);
+        Assert.Equal(("desktop", "https://index.docker.io/v1/"), _helperCalls.Single());
+    }
+
     [Fact]
     public void AnotherRegistrysEntryIsNotUsed()
     {
