@@ -40,7 +40,7 @@ internal sealed class DistributionClient
     public string Repository { get; }
 
     /// <summary>The scopes every request of this connection asks for: pull and push, or pull only for a base image.</summary>
-    private IReadOnlyList<string> PushScopes => _access == RegistryAccess.Pull ? [$"repository:{Repository}:pull"] : [$"repository:{Repository}:pull,push"];
+    private IReadOnlyList<string> Scopes => _access == RegistryAccess.Pull ? [$"repository:{Repository}:pull"] : [$"repository:{Repository}:pull,push"];
 
     /// <summary>
     /// <c>GET /v2/</c>, unauthenticated: checks that the registry speaks the distribution API. Being the first
@@ -60,7 +60,7 @@ internal sealed class DistributionClient
     public async Task<bool> BlobExistsAsync(Descriptor blob, CancellationToken cancellationToken)
     {
         var what = $"check blob {Short(blob.Digest)}";
-        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Head, Api($"blobs/{blob.Digest}"))) { Scopes = PushScopes }, cancellationToken);
+        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Head, Api($"blobs/{blob.Digest}"))) { Scopes = Scopes }, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return false;
@@ -83,7 +83,7 @@ internal sealed class DistributionClient
         var what = $"mount blob {Short(blob.Digest)} from {source}";
         var uri = new Uri(Api("blobs/uploads/") + $"?mount={Uri.EscapeDataString(blob.Digest.Value)}&from={Uri.EscapeDataString(source)}");
         using var response = await SendAsync(
-            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Post, uri) { Content = Empty() }) { Scopes = [.. PushScopes, $"repository:{source}:pull"] },
+            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Post, uri) { Content = Empty() }) { Scopes = [.. Scopes, $"repository:{source}:pull"] },
             cancellationToken);
         if (response.StatusCode == HttpStatusCode.Created)
         {
@@ -103,7 +103,7 @@ internal sealed class DistributionClient
     {
         var what = $"start upload of {Short(blob.Digest)}";
         using var response = await SendAsync(
-            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Post, Api("blobs/uploads/")) { Content = Empty() }) { Scopes = PushScopes },
+            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Post, Api("blobs/uploads/")) { Content = Empty() }) { Scopes = Scopes },
             cancellationToken);
         if (response.StatusCode != HttpStatusCode.Accepted)
         {
@@ -122,7 +122,7 @@ internal sealed class DistributionClient
         using var response = await SendAsync(
             new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Put, uri) { Content = Body(blob, 0, blob.Descriptor.Size, progress, activity) })
             {
-                Scopes = PushScopes,
+                Scopes = Scopes,
                 Retry = false,
                 Activity = activity,
             },
@@ -143,7 +143,7 @@ internal sealed class DistributionClient
                 return new HttpRequestMessage(HttpMethod.Patch, location) { Content = content };
             })
             {
-                Scopes = PushScopes,
+                Scopes = Scopes,
                 Retry = false,
                 Activity = activity,
             },
@@ -167,7 +167,7 @@ internal sealed class DistributionClient
     public async Task<(Uri Location, long Received)?> UploadStatusAsync(Uri location, Descriptor blob, CancellationToken cancellationToken)
     {
         var what = $"check upload of {Short(blob.Digest)}";
-        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, location)) { Scopes = PushScopes }, cancellationToken);
+        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, location)) { Scopes = Scopes }, cancellationToken);
         if (response.StatusCode is not (HttpStatusCode.NoContent or HttpStatusCode.OK))
         {
             return null;
@@ -181,7 +181,7 @@ internal sealed class DistributionClient
     {
         var what = $"complete upload of {Short(blob.Digest)}";
         var uri = UploadLocation.WithQuery(location, "digest", blob.Digest.Value);
-        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Put, uri) { Content = Empty() }) { Scopes = PushScopes }, cancellationToken);
+        using var response = await SendAsync(new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Put, uri) { Content = Empty() }) { Scopes = Scopes }, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound && await BlobExistsAsync(blob, cancellationToken))
         {
             // A try whose answer was lost completed it already.
@@ -196,17 +196,7 @@ internal sealed class DistributionClient
     {
         var what = $"check tag {tag}";
         using var response = await SendAsync(
-            new RegistryRequest(what, () =>
-            {
-                var request = new HttpRequestMessage(HttpMethod.Head, Api($"manifests/{tag}"));
-                foreach (var type in MediaTypes.Manifests)
-                {
-                    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
-                }
-
-                return request;
-            })
-            { Scopes = PushScopes },
+            ManifestRequest(HttpMethod.Head, tag, what),
             cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -241,7 +231,7 @@ internal sealed class DistributionClient
                 content.Headers.ContentType = new MediaTypeHeaderValue(manifest.Descriptor.MediaType);
                 return new HttpRequestMessage(HttpMethod.Put, Api($"manifests/{reference}")) { Content = content };
             })
-            { Scopes = PushScopes },
+            { Scopes = Scopes },
             cancellationToken);
         if (response.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK or HttpStatusCode.Accepted))
         {
@@ -259,17 +249,7 @@ internal sealed class DistributionClient
     {
         var what = $"get manifest {reference}";
         using var response = await SendAsync(
-            new RegistryRequest(what, () =>
-            {
-                var request = new HttpRequestMessage(HttpMethod.Get, Api($"manifests/{reference}"));
-                foreach (var type in MediaTypes.Manifests)
-                {
-                    request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
-                }
-
-                return request;
-            })
-            { Scopes = PushScopes },
+            ManifestRequest(HttpMethod.Get, reference, what),
             cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -304,7 +284,7 @@ internal sealed class DistributionClient
     public async Task<bool> DownloadBlobAsync(Descriptor blob, Stream destination, CancellationToken cancellationToken)
     {
         var what = $"get blob {Short(blob.Digest)}";
-        var request = new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, Api($"blobs/{blob.Digest}"))) { Scopes = PushScopes, StreamAnswer = true };
+        var request = new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, Api($"blobs/{blob.Digest}"))) { Scopes = Scopes, StreamAnswer = true };
         for (var redirects = 0; ; redirects++)
         {
             using var response = await SendAsync(request, cancellationToken);
@@ -331,6 +311,19 @@ internal sealed class DistributionClient
             return true;
         }
     }
+
+    /// <summary>A HEAD or GET of a manifest by tag or digest, accepting every manifest and index type.</summary>
+    private RegistryRequest ManifestRequest(HttpMethod method, string reference, string what) => new(what, () =>
+    {
+        var request = new HttpRequestMessage(method, Api($"manifests/{reference}"));
+        foreach (var type in MediaTypes.Manifests)
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
+        }
+
+        return request;
+    })
+    { Scopes = Scopes };
 
     /// <summary>Sends one request through the chain (which tries it as often as it needs) and returns the answer.</summary>
     private async Task<HttpResponseMessage> SendAsync(RegistryRequest request, CancellationToken cancellationToken)
