@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Nixery.Build.Archive;
 using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
@@ -69,19 +68,7 @@ public sealed class RegistryBaseImageSource : IBaseImageSource
     /// <summary>The pulled base as the pipeline uses it; the config must name one diff ID per layer.</summary>
     internal static BaseImage Describe(ImageReference reference, PulledImage pulled, ImageFormat format)
     {
-        BaseImageConfig config;
-        try
-        {
-            using var stream = pulled.Config.Open();
-            using var buffer = new MemoryStream();
-            stream.CopyTo(buffer);
-            config = BaseImageConfig.Parse(buffer.ToArray());
-        }
-        catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
-        {
-            throw Unusable(reference, $"its config is not an image configuration ({e.Message}).");
-        }
-
+        var config = pulled.Settings;
         if (config.DiffIds.Count != pulled.Layers.Count)
         {
             throw Unusable(reference, $"its config names {config.DiffIds.Count} layer(s) and its manifest {pulled.Layers.Count}.");

@@ -172,6 +172,7 @@ public sealed class ImagePipeline
         var built = LayerProducer.Produce(jobs, cache, writer, media.Layer, _log, cancellationToken);
         var baseLayers = baseImage?.Layers ?? [];
         var layers = baseLayers.Concat(built).ToList();
+        var baseHistory = baseImage is null ? [] : ContainerConfiguration.BaseHistory(baseImage);
 
         var config = new ImageConfig
         {
@@ -179,8 +180,8 @@ public sealed class ImagePipeline
             Platform = request.Platform,
             Settings = ContainerConfiguration.Settings(request, closure, baseImage),
             DiffIds = layers.Select(l => l.DiffId).ToList(),
-            BaseHistory = baseImage is null ? [] : ContainerConfiguration.BaseHistory(baseImage),
-            History = (baseImage is not null && ContainerConfiguration.BaseHistory(baseImage).Count == 0 ? layers : built).Select(l => new HistoryEntry(l.Description)).ToList(),
+            BaseHistory = baseHistory,
+            History = (baseImage is not null && baseHistory.Count == 0 ? layers : built).Select(l => new HistoryEntry(l.Description)).ToList(),
         };
         var store = cache.Blobs;
         var configDescriptor = store.AddBytes(media.Config, OciJson.Serialize(config));

@@ -32,9 +32,10 @@ public sealed record PullRequest
 }
 
 /// <summary>A base image, whole in the blob store: what its reference resolved to, and the platform's manifest, config and layers.</summary>
+/// <param name="Settings">The config blob, read.</param>
 /// <param name="ResolvedDigest">What the reference named when pulled: the index of a multi-platform base, else the manifest.</param>
 /// <param name="Downloaded">Blobs fetched from the registry by this pull (0 when the store held everything).</param>
-public sealed record PulledImage(ImageReference Image, Digest ResolvedDigest, ImageBlob Manifest, ImageBlob Config, IReadOnlyList<ImageBlob> Layers, int Downloaded);
+public sealed record PulledImage(ImageReference Image, Digest ResolvedDigest, ImageBlob Manifest, ImageBlob Config, BaseImageConfig Settings, IReadOnlyList<ImageBlob> Layers, int Downloaded);
 
 /// <summary>
 /// Pulls a base image into a blob store, asking the registry only what the store cannot answer: a reference pinned
@@ -82,7 +83,7 @@ public sealed class ImagePuller
 
             var (configDescriptor, layerDescriptors) = ReadManifest(manifest);
             var config = await BlobAsync(configDescriptor, "config", cancellationToken);
-            CheckPlatform(config);
+            var settings = ReadConfig(config);
             var layers = new ImageBlob[layerDescriptors.Count];
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, puller._options.MaxParallelUploads), CancellationToken = cancellationToken };
             await Parallel.ForEachAsync(Enumerable.Range(0, layers.Length), parallel, async (i, token) =>
@@ -105,7 +106,7 @@ public sealed class ImagePuller
                 puller._log.Detail($"base image {_image}: {rootDigest}, every blob already in the layer cache");
             }
 
-            return new PulledImage(_image, rootDigest, manifest, config, layers, _downloaded);
+            return new PulledImage(_image, rootDigest, manifest, config, settings, layers, _downloaded);
         }
 
         public void Dispose() => _connection?.Dispose();
@@ -231,7 +232,8 @@ public sealed class ImagePuller
             return chosen;
         }
 
-        private void CheckPlatform(ImageBlob configBlob)
+        /// <summary>The config, read, and checked to be for the platform being built.</summary>
+        private BaseImageConfig ReadConfig(ImageBlob configBlob)
         {
             BaseImageConfig config;
             try
@@ -251,6 +253,8 @@ public sealed class ImagePuller
                     $"ContainerBaseImage '{_image}' is an image for {config.Os}/{config.Architecture}, not for {Describe(platform)}, the platform being built. "
                     + "Choose a base image for this platform (or a multi-platform one), or build for the base's platform.");
             }
+
+            return config;
         }
 
         private (Descriptor Config, IReadOnlyList<Descriptor> Layers) ReadManifest(ImageBlob manifest)
