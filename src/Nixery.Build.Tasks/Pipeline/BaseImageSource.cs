@@ -61,7 +61,12 @@ public sealed class RegistryBaseImageSource : IBaseImageSource
         };
         var pulled = await new ImagePuller(_log, _handler).PullAsync(pull, new StoredBlobs(cache.Blobs), cancellationToken);
         var image = Describe(reference, pulled, request.Format);
-        Remember(request.LayerCacheDirectory, reference, image);
+        if (pulled.Downloaded > 0)
+        {
+            // What the layer cache held already was recorded when it was downloaded: a warm build rewrites nothing.
+            Remember(request.LayerCacheDirectory, reference, image);
+        }
+
         return image;
     }
 
