@@ -19,7 +19,7 @@ var writer = new LayerWriter(new LayerWriterSettings(DateTimeOffset.FromUnixTime
 long input = 0, output = 0;
 Parallel.ForEach(groups, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, group =>
 {
-    var written = writer.Write(StoreLayer.Entries(group.StorePaths), Stream.Null, CancellationToken.None);
+    var written = writer.Write(StoreLayer.Entries(group.StorePaths, DiskStore.Instance), Stream.Null, CancellationToken.None);
     Interlocked.Add(ref input, written.UncompressedSize);
     Interlocked.Add(ref output, written.Size);
 });

@@ -164,6 +164,11 @@ public sealed class DeterministicTarWriter : IDisposable
     private void WriteFile(FileEntry file)
     {
         Stream stream = new FileStream(file.SourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        if (file.Offset > 0)
+        {
+            stream = new WindowStream(stream, file.Offset, file.Size);
+        }
+
         if (file.Patch is { } patch)
         {
             stream = patch.Apply(stream, file.Size);

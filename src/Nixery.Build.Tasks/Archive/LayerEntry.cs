@@ -16,11 +16,14 @@ public abstract record LayerEntry(string Path)
 public sealed record DirectoryEntry(string Path, int Mode) : LayerEntry(Path);
 
 /// <summary>
-/// A regular file whose bytes are read from <see cref="SourcePath"/> (<see cref="Size"/> bytes on disk) when the tar
-/// is written, with <see cref="Patch"/> applied on the way when there is one.
+/// A regular file whose bytes are read from <see cref="SourcePath"/> (<see cref="Size"/> bytes on disk, from
+/// <see cref="Offset"/>) when the tar is written, with <see cref="Patch"/> applied on the way when there is one.
 /// </summary>
 public sealed record FileEntry(string Path, int Mode, string SourcePath, long Size) : LayerEntry(Path)
 {
+    /// <summary>Where the file's bytes start in <see cref="SourcePath"/>: 0 for a file of its own, more for a file inside a NAR.</summary>
+    public long Offset { get; init; }
+
     public FilePatch? Patch { get; init; }
 
     /// <summary>The file's size in the layer: on disk, plus what the patch appends.</summary>

@@ -34,21 +34,21 @@ public sealed class NativeLinking
     /// <param name="runtimeArchitecture">The .NET architecture name (<c>x64</c>, <c>arm64</c>): which <c>runtimes/linux-*</c> folder is this platform's.</param>
     /// <param name="appHostPackages">Store paths of the app-host packages, in order: their <c>lib</c> folders are on every RUNPATH.</param>
     /// <param name="closure">Every store path of the image: where DT_NEEDED libraries and loaders are looked for.</param>
-    public NativeLinking(ushort machine, string runtimeArchitecture, IReadOnlyList<string> appHostPackages, IEnumerable<string> closure, IBuildLog log)
+    public NativeLinking(ushort machine, string runtimeArchitecture, IReadOnlyList<string> appHostPackages, IEnumerable<string> closure, IStoreView store, IBuildLog log)
     {
         _machine = machine;
         _runtimeArchitecture = runtimeArchitecture;
         _log = log;
-        _appHostLibraryFolders = appHostPackages.Select(p => p + "/lib").Where(Directory.Exists).Distinct(StringComparer.Ordinal).ToList();
+        _appHostLibraryFolders = appHostPackages.Select(p => p + "/lib").Where(store.IsFolder).Distinct(StringComparer.Ordinal).ToList();
 
         // Which lib folder provides a file name: app-host packages first, then the closure in a fixed order.
         _libraryFolderOf = new Dictionary<string, string>(StringComparer.Ordinal);
-        var folders = _appHostLibraryFolders.Concat(closure.Order(StringComparer.Ordinal).Select(p => p + "/lib").Where(Directory.Exists));
+        var folders = _appHostLibraryFolders.Concat(closure.Order(StringComparer.Ordinal).Select(p => p + "/lib").Where(store.IsFolder));
         foreach (var folder in folders)
         {
-            foreach (var entry in Directory.EnumerateFileSystemEntries(folder))
+            foreach (var entry in store.Children(folder))
             {
-                _libraryFolderOf.TryAdd(Path.GetFileName(entry), folder);
+                _libraryFolderOf.TryAdd(entry.Name, folder);
             }
         }
     }

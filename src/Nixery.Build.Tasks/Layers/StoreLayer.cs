@@ -4,11 +4,12 @@ namespace Nixery.Build.Layers;
 
 /// <summary>
 /// Store paths as they sit in the store: <c>nix/</c> and <c>nix/store/</c> first, then each path
-/// (ordinal order) with the modes Nix gave it. Nix normalises owners, times and modes already.
+/// (ordinal order) with the modes Nix gave it, read from <paramref name="store"/> (on disk, or NARs). Nix normalises
+/// owners, times and modes already.
 /// </summary>
 public static class StoreLayer
 {
-    public static IEnumerable<LayerEntry> Entries(IEnumerable<string> storePaths)
+    public static IEnumerable<LayerEntry> Entries(IEnumerable<string> storePaths, IStoreView store)
     {
         var sorted = storePaths.Order(StringComparer.Ordinal).ToList();
         if (sorted.Count == 0)
@@ -26,7 +27,7 @@ public static class StoreLayer
 
         foreach (var path in sorted)
         {
-            foreach (var entry in FileTree.Walk(path, path.TrimStart('/'), FileTree.KeepMode))
+            foreach (var entry in store.Entries(path))
             {
                 yield return entry;
             }

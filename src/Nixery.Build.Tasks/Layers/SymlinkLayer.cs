@@ -26,8 +26,8 @@ public static class SymlinkLayer
     private sealed record GeneratedFile(LayerEntry Entry) : Node;
 
     /// <param name="packageRoots">Store paths of the top-level packages, in precedence order.</param>
-    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IBuildLog log) =>
-        Build(packageRoots, [], log);
+    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IStoreView store, IBuildLog log) =>
+        Build(packageRoots, [], store, log);
 
     /// <summary>
     /// Where the top-level packages' tree goes in an image built on a base image, whose <c>/bin</c>, <c>/lib</c> and
@@ -40,7 +40,7 @@ public static class SymlinkLayer
     /// it at the root, so no file of the base is replaced), and <paramref name="rootEntries"/> (what the base's root
     /// gains, see <see cref="UserDatabase.EntriesOver"/>).
     /// </summary>
-    public static IReadOnlyList<LayerEntry> BuildOverBase(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> rootEntries, IBuildLog log)
+    public static IReadOnlyList<LayerEntry> BuildOverBase(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> rootEntries, IStoreView store, IBuildLog log)
     {
         var prefix = ProfilePath.TrimStart('/');
         var entries = new List<LayerEntry>();
@@ -50,7 +50,7 @@ public static class SymlinkLayer
             entries.Add(new DirectoryEntry(string.Join('/', parts[..n]), UnixModes.Executable));
         }
 
-        foreach (var entry in Join(packageRoots, [], log, imageRoot: false))
+        foreach (var entry in Join(packageRoots, [], store, log, imageRoot: false))
         {
             entries.Add(entry with { Path = prefix + "/" + entry.Path });
         }
@@ -61,22 +61,22 @@ public static class SymlinkLayer
 
     /// <param name="packageRoots">Store paths of the top-level packages, in precedence order.</param>
     /// <param name="generated">Entries made by the build (folders, small files); they replace what packages provide at their paths.</param>
-    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IBuildLog log) =>
-        Join(packageRoots, generated, log, imageRoot: true).OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
+    public static IReadOnlyList<LayerEntry> Build(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IStoreView store, IBuildLog log) =>
+        Join(packageRoots, generated, store, log, imageRoot: true).OrderBy(e => e.Path, StringComparer.Ordinal).ToList();
 
     /// <param name="imageRoot">True for the image's root: it also gets <c>/usr/bin/env</c> and <c>/tmp</c>.</param>
-    private static List<LayerEntry> Join(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IBuildLog log, bool imageRoot)
+    private static List<LayerEntry> Join(IReadOnlyList<string> packageRoots, IReadOnlyList<LayerEntry> generated, IStoreView store, IBuildLog log, bool imageRoot)
     {
         var root = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
         foreach (var package in packageRoots)
         {
-            if (!Directory.Exists(package) || new DirectoryInfo(package).LinkTarget is not null)
+            if (store.Stat(package) is not { Kind: StoreNodeKind.Directory })
             {
                 log.Detail($"symlinks: {package} is not a folder; nothing of it is linked into the image root");
                 continue;
             }
 
-            Join(root, package, package, string.Empty, log);
+            Join(root, package, package, string.Empty, store, log);
         }
 
         if (imageRoot)
@@ -99,27 +99,27 @@ public static class SymlinkLayer
         return entries;
     }
 
-    private static void Join(Folder into, string package, string sourceFolder, string relative, IBuildLog log)
+    private static void Join(Folder into, string package, string sourceFolder, string relative, IStoreView store, IBuildLog log)
     {
-        foreach (var child in new DirectoryInfo(sourceFolder).EnumerateFileSystemInfos().OrderBy(c => c.Name, StringComparer.Ordinal))
+        foreach (var child in store.Children(sourceFolder))
         {
             var path = relative.Length == 0 ? child.Name : relative + "/" + child.Name;
-            var isFolder = child is DirectoryInfo && child.LinkTarget is null;
+            var isFolder = child.Kind == StoreNodeKind.Directory;
             into.Children.TryGetValue(child.Name, out var existing);
             switch (existing)
             {
                 case null when isFolder:
                     var folder = new Folder(new SortedDictionary<string, Node>(StringComparer.Ordinal));
                     into.Children.Add(child.Name, folder);
-                    Join(folder, package, child.FullName, path, log);
+                    Join(folder, package, child.Path, path, store, log);
                     break;
                 case null:
-                    into.Children.Add(child.Name, new Link(child.FullName, package));
+                    into.Children.Add(child.Name, new Link(child.Path, package));
                     break;
                 case Folder folderSoFar when isFolder:
-                    Join(folderSoFar, package, child.FullName, path, log);
+                    Join(folderSoFar, package, child.Path, path, store, log);
                     break;
-                case Link link when SameFile(link.Target, child.FullName):
+                case Link link when SameFile(link.Target, child.Path, store):
                     break;
                 default:
                     var kept = existing is Link l ? l.Package : "a folder of earlier packages";
@@ -133,10 +133,8 @@ public static class SymlinkLayer
     }
 
     /// <summary>Two packages may link the same file (coreutils' <c>bin/ls</c> and busybox's both lead to busybox): no conflict.</summary>
-    private static bool SameFile(string a, string b) => a == b || FinalTarget(a) == FinalTarget(b);
-
-    private static string FinalTarget(string path) =>
-        new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+    private static bool SameFile(string a, string b, IStoreView store) =>
+        a == b || (store.Resolve(a)?.Path ?? a) == (store.Resolve(b)?.Path ?? b);
 
     /// <summary>Scripts start with <c>#!/usr/bin/env</c>; give them one when a package has <c>bin/env</c>.</summary>
     private static void AddUsrBinEnv(Folder root)

@@ -1,10 +1,11 @@
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 
 namespace Nixery.Build.Pipeline;
 
-/// <summary>The runtime closure of a request's packages, and whether it was reused rather than asked of Nix.</summary>
-public sealed record ClosureResult(RuntimeClosure Closure, bool Reused);
+/// <summary>The runtime closure of a request's packages, where its store paths' contents are read, and whether it was reused rather than asked of Nix.</summary>
+public sealed record ClosureResult(RuntimeClosure Closure, bool Reused, IStoreView Store);
 
 /// <summary>Where the pipeline gets the closure from: Nix (<see cref="NixClosureSource"/>), or a fake in tests.</summary>
 public interface IClosureSource
@@ -32,7 +33,7 @@ public sealed class NixClosureSource : IClosureSource
         if (fingerprint is not null && closureCache.TryLoad(fingerprint) is { } cached)
         {
             _log.Info($"Nix: packages, system and package set unchanged; reusing the runtime closure of {cached.Paths.Count} store paths without running Nix");
-            return new(cached, true);
+            return new(cached, true, DiskStore.Instance);
         }
 
         if (fingerprint is null)
@@ -52,6 +53,6 @@ public sealed class NixClosureSource : IClosureSource
             closureCache.Save(fingerprint, closure);
         }
 
-        return new(closure, false);
+        return new(closure, false, DiskStore.Instance);
     }
 }

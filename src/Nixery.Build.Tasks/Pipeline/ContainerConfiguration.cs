@@ -13,9 +13,9 @@ public static class ContainerConfiguration
     /// ports then ours, the project's user, working folder and entry point where set, else the base's; settings this
     /// package does not set (Volumes, StopSignal, ...) kept.
     /// </summary>
-    public static ContainerSettings Settings(ImageRequest request, RuntimeClosure closure, BaseImage? baseImage = null)
+    public static ContainerSettings Settings(ImageRequest request, RuntimeClosure closure, IStoreView store, BaseImage? baseImage = null)
     {
-        var env = Environment(request, closure, baseImage?.Config);
+        var env = Environment(request, closure, store, baseImage?.Config);
         var from = baseImage?.Config;
         var ownCommand = request.Entrypoint.Count > 0 || request.Command.Count > 0;
         return new ContainerSettings
@@ -50,7 +50,7 @@ public static class ContainerConfiguration
     /// ASPNETCORE_HTTP_PORTS for ASP.NET apps), what a Nix image needs (PATH, SSL_CERT_FILE, DOTNET_ROOT),
     /// then the project's ContainerEnvironmentVariable items, which override defaults of the same name.
     /// </summary>
-    internal static List<KeyValuePair<string, string>> Environment(ImageRequest request, RuntimeClosure closure, BaseImageConfig? from = null)
+    internal static List<KeyValuePair<string, string>> Environment(ImageRequest request, RuntimeClosure closure, IStoreView store, BaseImageConfig? from = null)
     {
         var env = new List<KeyValuePair<string, string>>();
         if (from is null)
@@ -74,7 +74,7 @@ public static class ContainerConfiguration
         if (request.DotnetRuntimePackage is { } runtime)
         {
             var package = closure.Packages.First(p => p.Name == runtime);
-            env.Add(new("DOTNET_ROOT", DotnetRoot.Find(package)));
+            env.Add(new("DOTNET_ROOT", DotnetRoot.Find(package, store)));
         }
 
         if (from?.Env.Any(e => e.StartsWith("APP_UID=", StringComparison.Ordinal)) != true)

@@ -1,4 +1,5 @@
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 
 namespace Nixery.Build.Pipeline;
@@ -9,12 +10,12 @@ public static class DotnetRoot
     /// <summary>Layouts seen in package sets: nixpkgs' <c>share/dotnet</c>, <c>lib/dotnet</c>, or the package root.</summary>
     private static readonly string[] Candidates = ["share/dotnet", "lib/dotnet", string.Empty];
 
-    public static string Find(ResolvedPackage runtime)
+    public static string Find(ResolvedPackage runtime, IStoreView store)
     {
         foreach (var candidate in Candidates)
         {
             var root = candidate.Length == 0 ? runtime.StorePath : runtime.StorePath + "/" + candidate;
-            if (Directory.Exists(Path.Combine(root, "host", "fxr")))
+            if (store.IsFolder(root + "/host/fxr"))
             {
                 return root;
             }

@@ -164,11 +164,11 @@ public sealed class ImagePipeline
     /// <summary>The closure, the planned layers built or reused, then the config and manifest, all in the layer cache.</summary>
     private async Task<(BuiltImage Image, bool NixReused)> BuildAsync(ImageRequest request, LayerCache cache, BaseImage? baseImage, CancellationToken cancellationToken)
     {
-        var (closure, nixReused) = await _closures.GetAsync(request, cancellationToken);
+        var (closure, nixReused, storeView) = await _closures.GetAsync(request, cancellationToken);
         var media = MediaTypeSet.For(request.Format);
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
-        var jobs = LayerPlanner.Plan(request, closure, writer.Settings, _log, baseImage);
+        var jobs = LayerPlanner.Plan(request, closure, storeView, writer.Settings, _log, baseImage);
         var built = LayerProducer.Produce(jobs, cache, writer, media.Layer, _log, cancellationToken);
         var baseLayers = baseImage?.Layers ?? [];
         var layers = baseLayers.Concat(built).ToList();
@@ -178,7 +178,7 @@ public sealed class ImagePipeline
         {
             Created = request.Created,
             Platform = request.Platform,
-            Settings = ContainerConfiguration.Settings(request, closure, baseImage),
+            Settings = ContainerConfiguration.Settings(request, closure, storeView, baseImage),
             DiffIds = layers.Select(l => l.DiffId).ToList(),
             BaseHistory = baseHistory,
             History = (baseImage is not null && baseHistory.Count == 0 ? layers : built).Select(l => new HistoryEntry(l.Description)).ToList(),

@@ -18,7 +18,7 @@ public sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> 
 public static class LayerPlanner
 {
     /// <param name="baseImage">The base image the layers go on: its layers count towards the limit, and the symlink layer keeps its root's files.</param>
-    public static IReadOnlyList<LayerJob> Plan(ImageRequest request, RuntimeClosure closure, LayerWriterSettings settings, IBuildLog log, BaseImage? baseImage = null)
+    public static IReadOnlyList<LayerJob> Plan(ImageRequest request, RuntimeClosure closure, IStoreView store, LayerWriterSettings settings, IBuildLog log, BaseImage? baseImage = null)
     {
         var groups = LayerGrouping.Group(
             LayerGrouping.WithClosureSizes(closure.Paths),
@@ -40,20 +40,20 @@ public static class LayerPlanner
         // The app-host packages are there for the app's own ELF files (through their RUNPATH), not for the image root.
         var topLevel = closure.Packages.Where(p => !request.AppHostPackages.Contains(p.Name))
             .Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList();
-        var patches = LinkNativeFiles(request, closure, log);
+        var patches = LinkNativeFiles(request, closure, store, log);
         var jobs = new List<LayerJob>();
 
         // Store paths never change, so a Nix layer's key is its paths: a hit skips tar and gzip entirely.
         jobs.AddRange(groups.Select(g => new LayerJob(
             "nix: " + string.Join(' ', g.StorePaths.Select(RuntimeClosure.NameOf).Order(StringComparer.Ordinal)),
-            () => StoreLayer.Entries(g.StorePaths),
+            () => StoreLayer.Entries(g.StorePaths, store),
             $"rating {g.Rating}, {g.StorePaths.Count} store path(s)",
             () => LayerCache.Key("nix", settings, g.StorePaths))));
         if (baseImage is null)
         {
             jobs.Add(new LayerJob(
                 "symlinks",
-                () => SymlinkLayer.Build(topLevel, UserDatabase.Entries(), log),
+                () => SymlinkLayer.Build(topLevel, UserDatabase.Entries(), store, log),
                 "links to the top-level packages, users",
                 () => LayerCache.Key("symlinks", settings, topLevel)));
         }
@@ -63,7 +63,7 @@ public static class LayerPlanner
             // what it lacks is read from its layers, so the key names the base's manifest.
             jobs.Add(new LayerJob(
                 "symlinks: " + SymlinkLayer.ProfilePath,
-                () => SymlinkLayer.BuildOverBase(topLevel, UserDatabase.EntriesOver(ReadBaseRoot(baseImage)), log),
+                () => SymlinkLayer.BuildOverBase(topLevel, UserDatabase.EntriesOver(ReadBaseRoot(baseImage)), store, log),
                 "links to the top-level packages, users the base lacks",
                 () => LayerCache.Key("symlinks-over-base", settings, [.. topLevel, "base " + baseImage.ManifestDigest])));
         }
@@ -90,7 +90,7 @@ public static class LayerPlanner
     }
 
     /// <summary>Patches that make the app's ELF files find the store's loader and libraries.</summary>
-    private static IReadOnlyDictionary<string, FilePatch> LinkNativeFiles(ImageRequest request, RuntimeClosure closure, IBuildLog log)
+    private static IReadOnlyDictionary<string, FilePatch> LinkNativeFiles(ImageRequest request, RuntimeClosure closure, IStoreView store, IBuildLog log)
     {
         if (NativeLinking.PlatformOf(request.Platform.NixSystem) is not { } platform)
         {
@@ -99,7 +99,7 @@ public static class LayerPlanner
         }
 
         var appHost = closure.Packages.Where(p => request.AppHostPackages.Contains(p.Name)).Select(p => p.StorePath).ToList();
-        var linking = new NativeLinking(platform.Machine, platform.Architecture, appHost, closure.Paths.Keys, log);
+        var linking = new NativeLinking(platform.Machine, platform.Architecture, appHost, closure.Paths.Keys, store, log);
         var prefix = request.WorkingDirectory + "/";
         var entrypoint = request.Entrypoint.Concat(request.Command).FirstOrDefault();
         var relative = entrypoint is not null && entrypoint.StartsWith(prefix, StringComparison.Ordinal) ? entrypoint[prefix.Length..] : null;

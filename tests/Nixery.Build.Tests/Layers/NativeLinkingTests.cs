@@ -58,7 +58,7 @@ public sealed class NativeLinkingTests : IDisposable
     }
 
     private NativeLinking Linking(params string[] appHost) =>
-        new(ElfFile.MachineX8664, "x64", appHost, [_jq, _oniguruma, _gccLib, _glibc], _log);
+        new(ElfFile.MachineX8664, "x64", appHost, [_jq, _oniguruma, _gccLib, _glibc], DiskStore.Instance, _log);
 
     private static ElfFile Patched(string source, FilePatch patch, TempDirectory folder)
     {
@@ -119,7 +119,7 @@ public sealed class NativeLinkingTests : IDisposable
     {
         Publish("jq", "/usr/bin/jq");
 
-        var patches = new NativeLinking(ElfFile.MachineX8664, "x64", [_glibc], [_glibc], _log).Plan(_publish, entrypoint: "jq");
+        var patches = new NativeLinking(ElfFile.MachineX8664, "x64", [_glibc], [_glibc], DiskStore.Instance, _log).Plan(_publish, entrypoint: "jq");
 
         Assert.True(patches.ContainsKey("jq"));
         var (code, message) = Assert.Single(_log.Warnings);
@@ -131,7 +131,7 @@ public sealed class NativeLinkingTests : IDisposable
     public void EntryPointWithoutALoaderInTheClosureIsAnErrorAnyOtherFileAWarning()
     {
         Publish("jq", "/usr/bin/jq");
-        var linking = new NativeLinking(ElfFile.MachineX8664, "x64", [], [_jq, _oniguruma], _log);
+        var linking = new NativeLinking(ElfFile.MachineX8664, "x64", [], [_jq, _oniguruma], DiskStore.Instance, _log);
 
         var error = Assert.Throws<NixImageException>(() => linking.Plan(_publish, entrypoint: "jq"));
         Assert.Equal(ErrorCodes.NativeFileNotLinked, error.Code);

@@ -36,7 +36,7 @@ public sealed class StoreLayerTests : IDisposable
     [Fact]
     public void StoreFolderAndItsParentsComeFirstThenPathsInOrdinalOrder()
     {
-        var entries = StoreLayer.Entries([_script, _zlib, _hello]).ToList();
+        var entries = StoreLayer.Entries([_script, _zlib, _hello], DiskStore.Instance).ToList();
 
         var store = _temp.Combine("nix/store").TrimStart('/');
         var parents = store.Split('/').Select((_, i) => string.Join('/', store.Split('/')[..(i + 1)])).ToList();
@@ -64,12 +64,12 @@ public sealed class StoreLayerTests : IDisposable
     [Fact]
     public void OrderOfTheGivenPathsDoesNotMatter()
     {
-        Assert.Equal(StoreLayer.Entries([_hello, _zlib, _script]), StoreLayer.Entries([_script, _hello, _zlib]));
+        Assert.Equal(StoreLayer.Entries([_hello, _zlib, _script], DiskStore.Instance), StoreLayer.Entries([_script, _hello, _zlib], DiskStore.Instance));
     }
 
     [Fact]
     public void NoPathsGiveNoEntries()
     {
-        Assert.Empty(StoreLayer.Entries([]));
+        Assert.Empty(StoreLayer.Entries([], DiskStore.Instance));
     }
 }

@@ -33,7 +33,7 @@ public sealed class SymlinkLayerOverBaseTests : IDisposable
     [Fact]
     public void ThePackagesTreeIsUnderTheProfileFolderWithItsFolderChain()
     {
-        var entries = SymlinkLayer.BuildOverBase([_coreutils, _jq], [], _log);
+        var entries = SymlinkLayer.BuildOverBase([_coreutils, _jq], [], DiskStore.Instance, _log);
 
         Assert.Equal<LayerEntry>(
             [
@@ -57,7 +57,7 @@ public sealed class SymlinkLayerOverBaseTests : IDisposable
     [Fact]
     public void NothingOfThePackagesIsAtTheRoot()
     {
-        var entries = SymlinkLayer.BuildOverBase([_coreutils, _jq], [], _log);
+        var entries = SymlinkLayer.BuildOverBase([_coreutils, _jq], [], DiskStore.Instance, _log);
 
         Assert.All(entries, e => Assert.True(e.Path == "nix" || e.Path.StartsWith("nix/", StringComparison.Ordinal), e.Path));
         Assert.DoesNotContain(entries, e => e.Path is "bin" or "lib" or "tmp" or "usr" or "usr/bin/env");
@@ -69,7 +69,7 @@ public sealed class SymlinkLayerOverBaseTests : IDisposable
     {
         var rootEntries = UserDatabase.EntriesOver(BaseRoot.Empty);
 
-        var entries = SymlinkLayer.BuildOverBase([_jq], rootEntries, _log);
+        var entries = SymlinkLayer.BuildOverBase([_jq], rootEntries, DiskStore.Instance, _log);
 
         Assert.All(rootEntries, e => Assert.Contains(e, entries));
         Assert.Equal(entries.OrderBy(e => e.Path, StringComparer.Ordinal), entries);
@@ -82,7 +82,7 @@ public sealed class SymlinkLayerOverBaseTests : IDisposable
     {
         var tmp = new DirectoryEntry("tmp", UnixModes.StickyWorldWritable);
 
-        var entries = SymlinkLayer.BuildOverBase([], [tmp], _log);
+        var entries = SymlinkLayer.BuildOverBase([], [tmp], DiskStore.Instance, _log);
 
         Assert.Equal(["nix", "nix/var", "nix/var/nix", "nix/var/nix/profiles", Profile, "tmp"], entries.Select(e => e.Path));
         Assert.Equal(tmp, entries[^1]);
@@ -94,7 +94,7 @@ public sealed class SymlinkLayerOverBaseTests : IDisposable
         var busybox = _temp.CreateDirectory("store/cccc-busybox");
         _temp.CreateFile("store/cccc-busybox/bin/ls", "busybox ls");
 
-        var entries = SymlinkLayer.BuildOverBase([busybox, _coreutils], [], _log);
+        var entries = SymlinkLayer.BuildOverBase([busybox, _coreutils], [], DiskStore.Instance, _log);
 
         Assert.Contains(new SymlinkEntry(Profile + "/bin/ls", busybox + "/bin/ls"), entries);
         Assert.Equal(ErrorCodes.SymlinkCollision, Assert.Single(_log.Warnings).Code);
@@ -105,9 +105,9 @@ public sealed class SymlinkLayerOverBaseTests : IDisposable
     {
         var missing = _temp.Combine("store/dddd-missing");
 
-        var entries = SymlinkLayer.BuildOverBase([missing, _jq], [], _log);
+        var entries = SymlinkLayer.BuildOverBase([missing, _jq], [], DiskStore.Instance, _log);
 
-        Assert.Equal(SymlinkLayer.BuildOverBase([_jq], [], new RecordingLog()), entries);
+        Assert.Equal(SymlinkLayer.BuildOverBase([_jq], [], DiskStore.Instance, new RecordingLog()), entries);
         Assert.Contains(_log.Lines, l => l.Contains(missing, StringComparison.Ordinal));
     }
 }

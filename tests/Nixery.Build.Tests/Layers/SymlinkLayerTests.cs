@@ -29,7 +29,7 @@ public sealed class SymlinkLayerTests : IDisposable
     [Fact]
     public void JoinsPackagesIntoRealFoldersWithSymlinksToTheirFiles()
     {
-        var entries = SymlinkLayer.Build([_coreutils, _jq], _log);
+        var entries = SymlinkLayer.Build([_coreutils, _jq], DiskStore.Instance, _log);
 
         Assert.Equal<LayerEntry>(
             [
@@ -56,9 +56,9 @@ public sealed class SymlinkLayerTests : IDisposable
     [Fact]
     public void SamePackageTwiceGivesIdenticalTargetsAndNoWarning()
     {
-        var entries = SymlinkLayer.Build([_jq, _jq], _log);
+        var entries = SymlinkLayer.Build([_jq, _jq], DiskStore.Instance, _log);
 
-        Assert.Equal(SymlinkLayer.Build([_jq], new RecordingLog()), entries);
+        Assert.Equal(SymlinkLayer.Build([_jq], DiskStore.Instance, new RecordingLog()), entries);
         Assert.Empty(_log.Warnings);
     }
 
@@ -71,7 +71,7 @@ public sealed class SymlinkLayerTests : IDisposable
         var applets = _temp.CreateDirectory("store/eeee-applets");
         _temp.CreateSymlink("store/eeee-applets/bin/ls", binary);
 
-        var entries = SymlinkLayer.Build([applets, busybox], _log);
+        var entries = SymlinkLayer.Build([applets, busybox], DiskStore.Instance, _log);
 
         Assert.Empty(_log.Warnings);
         Assert.Contains(new SymlinkEntry("bin/ls", applets + "/bin/ls"), entries);
@@ -83,7 +83,7 @@ public sealed class SymlinkLayerTests : IDisposable
         var busybox = _temp.CreateDirectory("store/cccc-busybox");
         _temp.CreateFile("store/cccc-busybox/bin/ls", "busybox ls");
 
-        var coreutilsFirst = SymlinkLayer.Build([_coreutils, busybox], _log);
+        var coreutilsFirst = SymlinkLayer.Build([_coreutils, busybox], DiskStore.Instance, _log);
 
         Assert.Contains(new SymlinkEntry("bin/ls", _coreutils + "/bin/ls"), coreutilsFirst);
         var (code, message) = Assert.Single(_log.Warnings);
@@ -93,7 +93,7 @@ public sealed class SymlinkLayerTests : IDisposable
         Assert.Contains(_coreutils, message, StringComparison.Ordinal);
         Assert.Contains(busybox, message, StringComparison.Ordinal);
 
-        var busyboxFirst = SymlinkLayer.Build([busybox, _coreutils], new RecordingLog());
+        var busyboxFirst = SymlinkLayer.Build([busybox, _coreutils], DiskStore.Instance, new RecordingLog());
         Assert.Contains(new SymlinkEntry("bin/ls", busybox + "/bin/ls"), busyboxFirst);
     }
 
@@ -103,7 +103,7 @@ public sealed class SymlinkLayerTests : IDisposable
         var odd = _temp.CreateDirectory("store/dddd-odd");
         _temp.CreateFile("store/dddd-odd/share", "a file where others have a folder");
 
-        var entries = SymlinkLayer.Build([_coreutils, odd], _log);
+        var entries = SymlinkLayer.Build([_coreutils, odd], DiskStore.Instance, _log);
 
         Assert.Contains(new DirectoryEntry("share", UnixModes.Executable), entries);
         Assert.DoesNotContain(entries, e => e is SymlinkEntry { Path: "share" });
@@ -116,8 +116,8 @@ public sealed class SymlinkLayerTests : IDisposable
         var withTmp = _temp.CreateDirectory("store/eeee-with-tmp");
         _temp.CreateFile("store/eeee-with-tmp/tmp/.keep", string.Empty);
 
-        var bare = SymlinkLayer.Build([], _log);
-        var provided = SymlinkLayer.Build([withTmp], _log);
+        var bare = SymlinkLayer.Build([], DiskStore.Instance, _log);
+        var provided = SymlinkLayer.Build([withTmp], DiskStore.Instance, _log);
 
         Assert.Equal<LayerEntry>([new DirectoryEntry("tmp", UnixModes.StickyWorldWritable)], bare);
         Assert.Equal(0x3FF, UnixModes.StickyWorldWritable);
@@ -127,8 +127,8 @@ public sealed class SymlinkLayerTests : IDisposable
     [Fact]
     public void UsrBinEnvOnlyWhenSomePackageHasBinEnv()
     {
-        var withEnv = SymlinkLayer.Build([_jq, _coreutils], _log);
-        var withoutEnv = SymlinkLayer.Build([_jq], _log);
+        var withEnv = SymlinkLayer.Build([_jq, _coreutils], DiskStore.Instance, _log);
+        var withoutEnv = SymlinkLayer.Build([_jq], DiskStore.Instance, _log);
 
         Assert.Contains(new SymlinkEntry("usr/bin/env", _coreutils + "/bin/env"), withEnv);
         Assert.DoesNotContain(withoutEnv, e => e.Path.StartsWith("usr", StringComparison.Ordinal));
@@ -140,7 +140,7 @@ public sealed class SymlinkLayerTests : IDisposable
         var perl = _temp.CreateDirectory("store/ffff-perl");
         _temp.CreateFile("store/ffff-perl/usr/bin/perl", "perl");
 
-        var entries = SymlinkLayer.Build([perl, _coreutils], _log);
+        var entries = SymlinkLayer.Build([perl, _coreutils], DiskStore.Instance, _log);
 
         Assert.Contains(new SymlinkEntry("usr/bin/perl", perl + "/usr/bin/perl"), entries);
         Assert.Contains(new SymlinkEntry("usr/bin/env", _coreutils + "/bin/env"), entries);
@@ -152,9 +152,9 @@ public sealed class SymlinkLayerTests : IDisposable
     {
         var script = _temp.CreateFile("store/gggg-script.sh", "#!/bin/sh");
 
-        var entries = SymlinkLayer.Build([script, _jq], _log);
+        var entries = SymlinkLayer.Build([script, _jq], DiskStore.Instance, _log);
 
-        Assert.Equal(SymlinkLayer.Build([_jq], new RecordingLog()), entries);
+        Assert.Equal(SymlinkLayer.Build([_jq], DiskStore.Instance, new RecordingLog()), entries);
         Assert.Contains(_log.Lines, line => line.Contains(script, StringComparison.Ordinal));
         Assert.Empty(_log.Warnings);
     }
@@ -166,7 +166,7 @@ public sealed class SymlinkLayerTests : IDisposable
         _temp.CreateFile("store/hhhh-glibc/lib/ld-linux-x86-64.so.2", "ld");
         _temp.CreateSymlink("store/hhhh-glibc/lib64", "lib");
 
-        var entries = SymlinkLayer.Build([glibc], _log);
+        var entries = SymlinkLayer.Build([glibc], DiskStore.Instance, _log);
 
         Assert.Contains(new SymlinkEntry("lib64", glibc + "/lib64"), entries);
         Assert.DoesNotContain(entries, e => e.Path.StartsWith("lib64/", StringComparison.Ordinal));
@@ -175,7 +175,7 @@ public sealed class SymlinkLayerTests : IDisposable
     [Fact]
     public void EntriesAreInOrdinalPathOrder()
     {
-        var entries = SymlinkLayer.Build([_coreutils, _jq], _log);
+        var entries = SymlinkLayer.Build([_coreutils, _jq], DiskStore.Instance, _log);
 
         Assert.Equal(entries.Select(e => e.Path).Order(StringComparer.Ordinal), entries.Select(e => e.Path));
     }
@@ -183,7 +183,7 @@ public sealed class SymlinkLayerTests : IDisposable
     [Fact]
     public void UserDatabaseAndHomeAreAddedWithTheirOwners()
     {
-        var entries = SymlinkLayer.Build([_coreutils, _jq], UserDatabase.Entries(), _log);
+        var entries = SymlinkLayer.Build([_coreutils, _jq], UserDatabase.Entries(), DiskStore.Instance, _log);
 
         var passwd = Assert.IsType<InlineFileEntry>(Assert.Single(entries, e => e.Path == "etc/passwd"));
         Assert.Contains("app:x:1654:1654:app:/home/app:", System.Text.Encoding.ASCII.GetString(passwd.Content.Span), StringComparison.Ordinal);
@@ -202,7 +202,7 @@ public sealed class SymlinkLayerTests : IDisposable
         var shadow = _temp.CreateDirectory("store/ffff-shadow");
         _temp.CreateFile("store/ffff-shadow/etc/passwd", "root:x:0:0::/:/bin/false\n");
 
-        var entries = SymlinkLayer.Build([shadow], UserDatabase.Entries(), _log);
+        var entries = SymlinkLayer.Build([shadow], UserDatabase.Entries(), DiskStore.Instance, _log);
 
         Assert.IsType<InlineFileEntry>(Assert.Single(entries, e => e.Path == "etc/passwd"));
         var (code, message) = Assert.Single(_log.Warnings);

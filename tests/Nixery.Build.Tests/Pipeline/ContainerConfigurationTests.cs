@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
 using Nixery.Build.Pipeline;
@@ -99,7 +100,7 @@ public sealed class ContainerConfigurationTests : IDisposable
         {
             Created = request.Created,
             Platform = request.Platform,
-            Settings = ContainerConfiguration.Settings(request, closure),
+            Settings = ContainerConfiguration.Settings(request, closure, DiskStore.Instance),
             DiffIds = [Digest.Of("layer"u8)],
             History = [new HistoryEntry("app")],
         };

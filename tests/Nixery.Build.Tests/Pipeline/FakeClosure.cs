@@ -1,3 +1,4 @@
+using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Pipeline;
 
@@ -11,6 +12,6 @@ internal sealed class FakeClosure(RuntimeClosure closure) : IClosureSource
     public Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken)
     {
         Calls++;
-        return Task.FromResult(new ClosureResult(closure, Reused: false));
+        return Task.FromResult(new ClosureResult(closure, Reused: false, DiskStore.Instance));
     }
 }
