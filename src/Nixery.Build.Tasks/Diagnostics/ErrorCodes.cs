@@ -152,6 +152,26 @@ public static class ErrorCodes
     /// <summary>The base image cannot be built on: not a Linux image, a layer format this package cannot read, a blob that is not what its manifest says.</summary>
     public const string BaseImageUnusable = "NIXIMG046";
 
+    // Builds from a lock file and binary caches: NIXIMG047 and up.
+
+    /// <summary>A build without Nix has no usable lock file: none, unreadable, or without the image's platform.</summary>
+    public const string LockFileMissing = "NIXIMG047";
+
+    /// <summary>The lock file was made for other packages or another package set than the project asks for.</summary>
+    public const string LockFileStale = "NIXIMG048";
+
+    /// <summary>No binary cache has a store path of the lock file (or none answered).</summary>
+    public const string StorePathNotCached = "NIXIMG049";
+
+    /// <summary>A binary cache's narinfo is not signed by a trusted key, or does not match the lock file.</summary>
+    public const string StorePathUntrusted = "NIXIMG050";
+
+    /// <summary>A NAR from a binary cache is not what its hash says, is compressed in a way this package cannot read, or is not a NAR.</summary>
+    public const string NarUnusable = "NIXIMG051";
+
+    /// <summary>NixMode, NixBinaryCaches or NixTrustedPublicKeys has a value this package cannot use.</summary>
+    public const string InvalidBinaryCacheSetting = "NIXIMG052";
+
     /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
     public const string InternalError = "NIXIMG099";
 }

@@ -11,7 +11,7 @@ namespace Nixery.Build.Nix;
 /// </summary>
 public sealed class ClosureCache
 {
-    private const int Version = 1;
+    private const int Version = 2;
 
     private readonly string _path;
 
@@ -60,14 +60,16 @@ public sealed class ClosureCache
                 var info = new StorePathInfo(
                     p.GetProperty("path").GetString()!,
                     p.GetProperty("narSize").GetInt64(),
-                    p.GetProperty("references").EnumerateArray().Select(r => r.GetString()!).ToList());
+                    p.GetProperty("references").EnumerateArray().Select(r => r.GetString()!).ToList(),
+                    p.TryGetProperty("narHash", out var hash) ? NarHash.Parse(hash.GetString()!) : null,
+                    p.TryGetProperty("deriver", out var deriver) ? deriver.GetString() : null);
                 paths[info.Path] = info;
             }
 
             // A garbage-collected path means the closure must be realised again.
             return paths.Keys.All(Path.Exists) ? new RuntimeClosure(packages, paths) : null;
         }
-        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or UnauthorizedAccessException or FormatException)
         {
             return null;
         }
@@ -98,6 +100,16 @@ public sealed class ClosureCache
                 w.WriteStartObject();
                 w.WriteString("path", p.Path);
                 w.WriteNumber("narSize", p.NarSize);
+                if (p.NarHash is { } hash)
+                {
+                    w.WriteString("narHash", hash.ToString());
+                }
+
+                if (p.Deriver is { } deriver)
+                {
+                    w.WriteString("deriver", deriver);
+                }
+
                 w.WriteStartArray("references");
                 foreach (var r in p.References)
                 {

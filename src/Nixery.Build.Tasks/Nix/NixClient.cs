@@ -27,6 +27,9 @@ public sealed partial class NixClient
         _log = log;
     }
 
+    /// <summary>Whether Nix's tools are on <paramref name="pathVariable"/> (NixMode=Auto builds from the lock file when they are not).</summary>
+    public static bool IsOnPath(string? pathVariable) => ProcessRunner.FindOnPath("nix-store", pathVariable) is not null;
+
     /// <summary>Finds Nix's tools on <paramref name="pathVariable"/> (the PATH of the build).</summary>
     public static NixClient Locate(string? pathVariable, IBuildLog log)
     {
@@ -232,7 +235,9 @@ public sealed partial class NixClient
                 .Select(r => r.StartsWith('/') ? r : storeDirectory + r)
                 .Order(StringComparer.Ordinal)
                 .ToList();
-            result[path] = new StorePathInfo(path, info.GetProperty("narSize").GetInt64(), references);
+            var narHash = info.TryGetProperty("narHash", out var hash) && hash.GetString() is { } text ? NarHash.Parse(text) : null;
+            var deriver = info.TryGetProperty("deriver", out var drv) && drv.ValueKind == JsonValueKind.String ? drv.GetString() : null;
+            result[path] = new StorePathInfo(path, info.GetProperty("narSize").GetInt64(), references, narHash, deriver);
         }
     }
 

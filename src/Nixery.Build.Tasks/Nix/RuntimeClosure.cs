@@ -11,7 +11,9 @@ public sealed record ResolvedPackage(string Name, string AttributePath, string S
 /// <param name="Path">The store path.</param>
 /// <param name="NarSize">Size of its serialisation (NAR), which tracks its unpacked size.</param>
 /// <param name="References">Store paths it refers to (Nix records self-references too).</param>
-public sealed record StorePathInfo(string Path, long NarSize, IReadOnlyList<string> References);
+/// <param name="NarHash">The SHA-256 of its NAR: what a binary cache's copy is checked against (null where nobody said).</param>
+/// <param name="Deriver">The derivation that built it (<c>/nix/store/…-jq-1.7.1.drv</c>), when Nix knows it.</param>
+public sealed record StorePathInfo(string Path, long NarSize, IReadOnlyList<string> References, NarHash? NarHash = null, string? Deriver = null);
 
 /// <summary>The realised packages and every store path they need at run time.</summary>
 public sealed record RuntimeClosure(IReadOnlyList<ResolvedPackage> Packages, IReadOnlyDictionary<string, StorePathInfo> Paths)

@@ -33,6 +33,7 @@ public sealed class NixClosureSource : IClosureSource
         if (fingerprint is not null && closureCache.TryLoad(fingerprint) is { } cached)
         {
             _log.Info($"Nix: packages, system and package set unchanged; reusing the runtime closure of {cached.Paths.Count} store paths without running Nix");
+            WriteLock(request, cached);
             return new(cached, true, DiskStore.Instance);
         }
 
@@ -53,6 +54,27 @@ public sealed class NixClosureSource : IClosureSource
             closureCache.Save(fingerprint, closure);
         }
 
+        WriteLock(request, closure);
         return new(closure, false, DiskStore.Instance);
+    }
+
+    /// <summary>Records the closure in the lock file, for builds without Nix (rewritten only when it changes).</summary>
+    private void WriteLock(ImageRequest request, RuntimeClosure closure)
+    {
+        var locked = new LockedPlatform(LockFile.SourceOf(request.Source, Path.GetDirectoryName(request.LockFile)!), closure.Packages, closure.Paths);
+        try
+        {
+            if (LockFile.Update(request.LockFile, request.Platform.NixSystem, locked))
+            {
+                _log.Info($"Nix: wrote the closure for {request.Platform.NixSystem} to {request.LockFile}; commit it to build without Nix");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new NixImageException(
+                ErrorCodes.WriteFailed,
+                $"The lock file '{request.LockFile}' cannot be written ({e.Message}). Make its folder writable, or set NixLockFile to a path that is.",
+                e);
+        }
     }
 }

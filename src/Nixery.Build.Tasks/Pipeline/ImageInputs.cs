@@ -85,6 +85,21 @@ public sealed record ImageInputs
     /// <summary>ContainerBaseImage: the image to build on; empty for none.</summary>
     public string? BaseImage { get; init; }
 
+    /// <summary>NixMode: Auto (Nix when it is on PATH, else the lock file), Nix, or Lock.</summary>
+    public string? NixMode { get; init; }
+
+    /// <summary>NixLockFile: the lock file's path; empty for nix-image.lock.json in the project folder.</summary>
+    public string? LockFile { get; init; }
+
+    /// <summary>NixBinaryCaches: the caches a build from the lock file fetches NARs from, in order.</summary>
+    public string? BinaryCaches { get; init; }
+
+    /// <summary>NixTrustedPublicKeys: the keys (<c>name:base64</c>) a binary cache's narinfo must be signed by.</summary>
+    public string? TrustedPublicKeys { get; init; }
+
+    /// <summary>The build's PATH: where NixMode=Auto looks for Nix.</summary>
+    public string? PathVariable { get; init; }
+
     /// <summary>ContainerWorkingDirectory.</summary>
     public string? WorkingDirectory { get; init; }
 

@@ -28,8 +28,16 @@ public static class ImageJob
         using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
         var sinks = platformOnly ? [] : Sinks(request, push, log, environment("PATH"));
         var bases = new RegistryBaseImageSource(log, pull ?? new PullSettings(registry?.InsecureRegistries, registry?.Timeout), environment);
-        var pipeline = new ImagePipeline(log, new NixClosureSource(log, environment("PATH")), pruneCache: !platformOnly, bases: bases);
+        IClosureSource closures = request.NixMode == NixMode.Lock ? new LockClosureSource(log) : new NixClosureSource(log, environment("PATH"));
+        var pipeline = new ImagePipeline(log, closures, pruneCache: !platformOnly, bases: bases);
         return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
+    }
+
+    /// <summary>The NixLock target: Nix's closure for the request's packages, written to the lock file; no image.</summary>
+    public static async Task LockAsync(string requestFile, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
+    {
+        var request = RequestFile.Read(requestFile);
+        await new NixClosureSource(log, environment("PATH")).GetAsync(request with { NixMode = NixMode.Nix }, cancellationToken);
     }
 
     /// <summary>Joins the platforms' images (built by their own <see cref="RunAsync"/> with platformOnly) into one index and runs the sinks.</summary>

@@ -13,9 +13,29 @@ public static class ImagePreparation
         var request = ImageRequestFactory.Create(inputs);
         // The publish folder is not part of the request: the image step hashes it itself when it decides whether the
         // image is up to date, so a code change leaves the request file as it is.
-        request = request with { NixSourceIdentity = NixSourceIdentity.Of(request.Source, inputs.NixPath) };
+        request = WithClosureMode(request, inputs);
         LeftoverFiles.Remove(request);
         return RequestFile.WriteIfChanged(request, requestFile, InputsKey(inputs, request));
+    }
+
+    /// <summary>
+    /// NixMode=Auto made definite (Nix when <c>nix-store</c> is on the build's PATH), and the identity of what decides
+    /// the closure: the package set's (Nix), or the lock file's bytes (Lock).
+    /// </summary>
+    internal static ImageRequest WithClosureMode(ImageRequest request, ImageInputs inputs)
+    {
+        var mode = request.NixMode != NixMode.Auto ? request.NixMode
+            : !NixClient.IsOnPath(inputs.PathVariable) ? NixMode.Lock
+            : NixMode.Nix;
+        if (mode == NixMode.Lock)
+        {
+            var identity = File.Exists(request.LockFile)
+                ? "lock " + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(request.LockFile)))
+                : null;
+            return request with { NixMode = mode, NixSourceIdentity = identity };
+        }
+
+        return request with { NixMode = mode, NixSourceIdentity = NixSourceIdentity.Of(request.Source, inputs.NixPath) };
     }
 
     /// <summary>

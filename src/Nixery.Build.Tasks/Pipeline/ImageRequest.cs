@@ -20,6 +20,18 @@ public sealed record ImageRequest
 
     public required NixPackageSource Source { get; init; }
 
+    /// <summary>Where the closure comes from: Nix, or the lock file and binary caches (<see cref="ImagePreparation"/> resolves Auto).</summary>
+    public required NixMode NixMode { get; init; }
+
+    /// <summary>The lock file: written by a build with Nix, read by one without.</summary>
+    public required string LockFile { get; init; }
+
+    /// <summary>Binary caches (http, https or file URLs) a build from the lock file fetches NARs from, in order.</summary>
+    public IReadOnlyList<string> BinaryCaches { get; init; } = [];
+
+    /// <summary>Public keys (<c>name:base64</c>) whose signature a narinfo must carry.</summary>
+    public IReadOnlyList<string> TrustedPublicKeys { get; init; } = [];
+
     /// <summary>ContainerBaseImage, in full (<see cref="Registry.ImageReference"/>, registry included); null for an image of Nix packages only.</summary>
     public string? BaseImage { get; init; }
 
@@ -122,6 +134,19 @@ public sealed record ImageRequest
 }
 
 /// <summary>Constants of the image format and of Nix that are not settings (the settings' defaults are in <see cref="ImageRequestFactory"/>).</summary>
+/// <summary>Where an image's closure comes from.</summary>
+public enum NixMode
+{
+    /// <summary>Nix when it is on PATH, else the lock file.</summary>
+    Auto,
+
+    /// <summary>Nix resolves and realises the packages; the lock file is written from its answer.</summary>
+    Nix,
+
+    /// <summary>The lock file's closure, its NARs from binary caches; Nix is not run.</summary>
+    Lock,
+}
+
 public static class ImageDefaults
 {
     /// <summary>1970-01-01T00:00:01Z, the time the Nix store gives every file.</summary>

@@ -97,6 +97,10 @@ public static class ImageRequestFactory
             Environment = inputs.EnvironmentVariables,
             // On a base image, the base's user unless the project sets one (as the SDK does); else the app user.
             User = !string.IsNullOrWhiteSpace(inputs.User) ? inputs.User.Trim() : baseImage is null ? DefaultUser : null,
+            NixMode = NixModeSettings.Mode(inputs.NixMode),
+            LockFile = string.IsNullOrWhiteSpace(inputs.LockFile) ? Path.Combine(baseDirectory, Nix.LockFile.FileName) : Path.GetFullPath(inputs.LockFile.Trim(), baseDirectory),
+            BinaryCaches = NixModeSettings.Caches(inputs.BinaryCaches),
+            TrustedPublicKeys = NixModeSettings.Keys(inputs.TrustedPublicKeys),
             BaseImage = baseImage,
             BaseImageLabels = !IsFalse(inputs.GenerateLabels),
             Ports = inputs.Ports.Select(p => ImageSettings.Port(p.Key, p.Value)).ToList(),

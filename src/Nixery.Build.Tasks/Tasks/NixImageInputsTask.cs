@@ -78,6 +78,17 @@ public abstract class NixImageInputsTask : CancelableNixTask
     /// <summary>ContainerBaseImage.</summary>
     public string? BaseImage { get; set; }
 
+    public string? NixMode { get; set; }
+
+    public string? LockFile { get; set; }
+
+    public string? BinaryCaches { get; set; }
+
+    public string? TrustedPublicKeys { get; set; }
+
+    /// <summary>The build's PATH.</summary>
+    public string? PathVariable { get; set; }
+
     public string? WorkingDirectory { get; set; }
 
     public bool IsAspNet { get; set; }
@@ -159,6 +170,11 @@ public abstract class NixImageInputsTask : CancelableNixTask
         OciLayoutPath = OciLayoutPath,
         LocalRegistry = LocalRegistry,
         BaseImage = BaseImage,
+        NixMode = NixMode,
+        LockFile = LockFile,
+        BinaryCaches = BinaryCaches,
+        TrustedPublicKeys = TrustedPublicKeys,
+        PathVariable = PathVariable,
         WorkingDirectory = WorkingDirectory,
         IsAspNet = IsAspNet ? "true" : "false",
         ImageFormat = ImageFormat,

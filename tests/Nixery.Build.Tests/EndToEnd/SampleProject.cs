@@ -93,6 +93,15 @@ public sealed class SampleProject : IDisposable
         return Command.Run("dotnet", arguments, Directory, env, timeout);
     }
 
+    /// <summary>Runs <c>dotnet</c> as <see cref="Dotnet"/> does, inside <paramref name="wrapper"/> (a command that runs the command after it, such as bwrap).</summary>
+    public CommandResult DotnetWrapped(IReadOnlyList<string> wrapper, IReadOnlyList<string> command, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var (arguments, env) = DotnetInvocation(command, environment, binaryLog: true);
+        var onPath = Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
+        var dotnet = new FileInfo(onPath).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? onPath;
+        return Command.Run(wrapper[0], [.. wrapper.Skip(1), dotnet, .. arguments], Directory, env);
+    }
+
     /// <summary>Starts <c>dotnet</c> as <see cref="Dotnet"/> does, in the background (to be killed part-way by a test).</summary>
     public BackgroundProcess StartDotnet(IReadOnlyList<string> command)
     {

@@ -12,7 +12,7 @@ public class ParsePathInfoTests
     /// <summary>What <c>nix path-info --json --recursive</c> prints in Nix 2.4 to 2.18: a list with "path".</summary>
     private const string ArrayShape = $$"""
         [
-          {"path":"{{Hello}}","narHash":"sha256-abc","narSize":226560,"references":["{{Libidn}}","{{Hello}}","{{Glibc}}"],"valid":true},
+          {"path":"{{Hello}}","narHash":"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","narSize":226560,"references":["{{Libidn}}","{{Hello}}","{{Glibc}}"],"valid":true},
           {"path":"{{Glibc}}","narSize":30000000,"references":["{{Glibc}}"]},
           {"path":"{{Libidn}}","narSize":400000,"references":["{{Glibc}}","{{Libidn}}"]}
         ]
@@ -22,7 +22,7 @@ public class ParsePathInfoTests
     private const string ObjectShape = $$"""
         {
           "{{Libidn}}":{"narSize":400000,"references":["{{Libidn}}","{{Glibc}}"]},
-          "{{Hello}}":{"narHash":"sha256-abc","narSize":226560,"references":["{{Hello}}","{{Glibc}}","{{Libidn}}"]},
+          "{{Hello}}":{"narHash":"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","narSize":226560,"references":["{{Hello}}","{{Glibc}}","{{Libidn}}"]},
           "{{Glibc}}":{"narSize":30000000,"references":["{{Glibc}}"]}
         }
         """;
@@ -38,6 +38,7 @@ public class ParsePathInfoTests
         Assert.Equal(226560, hello.NarSize);
         Assert.Equal([Glibc, Hello, Libidn], hello.References);
         Assert.Equal([Glibc, Libidn], paths[Libidn].References);
+        Assert.Equal(NarHash.FromBytes(new byte[32]), hello.NarHash);
     }
 
     [Fact]

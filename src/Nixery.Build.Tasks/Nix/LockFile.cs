@@ -1,0 +1,237 @@
+using System.Text.Json;
+using Nixery.Build.Diagnostics;
+
+namespace Nixery.Build.Nix;
+
+/// <summary>One platform's part of the lock file: the package set it was resolved from, the packages, and their whole runtime closure.</summary>
+/// <param name="Source">The package set, as <see cref="LockFile.SourceOf"/> names it.</param>
+public sealed record LockedPlatform(string Source, IReadOnlyList<ResolvedPackage> Packages, IReadOnlyDictionary<string, StorePathInfo> Paths)
+{
+    public RuntimeClosure Closure => new(Packages, Paths);
+}
+
+/// <summary>
+/// <c>nix-image.lock.json</c>: what Nix resolved for each platform (Nix system), so a machine without Nix builds the
+/// same image from a binary cache. Written by a build that ran Nix, read by one that cannot; meant to be committed,
+/// so it is sorted, indented, and rewritten only when its content changes.
+/// </summary>
+public static class LockFile
+{
+    public const string FileName = "nix-image.lock.json";
+
+    private const int Version = 1;
+
+    /// <summary>
+    /// How the lock names a package set: as the project sets it, with a local folder relative to the project (so the
+    /// lock holds on another checkout).
+    /// </summary>
+    public static string SourceOf(NixPackageSource source, string projectDirectory) => source switch
+    {
+        NixPackageSource.LocalPath local => "path " + Path.GetRelativePath(projectDirectory, local.Path).Replace('\\', '/'),
+        NixPackageSource.Channel channel => "channel " + channel.Url,
+        NixPackageSource.Git git => "git " + git.Url + (git.Revision is null ? string.Empty : " " + git.Revision),
+        _ => "NIX_PATH <nixpkgs>",
+    };
+
+    /// <summary>Every platform of the lock at <paramref name="path"/>; a missing or unreadable file is NIXIMG047.</summary>
+    public static IReadOnlyDictionary<string, LockedPlatform> Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new NixImageException(
+                ErrorCodes.LockFileMissing,
+                $"Nix is not available here and there is no lock file '{path}' to build from. "
+                + "On a machine with Nix, run 'dotnet build -t:NixLock' (or publish with NixImage=true) and commit the nix-image.lock.json it writes.");
+        }
+
+        try
+        {
+            return Parse(File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new NixImageException(
+                ErrorCodes.LockFileMissing,
+                $"The lock file '{path}' cannot be read ({e.Message}). Write it again on a machine with Nix: 'dotnet build -t:NixLock'.",
+                e);
+        }
+    }
+
+    internal static IReadOnlyDictionary<string, LockedPlatform> Parse(byte[] json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+        if (root.GetProperty("version").GetInt32() != Version)
+        {
+            throw new FormatException($"it is version {root.GetProperty("version").GetInt32()}, and this package reads version {Version}");
+        }
+
+        var platforms = new SortedDictionary<string, LockedPlatform>(StringComparer.Ordinal);
+        foreach (var platform in root.GetProperty("platforms").EnumerateObject())
+        {
+            var value = platform.Value;
+            var packages = value.GetProperty("packages").EnumerateArray().Select(p => new ResolvedPackage(
+                p.GetProperty("name").GetString()!,
+                p.GetProperty("attrPath").GetString()!,
+                p.GetProperty("storePath").GetString()!,
+                p.GetProperty("origin").GetString()!)).ToList();
+            var paths = new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal);
+            foreach (var entry in value.GetProperty("closure").EnumerateObject())
+            {
+                var info = entry.Value;
+                paths[entry.Name] = new StorePathInfo(
+                    entry.Name,
+                    info.GetProperty("narSize").GetInt64(),
+                    info.GetProperty("references").EnumerateArray().Select(r => r.GetString()!).ToList(),
+                    NarHash.Parse(info.GetProperty("narHash").GetString()!));
+            }
+
+            platforms[platform.Name] = new LockedPlatform(value.GetProperty("source").GetString()!, packages, paths);
+        }
+
+        return platforms;
+    }
+
+    /// <summary>
+    /// Records <paramref name="locked"/> as <paramref name="system"/>'s part of the lock at <paramref name="path"/>, keeping
+    /// the other platforms; the file is rewritten only when its bytes change. Returns whether it was.
+    /// </summary>
+    public static bool Update(string path, string system, LockedPlatform locked)
+    {
+        if (locked.Paths.Values.FirstOrDefault(p => p.NarHash is null) is { } unhashed)
+        {
+            throw new InvalidOperationException($"{unhashed.Path} has no NAR hash; Nix reports one for every valid path.");
+        }
+
+        // Inner builds of several platforms may update the lock at once: each holds the file (flock) while it reads it
+        // and puts its successor in place, so each builds on the other's result.
+        using var held = HoldExclusively(path);
+        var before = new byte[held.Length];
+        held.ReadExactly(before);
+        var platforms = new SortedDictionary<string, LockedPlatform>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (name, platform) in Parse(before))
+            {
+                platforms[name] = platform;
+            }
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // A new or unreadable lock is replaced by what Nix says now.
+        }
+
+        platforms[system] = locked;
+        var bytes = Serialize(platforms);
+        if (before.AsSpan().SequenceEqual(bytes))
+        {
+            return false;
+        }
+
+        var temporary = path + ".partial";
+        File.WriteAllBytes(temporary, bytes);
+        File.Move(temporary, path, overwrite: true);
+        return true;
+    }
+
+    internal static byte[] Serialize(IReadOnlyDictionary<string, LockedPlatform> platforms)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("version", Version);
+            w.WriteStartObject("platforms");
+            foreach (var (system, platform) in platforms.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                w.WriteStartObject(system);
+                w.WriteString("source", platform.Source);
+                w.WriteStartArray("packages");
+                foreach (var p in platform.Packages)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", p.Name);
+                    w.WriteString("origin", p.Origin);
+                    w.WriteString("attrPath", p.AttributePath);
+                    w.WriteString("storePath", p.StorePath);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteStartObject("closure");
+                foreach (var info in platform.Paths.Values.OrderBy(p => p.Path, StringComparer.Ordinal))
+                {
+                    w.WriteStartObject(info.Path);
+                    var name = DerivationName.FromDeriver(info.Deriver) ?? DerivationName.Parse(RuntimeClosure.NameOf(info.Path));
+                    w.WriteString("name", name.Name);
+                    w.WriteString("version", name.Version);
+                    w.WriteString("narHash", info.NarHash!.ToString());
+                    w.WriteNumber("narSize", info.NarSize);
+                    w.WriteStartArray("references");
+                    foreach (var reference in info.References.Order(StringComparer.Ordinal))
+                    {
+                        w.WriteStringValue(reference);
+                    }
+
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        buffer.WriteByte((byte)'\n');
+        return buffer.ToArray();
+    }
+
+    private static FileStream HoldExclusively(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (attempt < 600)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    /// <summary>Why a locked platform is not what the project asks for, or null when it is.</summary>
+    public static string? Mismatch(LockedPlatform locked, string source, IReadOnlyList<PackageRequest> packages)
+    {
+        if (locked.Source != source)
+        {
+            return $"it was resolved from '{locked.Source}', and the project uses '{source}'";
+        }
+
+        var lockedNames = locked.Packages.Select(p => (p.Name, p.Origin)).ToList();
+        var wanted = packages.Select(p => (p.Name, p.Origin)).ToList();
+        if (!lockedNames.SequenceEqual(wanted))
+        {
+            var added = wanted.Except(lockedNames).Select(p => p.Name).ToList();
+            var removed = lockedNames.Except(wanted).Select(p => p.Name).ToList();
+            var parts = new List<string>();
+            if (added.Count > 0)
+            {
+                parts.Add("the project adds " + string.Join(", ", added));
+            }
+
+            if (removed.Count > 0)
+            {
+                parts.Add("the project no longer asks for " + string.Join(", ", removed));
+            }
+
+            return parts.Count > 0 ? string.Join("; ", parts) : "the packages are in another order";
+        }
+
+        return null;
+    }
+}

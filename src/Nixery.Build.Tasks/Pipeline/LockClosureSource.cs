@@ -1,0 +1,133 @@
+using Nixery.Build.BinaryCache;
+using Nixery.Build.Cache;
+using Nixery.Build.Diagnostics;
+using Nixery.Build.Nix;
+
+namespace Nixery.Build.Pipeline;
+
+/// <summary>The settings of builds without Nix (NixMode, NixBinaryCaches, NixTrustedPublicKeys), checked: NIXIMG052 for a value that cannot be used.</summary>
+public static class NixModeSettings
+{
+    public const string DefaultCache = "https://cache.nixos.org";
+
+    public static NixMode Mode(string? text) => string.IsNullOrWhiteSpace(text) ? NixMode.Auto : text.Trim().ToLowerInvariant() switch
+    {
+        "auto" => NixMode.Auto,
+        "nix" => NixMode.Nix,
+        "lock" => NixMode.Lock,
+        _ => throw new NixImageException(ErrorCodes.InvalidBinaryCacheSetting, $"NixMode '{text.Trim()}' is not a mode. Set it to Auto (Nix when it is on PATH, else the lock file), Nix or Lock."),
+    };
+
+    /// <summary>The caches in order: <c>https://cache.nixos.org</c> unless the project names its own.</summary>
+    public static IReadOnlyList<string> Caches(string? text)
+    {
+        var items = Split(text);
+        if (items.Count == 0)
+        {
+            return [DefaultCache];
+        }
+
+        foreach (var item in items)
+        {
+            if (BinaryCacheClient.ParseCache(item) is null)
+            {
+                throw new NixImageException(
+                    ErrorCodes.InvalidBinaryCacheSetting,
+                    $"NixBinaryCaches has '{Redacted(item)}', which is not an http://, https:// or file:// address of a binary cache. Write each cache as a URL, separated by ';' or spaces.");
+            }
+        }
+
+        return items.Select(i => i.TrimEnd('/')).ToList();
+    }
+
+    /// <summary>The trusted keys: cache.nixos.org's unless the project names its own.</summary>
+    public static IReadOnlyList<string> Keys(string? text)
+    {
+        var items = Split(text);
+        if (items.Count == 0)
+        {
+            return [TrustedKey.CacheNixosOrg];
+        }
+
+        foreach (var item in items)
+        {
+            try
+            {
+                TrustedKey.Parse(item);
+            }
+            catch (FormatException e)
+            {
+                throw new NixImageException(
+                    ErrorCodes.InvalidBinaryCacheSetting,
+                    $"NixTrustedPublicKeys has '{item}', which is not a Nix public key ({e.Message}). Write each key as Nix prints it, name:base64 (cache.nixos.org-1:6NCH…), separated by ';' or spaces.");
+            }
+        }
+
+        return items;
+    }
+
+    private static List<string> Split(string? text) =>
+        (text ?? string.Empty).Split([';', ' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+
+    /// <summary>A URL without the password it may carry.</summary>
+    private static string Redacted(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 ? text.Replace(uri.UserInfo, "***", StringComparison.Ordinal) : text;
+}
+
+/// <summary>
+/// The runtime closure of a build without Nix: the lock file's, checked against the project's packages and package
+/// set, with every store path's NAR brought into the layer cache from the binary caches (see <see cref="NarFetcher"/>).
+/// The layers are then read from those NARs.
+/// </summary>
+public sealed class LockClosureSource : IClosureSource
+{
+    private readonly IBuildLog _log;
+    private readonly HttpMessageHandler? _handler;
+
+    /// <param name="handler">The HTTP handler for binary caches (tests pass their own); null for the system's.</param>
+    public LockClosureSource(IBuildLog log, HttpMessageHandler? handler = null)
+    {
+        _log = log;
+        _handler = handler;
+    }
+
+    /// <summary>How long a binary cache may take to start answering.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(100);
+
+    public async Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken)
+    {
+        var locked = Locked(request);
+        _log.Info($"Nix: not run; the closure of {locked.Paths.Count} store paths is the lock file's ({request.LockFile})");
+        var settings = new BinaryCacheSettings(
+            request.BinaryCaches.Select(c => BinaryCacheClient.ParseCache(c)!).ToList(),
+            request.TrustedPublicKeys.Select(TrustedKey.Parse).ToList(),
+            Timeout);
+        var blobs = new LayerCache(request.LayerCacheDirectory).Blobs;
+        var store = await new NarFetcher(settings, blobs, _log, _handler).FetchAsync(locked.Paths.Values.ToList(), cancellationToken);
+        return new ClosureResult(locked.Closure, Reused: false, store);
+    }
+
+    /// <summary>The lock's part for the request's platform, when it was made for the request's packages and package set.</summary>
+    public static LockedPlatform Locked(ImageRequest request)
+    {
+        var platforms = LockFile.Read(request.LockFile);
+        var system = request.Platform.NixSystem;
+        if (!platforms.TryGetValue(system, out var locked))
+        {
+            throw new NixImageException(
+                ErrorCodes.LockFileMissing,
+                $"The lock file '{request.LockFile}' has no closure for {system} (it has {(platforms.Count == 0 ? "none" : string.Join(", ", platforms.Keys))}). "
+                + $"On a machine with Nix, run 'dotnet build -t:NixLock' for this runtime identifier (Nix needs a builder or binary cache for {system}) and commit the lock file.");
+        }
+
+        if (LockFile.Mismatch(locked, LockFile.SourceOf(request.Source, Path.GetDirectoryName(request.LockFile)!), request.Packages) is { } mismatch)
+        {
+            throw new NixImageException(
+                ErrorCodes.LockFileStale,
+                $"The lock file '{request.LockFile}' is stale for {system}: {mismatch}. "
+                + "On a machine with Nix, run 'dotnet build -t:NixLock' (or publish with NixImage=true) and commit the lock file it writes.");
+        }
+
+        return locked;
+    }
+}

@@ -1,0 +1,219 @@
+using System.Text.Json;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.EndToEnd;
+
+/// <summary>
+/// Builds without Nix: a publish with Nix writes nix-image.lock.json; a real binary cache is made from its closure by
+/// real Nix (<c>nix copy --to file://…?compression=xz</c>, signed with a key from
+/// <c>nix-store --generate-binary-cache-key</c>); a publish that cannot see Nix (not on PATH, /nix hidden by bwrap)
+/// then builds from the lock and the cache, over HTTP, into an empty layer cache, and must give the same manifest
+/// digest. Broken caches and a stale lock give their coded errors and write nothing.
+/// </summary>
+[Collection(EndToEndTests.Name)]
+public sealed class BinaryCacheTests
+{
+    private static readonly Lazy<SignedCache> Cache = new(() => new SignedCache());
+
+    private readonly PackageFeed _feed;
+
+    public BinaryCacheTests(PackageFeed feed) => _feed = feed;
+
+    [Fact]
+    public void WithoutNixTheLockAndABinaryCacheGiveTheSameImage()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var withNix = project.Publish("-r", "linux-x64");
+        Assert.True(withNix.ExitCode == 0, withNix.Output);
+        var nixDigest = Digest(project);
+        var lockFile = Path.Combine(project.Directory, "nix-image.lock.json");
+        var lockText = File.ReadAllText(lockFile);
+        var closure = LockedPaths(lockFile);
+        Assert.Contains(closure, p => p.Contains("-jq-", StringComparison.Ordinal));
+        Assert.Contains("\"narHash\": \"sha256:", lockText, StringComparison.Ordinal);
+
+        // Publishing again with Nix leaves the lock's bytes as they are.
+        File.Delete(project.DefaultArchive());
+        var again = project.Publish("-r", "linux-x64");
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.Equal(lockText, File.ReadAllText(lockFile));
+
+        var cache = Cache.Value;
+        cache.Fill(closure);
+        using var server = new FileServer(cache.Folder);
+        using var layers = new TempDirectory();
+        project.CacheDirectory = layers.Path;
+        project.Clean();
+
+        var withoutNix = PublishWithoutNix(project, server.Url, cache.PublicKey);
+        Assert.True(withoutNix.ExitCode == 0, withoutNix.Output);
+        Assert.Contains("Nix: not run", withoutNix.Output, StringComparison.Ordinal);
+        Assert.Contains("binary cache: fetched", withoutNix.Output, StringComparison.Ordinal);
+        Assert.Equal(nixDigest, Digest(project));
+        Assert.Contains(server.Requests, r => r.EndsWith(".nar.xz", StringComparison.Ordinal));
+
+        using (var image = new ImageReader(project.DefaultArchive()))
+        {
+            var run = image.Run();
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Contains("Hello from Nix! .NET 10.0", run.Output, StringComparison.Ordinal);
+            Assert.Contains("jq says: jq-1.6", run.Output, StringComparison.Ordinal);
+        }
+
+        // Warm: the NARs are in the layer cache, so nothing is downloaded.
+        var asked = server.Requests.Count;
+        project.Clean();
+        var warm = PublishWithoutNix(project, server.Url, cache.PublicKey);
+        Assert.True(warm.ExitCode == 0, warm.Output);
+        Assert.Contains("nothing to download", warm.Output, StringComparison.Ordinal);
+        Assert.Equal(asked, server.Requests.Count);
+        Assert.Equal(nixDigest, Digest(project));
+    }
+
+    [Fact]
+    public void BrokenCachesAndAStaleLockGiveCodedErrorsAndWriteNothing()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var withNix = project.Publish("-r", "linux-x64");
+        Assert.True(withNix.ExitCode == 0, withNix.Output);
+        var lockFile = Path.Combine(project.Directory, "nix-image.lock.json");
+        var closure = LockedPaths(lockFile);
+        var jq = closure.Single(p => p.Contains("-jq-", StringComparison.Ordinal));
+        var glibc = closure.First(p => p.Contains("-glibc-", StringComparison.Ordinal));
+        var cache = Cache.Value;
+        cache.Fill(closure);
+        project.Clean();
+
+        // A NAR replaced by another path's (valid xz, wrong bytes).
+        using (var tampered = cache.CopyWith((folder, narinfo) => File.Copy(narinfo(glibc).NarFile, narinfo(jq).NarFile, overwrite: true)))
+        {
+            AssertFails(project, tampered.Path, cache.PublicKey, "NIXIMG051", jq);
+        }
+
+        // A narinfo signed by a key nobody trusts.
+        AssertFails(project, cache.Folder, cache.OtherPublicKey, "NIXIMG050", closure.Min(StringComparer.Ordinal)!);
+
+        // A path deleted from the cache.
+        using (var deleted = cache.CopyWith((folder, narinfo) => File.Delete(narinfo(jq).File)))
+        {
+            AssertFails(project, deleted.Path, cache.PublicKey, "NIXIMG049", jq);
+        }
+
+        // A lock written for other packages.
+        project.AddToProject("""<ItemGroup><NixPackage Include="hello" /></ItemGroup>""");
+        AssertFails(project, cache.Folder, cache.PublicKey, "NIXIMG048", "hello");
+    }
+
+    /// <summary>A Nix-less publish from a file:// cache fails with <paramref name="code"/> naming <paramref name="subject"/>, and leaves no image and no NAR behind.</summary>
+    private static void AssertFails(SampleProject project, string cacheFolder, string key, string code, string subject)
+    {
+        using var layers = new TempDirectory();
+        project.CacheDirectory = layers.Path;
+        var result = project.Publish(["-r", "linux-x64", "-p:NixMode=Lock", "-p:NixBinaryCaches=file://" + cacheFolder, "-p:NixTrustedPublicKeys=" + key], environment: null);
+        Assert.True(result.ExitCode != 0, result.Output);
+        Assert.Contains($"error {code}", result.Output, StringComparison.Ordinal);
+        Assert.Contains(subject, result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", result.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(project.DefaultArchive()), $"{code}: an archive was written");
+        var leftovers = Directory.Exists(Path.Combine(layers.Path, "blobs", "tmp")) ? Directory.GetFiles(Path.Combine(layers.Path, "blobs", "tmp")) : [];
+        Assert.Empty(leftovers);
+    }
+
+    /// <summary>
+    /// A publish that cannot use Nix: a PATH without Nix's commands, and /nix hidden (bwrap mounts an empty folder
+    /// over it), so not even the store can be read. NixMode is left at Auto.
+    /// </summary>
+    private static CommandResult PublishWithoutNix(SampleProject project, string cacheUrl, string key)
+    {
+        using var bin = new TempDirectory();
+        foreach (var folder in Environment.GetEnvironmentVariable("PATH")!.Split(':').Where(Directory.Exists).Reverse())
+        {
+            foreach (var tool in Directory.EnumerateFiles(folder).Where(f => !Path.GetFileName(f).StartsWith("nix", StringComparison.Ordinal)))
+            {
+                var link = Path.Combine(bin.Path, Path.GetFileName(tool));
+                File.Delete(link);
+                File.CreateSymbolicLink(link, tool);
+            }
+        }
+
+        return project.DotnetWrapped(
+            ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/nix", "--"],
+            ["publish", project.ProjectFile, "-c", "Release", "-p:NixImage=true", "-r", "linux-x64", "-p:NixBinaryCaches=" + cacheUrl, "-p:NixTrustedPublicKeys=" + key],
+            new Dictionary<string, string?> { ["PATH"] = bin.Path });
+    }
+
+    private static string Digest(SampleProject project) =>
+        JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(project.DefaultArchive(), ".json"))).RootElement.GetProperty("manifestDigest").GetString()!;
+
+    private static List<string> LockedPaths(string lockFile)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(lockFile));
+        return document.RootElement.GetProperty("platforms").GetProperty("x86_64-linux").GetProperty("closure").EnumerateObject().Select(p => p.Name).ToList();
+    }
+
+    /// <summary>A narinfo file of the cache, and the NAR file it names.</summary>
+    private sealed record NarInfoFile(string File, string NarFile);
+
+    /// <summary>A binary cache folder made by real Nix, signed by a key of its own; another key that signed nothing.</summary>
+    private sealed class SignedCache : IDisposable
+    {
+        private readonly TempDirectory _work = new("nixery-binary-cache");
+        private readonly HashSet<string> _copied = new(StringComparer.Ordinal);
+
+        public SignedCache()
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
+            Nix("nix-store", "--generate-binary-cache-key", "nixery-test-cache-1", _work.Combine("secret"), _work.Combine("public"));
+            Nix("nix-store", "--generate-binary-cache-key", "nixery-other-cache-1", _work.Combine("other-secret"), _work.Combine("other-public"));
+            PublicKey = File.ReadAllText(_work.Combine("public")).Trim();
+            OtherPublicKey = File.ReadAllText(_work.Combine("other-public")).Trim();
+        }
+
+        public string Folder => _work.Combine("cache");
+
+        public string PublicKey { get; }
+
+        public string OtherPublicKey { get; }
+
+        public void Dispose() => _work.Dispose();
+
+        /// <summary>Copies the paths the cache lacks into it, xz-compressed and signed, as a CI job filling a cache would.</summary>
+        public void Fill(IReadOnlyList<string> paths)
+        {
+            lock (_copied)
+            {
+                var missing = paths.Where(p => !_copied.Contains(p)).ToList();
+                if (missing.Count == 0)
+                {
+                    return;
+                }
+
+                Nix("nix", ["--extra-experimental-features", "nix-command", "copy", "--to", $"file://{Folder}?compression=xz&secret-key={_work.Combine("secret")}", .. missing]);
+                _copied.UnionWith(missing);
+            }
+        }
+
+        /// <summary>A copy of the cache (hard links, so changes must replace files, not edit them), changed by <paramref name="change"/>.</summary>
+        public TempDirectory CopyWith(Action<string, Func<string, NarInfoFile>> change)
+        {
+            var copy = new TempDirectory("nixery-binary-cache-copy");
+            Command.Run("cp", ["-al", Folder + "/.", copy.Path]).EnsureSuccess();
+            change(copy.Path, storePath =>
+            {
+                var hash = Path.GetFileName(storePath).Split('-', 2)[0];
+                var file = Path.Combine(copy.Path, hash + ".narinfo");
+                var url = File.ReadAllLines(file).Single(l => l.StartsWith("URL: ", StringComparison.Ordinal))["URL: ".Length..];
+                var nar = Path.Combine(copy.Path, url);
+                // Break the hard link before anything writes to it.
+                var bytes = File.ReadAllBytes(nar);
+                File.Delete(nar);
+                File.WriteAllBytes(nar, bytes);
+                return new NarInfoFile(file, nar);
+            });
+            return copy;
+        }
+
+        private static void Nix(string tool, params string[] arguments) =>
+            Command.Run(tool, arguments, environment: new Dictionary<string, string?> { ["NIX_CONFIG"] = SampleProject.NixConfig }).EnsureSuccess();
+    }
+}
