@@ -65,6 +65,19 @@ public sealed class ComputeNixImageRequest : NixImageInputsTask
     [Output]
     public string? ResolvedOciLayoutPath { get; set; }
 
+    /// <summary>NixMode as set (Auto is decided when the image is built: by whether Nix is on PATH).</summary>
+    [Output]
+    public string? ResolvedNixMode { get; set; }
+
+    [Output]
+    public string? ResolvedLockFile { get; set; }
+
+    [Output]
+    public string? ResolvedBinaryCaches { get; set; }
+
+    [Output]
+    public string? ResolvedTrustedPublicKeys { get; set; }
+
     [Output]
     public string? ResolvedPopularityFile { get; set; }
 
@@ -116,6 +129,10 @@ public sealed class ComputeNixImageRequest : NixImageInputsTask
         ResolvedWriteArchive = r.WriteArchive ? "true" : "false";
         ResolvedSummaryPath = r.SummaryPath;
         ResolvedOciLayoutPath = r.OciLayoutPath;
+        ResolvedNixMode = r.NixMode.ToString();
+        ResolvedLockFile = r.LockFile;
+        ResolvedBinaryCaches = string.Join(';', r.BinaryCaches);
+        ResolvedTrustedPublicKeys = string.Join(';', r.TrustedPublicKeys);
         ResolvedPopularityFile = r.PopularityFile;
         ResolvedCreated = r.Created.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         ResolvedAppCommand = [.. (inputs.AppCommand.Count > 0 ? inputs.AppCommand : AppCommandOf(r)).Select(Item)];

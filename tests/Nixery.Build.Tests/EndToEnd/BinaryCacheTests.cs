@@ -104,6 +104,36 @@ public sealed class BinaryCacheTests
         AssertFails(project, cache.Folder, cache.PublicKey, "NIXIMG048", "hello");
     }
 
+    [Fact]
+    public void NixLockLocksEveryPlatformWithoutPublishing()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var lockFile = Path.Combine(project.Directory, "nix-image.lock.json");
+        var result = project.Dotnet(["build", project.ProjectFile, "-t:NixLock", "-p:ContainerRuntimeIdentifiers=\"linux-x64;linux-arm64\""]);
+        Assert.True(result.ExitCode == 0, result.Output);
+
+        using var document = JsonDocument.Parse(File.ReadAllBytes(lockFile));
+        var platforms = document.RootElement.GetProperty("platforms");
+        Assert.Equal(["aarch64-linux", "x86_64-linux"], platforms.EnumerateObject().Select(p => p.Name));
+        foreach (var platform in platforms.EnumerateObject())
+        {
+            Assert.Equal("path " + Path.GetRelativePath(project.Directory, SampleProject.PackageSet), platform.Value.GetProperty("source").GetString());
+            Assert.Contains(platform.Value.GetProperty("packages").EnumerateArray(), p => p.GetProperty("name").GetString() == "jq");
+            var jq = platform.Value.GetProperty("closure").EnumerateObject().Single(p => p.Name.EndsWith("-jq-1.6", StringComparison.Ordinal)).Value;
+            Assert.Equal("jq", jq.GetProperty("name").GetString());
+            Assert.Equal("1.6", jq.GetProperty("version").GetString());
+            Assert.StartsWith("sha256:", jq.GetProperty("narHash").GetString(), StringComparison.Ordinal);
+        }
+
+        // Nothing was published, and a second run leaves the file as it was.
+        Assert.False(Directory.Exists(Path.Combine(project.Directory, "bin", "Release", "net10.0", "linux-x64", "publish")));
+        var bytes = File.ReadAllBytes(lockFile);
+        var time = File.GetLastWriteTimeUtc(lockFile);
+        Assert.True(project.Dotnet(["build", project.ProjectFile, "-t:NixLock", "-p:ContainerRuntimeIdentifiers=\"linux-x64;linux-arm64\""]).ExitCode == 0);
+        Assert.Equal(bytes, File.ReadAllBytes(lockFile));
+        Assert.Equal(time, File.GetLastWriteTimeUtc(lockFile));
+    }
+
     /// <summary>A Nix-less publish from a file:// cache fails with <paramref name="code"/> naming <paramref name="subject"/>, and leaves no image and no NAR behind.</summary>
     private static void AssertFails(SampleProject project, string cacheFolder, string key, string code, string subject)
     {

@@ -18,7 +18,7 @@ public sealed partial class ComputeNixImagePropertiesTests : IDisposable
     [
         "ContainerImageTags", "ContainerWorkingDirectory", "ContainerUser", "ContainerImageFormat", "NixImageArchiveFile",
         "NixLayerBudget", "NixDefaultPackages", "NixImageCacheDirectory", "NixImageCacheMaxSize", "NixImageCompressionLevel",
-        "NixImageOciLayoutPath", "NixImageWritesArchive",
+        "NixImageOciLayoutPath", "NixImageWritesArchive", "NixMode", "NixLockFile", "NixBinaryCaches", "NixTrustedPublicKeys",
     ];
 
     private readonly TempDirectory _temp = new();
@@ -58,6 +58,11 @@ public sealed partial class ComputeNixImagePropertiesTests : IDisposable
             resolved["NixImageArchiveFile"]);
         Assert.Equal("none", documented["NixImageOciLayoutPath"]);
         Assert.Equal(string.Empty, resolved["NixImageOciLayoutPath"]);
+        Assert.Equal(documented["NixMode"], resolved["NixMode"]);
+        Assert.Equal(Path.Combine(_temp.Combine("shop"), documented["NixLockFile"]), resolved["NixLockFile"]);
+        Assert.Equal(documented["NixBinaryCaches"], resolved["NixBinaryCaches"]);
+        Assert.Equal(documented["NixTrustedPublicKeys"], resolved["NixTrustedPublicKeys"]);
+        Assert.Equal(NixModeSettings.DefaultCache, resolved["NixBinaryCaches"]);
     }
 
     [Fact]
