@@ -19,20 +19,7 @@ export NUGET_PACKAGES="$work/nuget"
 export MSBUILDDISABLENODEREUSE=1
 cache="$work/layer-cache"
 
-# --- the app: samples/HelloWeb with a few Nix packages, one copy for us and one for the SDK ---------------------
-# (separate folders: each tool's build settings differ, and neither must see the other's publish as a change)
-make_app() {
-  local dir="$1"
-  mkdir -p "$dir/HelloWeb"
-  cp "$root/samples/HelloWeb/"*.cs "$root/samples/HelloWeb/"*.json "$dir/HelloWeb/"
-  sed -e "s|<NixPkgsPath>../nixpkgs</NixPkgsPath>|<NixPkgsPath>$root/bench/nixpkgs.nix</NixPkgsPath>|" \
-      -e 's|<NixPackage Include="jq" />|<NixPackage Include="jq" /><NixPackage Include="shell" /><NixPackage Include="tzdata" />|' \
-      "$root/samples/HelloWeb/HelloWeb.csproj" > "$dir/HelloWeb/HelloWeb.csproj"
-  cp "$root/samples/Directory.Packages.props" "$dir/"
-  echo '<Project />' > "$dir/Directory.Build.props"
-  sed "s|../artifacts/packages|$root/artifacts/packages|" "$root/samples/nuget.config" > "$dir/nuget.config"
-  echo 'static partial class Bench { public const string Line = "run 0"; }' > "$dir/HelloWeb/Bench.cs"
-}
+. "$root/bench/lib.sh"
 make_app "$work/ours"
 make_app "$work/sdk"
 app="$work/ours/HelloWeb"
@@ -55,12 +42,8 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break
 common=(-c Release -r linux-x64 -nodeReuse:false -m:1 -nologo -p:NixeryBuildVersion="$version" -clp:PerformanceSummary)
 ours() { dotnet publish "$app" "${common[@]}" -p:NixImage=true -p:NixImageCacheDirectory="$cache" "$@"; }
 sdk() { dotnet publish "$sdk_app" "${common[@]}" -t:PublishContainer -p:ContainerBaseImage="127.0.0.1:$port/bench/base:latest" "$@"; }
-# Milliseconds of the named tasks in a PerformanceSummary log, summed.
-task_ms() { local log="$1"; shift; local sum=0; for t in "$@"; do
-  ms="$(awk -v t="$t" '/Task Performance Summary/{on=1} on && $3==t {print $1; exit}' "$log")"; sum=$((sum + ${ms:-0})); done; echo "$sum"; }
 ours_ms() { task_ms "$1" ComputeNixImageRequest PrepareNixImage BuildNixImage PushNixImage; }
 sdk_ms() { task_ms "$1" ComputeDotnetBaseImageAndTag ParseContainerProperties CreateNewImage; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 change_code() {
   local line="static partial class Bench { public const string Line = \"run $RANDOM$RANDOM\"; }"
   echo "$line" > "$app/Bench.cs"; echo "$line" > "$sdk_app/Bench.cs"
@@ -180,7 +163,6 @@ say "| 64 MiB incompressible file added | $b_ms ms | $sb_ms ms | $(ratio "$b_ms"
 say ""
 
 # 5. memory: a closure of more than 1 GiB --------------------------------------------------------------------------------
-rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk '/Maximum resident set size/{print $6}'; }
 nix-build --no-out-link "$root/bench/nixpkgs.nix" -A bench-big > /dev/null 2>&1
 without="$(rss dotnet publish "$app" "${common[@]}")"
 sed -i 's|<NixPackage Include="tzdata" />|<NixPackage Include="tzdata" /><NixPackage Include="bench-big" />|' "$app/HelloWeb.csproj"

@@ -3,6 +3,28 @@ using System.Globalization;
 using Nixery.Build.Archive;
 using Nixery.Build.Layers;
 
+// Usage: PackBench decompress <compression> <file>...
+// Decompresses each file as a build without Nix does (NarCompression) into a sink that only counts, and prints:
+// output bytes, seconds, MB/s of output.
+if (args.Length > 0 && args[0] == "decompress")
+{
+    var clock = Stopwatch.StartNew();
+    long bytes = 0;
+    var buffer = new byte[1 << 16];
+    foreach (var file in args.Skip(2))
+    {
+        using var nar = Nixery.Build.BinaryCache.NarCompression.Decompress(File.OpenRead(file), args[1]);
+        for (int read; (read = nar.Read(buffer)) > 0;)
+        {
+            bytes += read;
+        }
+    }
+
+    var elapsed = clock.Elapsed.TotalSeconds;
+    Console.WriteLine(FormattableString.Invariant($"{bytes} {elapsed:0.000} {bytes / 1e6 / elapsed:0.0}"));
+    return;
+}
+
 // Usage: PackBench <level> <store path>...
 // Groups the closure of the given store paths (they must form a closed set; pass `nix-store -qR` output) as the
 // product does, writes every layer with the product's LayerWriter (layers and chunks in parallel) into a sink

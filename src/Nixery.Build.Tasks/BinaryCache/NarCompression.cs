@@ -101,9 +101,10 @@ public static class NarCompression
             {
                 read = ReadDecoded(buffer);
             }
-            catch (Exception e) when (!source.Failed && e is not (OperationCanceledException or OutOfMemoryException))
+            catch (Exception e) when (!source.Failed && e is not (OperationCanceledException or OutOfMemoryException or FileNotFoundException or FileLoadException))
             {
-                // SharpCompress, SharpZipLib and the BCL throw a dozen types for bad data, IndexOutOfRangeException among them.
+                // SharpCompress, SharpZipLib and the BCL throw a dozen types for bad data, IndexOutOfRangeException among them
+                // (but a decoder assembly that fails to load is not bad data).
                 throw new InvalidDataException($"{_what} is corrupt or cut short: {e.Message}", e);
             }
 
