@@ -31,7 +31,7 @@ public sealed class BinaryCacheClient : IDisposable
     public static Uri? ParseCache(string text)
     {
         var trimmed = text.Trim().TrimEnd('/');
-        return Uri.TryCreate(trimmed, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "file" ? uri : null;
+        return trimmed.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(trimmed, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" or "file" ? uri : null;
     }
 
     /// <summary>The cache's file at <paramref name="relative"/> as a stream; <see cref="CacheFileMissingException"/> when it has none or cannot be asked.</summary>

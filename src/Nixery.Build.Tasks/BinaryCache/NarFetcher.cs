@@ -40,6 +40,7 @@ public sealed class NarFetcher
     public async Task<NarStore> FetchAsync(IReadOnlyCollection<StorePathInfo> paths, CancellationToken cancellationToken)
     {
         var missing = paths.Where(p => !_blobs.Contains(DigestOf(p), p.NarSize)).OrderBy(p => p.Path, StringComparer.Ordinal).ToList();
+        Touch(paths.Except(missing));
         if (missing.Count > 0)
         {
             await DownloadAsync(missing, cancellationToken);
@@ -50,6 +51,23 @@ public sealed class NarFetcher
         }
 
         return new NarStore(paths.ToDictionary(p => p.Path, p => _blobs.PathOf(DigestOf(p)), StringComparer.Ordinal));
+    }
+
+    /// <summary>NARs in use are recent for the cache's least-recently-used pruning (reads alone may not update access times).</summary>
+    private void Touch(IEnumerable<StorePathInfo> reused)
+    {
+        var now = DateTime.UtcNow;
+        foreach (var path in reused)
+        {
+            try
+            {
+                File.SetLastAccessTimeUtc(_blobs.PathOf(DigestOf(path)), now);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A shared cache this user may only read: it is pruned by its owner.
+            }
+        }
     }
 
     private static Digest DigestOf(StorePathInfo path) =>
@@ -84,6 +102,7 @@ public sealed class NarFetcher
     {
         var hashPart = Path.GetFileName(path.Path).Split('-', 2)[0];
         var reasons = new List<string>();
+        NixImageException? rejected = null;
         foreach (var cache in _settings.Caches)
         {
             NarInfo info;
@@ -104,10 +123,27 @@ public sealed class NarFetcher
                 continue;
             }
 
-            Check(info, path, cache);
-            await StoreAsync(client, cache, info, path, cancellationToken);
+            try
+            {
+                Check(info, path, cache);
+                await StoreAsync(client, cache, info, path, cancellationToken);
+            }
+            catch (NixImageException e)
+            {
+                // As Nix skips a substituter it does not trust: a later cache may have a good copy.
+                rejected ??= e;
+                reasons.Add($"{Describe(cache)}: rejected ({e.Code})");
+                continue;
+            }
+
             _log.Detail($"binary cache: {path.Path} from {Describe(cache)} ({info.Compression}, {NixClient.FormatSize(path.NarSize)})");
             return;
+        }
+
+        if (rejected is not null)
+        {
+            throw _settings.Caches.Count == 1 ? rejected
+                : new NixImageException(rejected.Code, $"{rejected.Message} (Each cache: {string.Join("; ", reasons)}.)", rejected);
         }
 
         throw new NixImageException(

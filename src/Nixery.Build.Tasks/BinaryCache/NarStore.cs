@@ -39,40 +39,59 @@ public sealed class NarStore : IStoreView
 
     public StoreNode? Stat(string path)
     {
+        var budget = StoreViews.MaxLinkHops;
+        return Stat(path, ref budget);
+    }
+
+    public StoreNode? Resolve(string path)
+    {
+        var budget = StoreViews.MaxLinkHops;
+        return Resolve(path, ref budget);
+    }
+
+    public bool IsFolder(string path) => Resolve(path) is { Kind: StoreNodeKind.Directory };
+
+    /// <summary>
+    /// The node at <paramref name="path"/>, following symlinks on the way (not at the end) as the kernel does: each
+    /// part is looked up in the folder it really is in. Every symlink followed, here or in what this calls, spends one
+    /// of <paramref name="budget"/>; when it is spent the path leads nowhere (a loop).
+    /// </summary>
+    private StoreNode? Stat(string path, ref int budget)
+    {
         var (storePath, relative) = Split(path);
         if (storePath is null || IndexOf(storePath) is not { } index)
         {
             return null;
         }
 
-        // Follow symlinks on the way (not at the end): each part is looked up in the folder it really is in.
-        var current = storePath;
-        var currentIndex = index;
+        if (relative.Length == 0)
+        {
+            return index.ByPath.TryGetValue(string.Empty, out var root) ? ToStoreNode(storePath, string.Empty, root) : null;
+        }
+
+        var parts = relative.Split('/');
         var currentRelative = string.Empty;
-        var parts = relative.Length == 0 ? [] : relative.Split('/');
         for (var i = 0; i < parts.Length; i++)
         {
             var childRelative = currentRelative.Length == 0 ? parts[i] : currentRelative + "/" + parts[i];
-            if (!currentIndex.ByPath.TryGetValue(childRelative, out var node))
+            if (!index.ByPath.TryGetValue(childRelative, out var node))
             {
                 return null;
             }
 
             if (i == parts.Length - 1)
             {
-                return ToStoreNode(current, childRelative, node);
+                return ToStoreNode(storePath, childRelative, node);
             }
 
             if (node.Kind == NarNodeKind.Symlink)
             {
-                var resolved = this.Resolve(current + "/" + childRelative);
-                if (resolved is not { Kind: StoreNodeKind.Directory })
+                if (Resolve(storePath + "/" + childRelative, ref budget) is not { Kind: StoreNodeKind.Directory } folder)
                 {
                     return null;
                 }
 
-                var rest = string.Join('/', parts[(i + 1)..]);
-                return Stat(resolved.Path + "/" + rest);
+                return Stat(folder.Path + "/" + string.Join('/', parts[(i + 1)..]), ref budget);
             }
 
             if (node.Kind != NarNodeKind.Directory)
@@ -83,12 +102,28 @@ public sealed class NarStore : IStoreView
             currentRelative = childRelative;
         }
 
-        return index.ByPath.TryGetValue(string.Empty, out var root) ? ToStoreNode(storePath, string.Empty, root) : null;
+        return null;
+    }
+
+    private StoreNode? Resolve(string path, ref int budget)
+    {
+        var node = Stat(path, ref budget);
+        while (node is { Kind: StoreNodeKind.Symlink, LinkTarget: { } target })
+        {
+            if (--budget < 0)
+            {
+                return null;
+            }
+
+            node = Stat(StoreViews.TargetOf(node.Path, target), ref budget);
+        }
+
+        return node;
     }
 
     public IReadOnlyList<StoreNode> Children(string folder)
     {
-        var resolved = this.Resolve(folder);
+        var resolved = Resolve(folder);
         if (resolved is not { Kind: StoreNodeKind.Directory })
         {
             return [];

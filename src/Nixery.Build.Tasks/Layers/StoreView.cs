@@ -30,33 +30,23 @@ public interface IStoreView
 
     /// <summary>The children of the folder at <paramref name="folder"/> (followed if it is a symlink), in ordinal name order; empty when it is not a folder.</summary>
     IReadOnlyList<StoreNode> Children(string folder);
-}
 
-/// <summary>Questions about a store view that follow symlinks.</summary>
-public static class StoreViews
-{
-    private const int MaxLinkHops = 40;
+    /// <summary>The node a path leads to after every symlink is followed; null when it leads nowhere, or round in a loop.</summary>
+    StoreNode? Resolve(string path);
 
     /// <summary>Whether <paramref name="path"/> is a folder, or a symlink that leads to one.</summary>
-    public static bool IsFolder(this IStoreView store, string path) => store.Resolve(path) is { Kind: StoreNodeKind.Directory };
+    bool IsFolder(string path);
+}
 
-    /// <summary>The node a path leads to after every symlink is followed; null when it leads nowhere (or round in a loop).</summary>
-    public static StoreNode? Resolve(this IStoreView store, string path)
-    {
-        var node = store.Stat(path);
-        for (var hops = 0; node is { Kind: StoreNodeKind.Symlink, LinkTarget: { } target }; hops++)
-        {
-            if (hops == MaxLinkHops)
-            {
-                return null;
-            }
+/// <summary>Symlink arithmetic shared by the store views.</summary>
+public static class StoreViews
+{
+    /// <summary>How many symlinks one lookup follows before it gives up, as Linux does (ELOOP).</summary>
+    public const int MaxLinkHops = 40;
 
-            var next = target.StartsWith('/') ? target : node.Path[..node.Path.LastIndexOf('/')] + "/" + target;
-            node = store.Stat(Normalize(next));
-        }
-
-        return node;
-    }
+    /// <summary>Where a symlink at <paramref name="linkPath"/> with <paramref name="target"/> points, as an absolute path.</summary>
+    public static string TargetOf(string linkPath, string target) =>
+        Normalize(target.StartsWith('/') ? target : linkPath[..linkPath.LastIndexOf('/')] + "/" + target);
 
     /// <summary>An absolute path without <c>.</c>, <c>..</c> or empty parts (lexically, as a symlink target is read).</summary>
     public static string Normalize(string absolute)
@@ -109,6 +99,26 @@ public sealed class DiskStore : IStoreView
             : info.Exists ? new StoreNode(path, StoreNodeKind.File, null)
             : null;
     }
+
+    /// <summary>Follows symlinks one at a time, reading each target as the path it names.</summary>
+    public StoreNode? Resolve(string path)
+    {
+        var node = Stat(path);
+        for (var hops = 0; node is { Kind: StoreNodeKind.Symlink, LinkTarget: { } target }; hops++)
+        {
+            if (hops == StoreViews.MaxLinkHops)
+            {
+                return null;
+            }
+
+            node = Stat(StoreViews.TargetOf(node.Path, target));
+        }
+
+        return node;
+    }
+
+    /// <summary>As the kernel answers it (a <c>..</c> after a symlinked folder is the folder's parent where it really is).</summary>
+    public bool IsFolder(string path) => Directory.Exists(path);
 
     public IReadOnlyList<StoreNode> Children(string folder) =>
         !Directory.Exists(folder) ? []

@@ -79,11 +79,15 @@ public static class LockFile
             foreach (var entry in value.GetProperty("closure").EnumerateObject())
             {
                 var info = entry.Value;
+                // The lock keeps the deriver's name and version, not its path: a base name that gives them back.
+                var name = info.GetProperty("name").GetString()!;
+                var version = info.GetProperty("version").GetString()!;
                 paths[entry.Name] = new StorePathInfo(
                     entry.Name,
                     info.GetProperty("narSize").GetInt64(),
                     info.GetProperty("references").EnumerateArray().Select(r => r.GetString()!).ToList(),
-                    NarHash.Parse(info.GetProperty("narHash").GetString()!));
+                    NarHash.Parse(info.GetProperty("narHash").GetString()!),
+                    (version.Length == 0 ? name : name + "-" + version) + ".drv");
             }
 
             platforms[platform.Name] = new LockedPlatform(value.GetProperty("source").GetString()!, packages, paths);
@@ -103,11 +107,9 @@ public static class LockFile
             throw new InvalidOperationException($"{unhashed.Path} has no NAR hash; Nix reports one for every valid path.");
         }
 
-        // Inner builds of several platforms may update the lock at once: each holds the file (flock) while it reads it
-        // and puts its successor in place, so each builds on the other's result.
+        // Inner builds of several platforms may update the lock at once: one at a time, each over the other's result.
         using var held = HoldExclusively(path);
-        var before = new byte[held.Length];
-        held.ReadExactly(before);
+        var before = File.Exists(path) ? File.ReadAllBytes(path) : [];
         var platforms = new SortedDictionary<string, LockedPlatform>(StringComparer.Ordinal);
         try
         {
@@ -137,7 +139,9 @@ public static class LockFile
     internal static byte[] Serialize(IReadOnlyDictionary<string, LockedPlatform> platforms)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, NewLine = "\n" }))
+        // Relaxed escaping: the file is read by people in diffs ("libstdc++", not "libstdc\u002B\u002B"), never put in HTML.
+        var options = new JsonWriterOptions { Indented = true, NewLine = "\n", Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        using (var w = new Utf8JsonWriter(buffer, options))
         {
             w.WriteStartObject();
             w.WriteNumber("version", Version);
@@ -189,15 +193,21 @@ public static class LockFile
         return buffer.ToArray();
     }
 
+    /// <summary>
+    /// An flock on a file of its own for this lock file (in the temporary folder, named by the lock's path, never
+    /// renamed or deleted, so every process locks the same file).
+    /// </summary>
     private static FileStream HoldExclusively(string path)
     {
+        var name = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Path.GetFullPath(path))))[..32];
+        var file = Path.Combine(Path.GetTempPath(), $"nixery-build-lock-{name}");
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                return new FileStream(file, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (attempt < 600)
+            catch (IOException e) when (attempt < 600 && e is not (DirectoryNotFoundException or FileNotFoundException or PathTooLongException))
             {
                 Thread.Sleep(100);
             }
@@ -216,8 +226,8 @@ public static class LockFile
         var wanted = packages.Select(p => (p.Name, p.Origin)).ToList();
         if (!lockedNames.SequenceEqual(wanted))
         {
-            var added = wanted.Except(lockedNames).Select(p => p.Name).ToList();
-            var removed = lockedNames.Except(wanted).Select(p => p.Name).ToList();
+            var added = wanted.Select(p => p.Name).Except(lockedNames.Select(p => p.Name)).ToList();
+            var removed = lockedNames.Select(p => p.Name).Except(wanted.Select(p => p.Name)).ToList();
             var parts = new List<string>();
             if (added.Count > 0)
             {
@@ -229,7 +239,9 @@ public static class LockFile
                 parts.Add("the project no longer asks for " + string.Join(", ", removed));
             }
 
-            return parts.Count > 0 ? string.Join("; ", parts) : "the packages are in another order";
+            return parts.Count > 0 ? string.Join("; ", parts)
+                : lockedNames.Select(p => p.Name).SequenceEqual(wanted.Select(p => p.Name)) ? "a package is now asked for by another setting (" + string.Join(", ", wanted.Except(lockedNames).Select(p => $"{p.Name} by {p.Origin}")) + ")"
+                : "the packages are in another order";
         }
 
         return null;

@@ -59,7 +59,7 @@ public static class NixModeSettings
             {
                 throw new NixImageException(
                     ErrorCodes.InvalidBinaryCacheSetting,
-                    $"NixTrustedPublicKeys has '{item}', which is not a Nix public key ({e.Message}). Write each key as Nix prints it, name:base64 (cache.nixos.org-1:6NCH…), separated by ';' or spaces.");
+                    $"NixTrustedPublicKeys has a key named '{item.Split(':', 2)[0]}' that is not a Nix public key ({e.Message}). Write each key as Nix prints it, name:base64 (cache.nixos.org-1:6NCH…), separated by ';' or spaces.");
             }
         }
 
@@ -69,9 +69,13 @@ public static class NixModeSettings
     private static List<string> Split(string? text) =>
         (text ?? string.Empty).Split([';', ' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
 
-    /// <summary>A URL without the password it may carry.</summary>
-    private static string Redacted(string text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0 ? text.Replace(uri.UserInfo, "***", StringComparison.Ordinal) : text;
+    /// <summary>A URL without the user and password it may carry (all before the last '@', after the scheme).</summary>
+    private static string Redacted(string text)
+    {
+        var start = text.IndexOf("://", StringComparison.Ordinal);
+        var at = text.LastIndexOf('@');
+        return start >= 0 && at > start ? text[..(start + 3)] + "***" + text[at..] : text;
+    }
 }
 
 /// <summary>
