@@ -27,12 +27,14 @@ nix_state="$app/obj/Release/net10.0/linux-x64/nix-image"
 archive="$app/bin/Release/net10.0/linux-x64/image/samples-hello-web.tar"
 common=(-c Release -r linux-x64 -nodeReuse:false -m:1 -nologo -p:NixeryBuildVersion="$version" -clp:PerformanceSummary -p:NixImage=true)
 image_ms() { task_ms "$1" ComputeNixImageRequest PrepareNixImage BuildNixImage; }
+# dotnet publish of the app into a log; on failure, the log's tail and exit.
+publish() { local log="$1"; shift; dotnet publish "$app" "${common[@]}" "$@" > "$log" 2>&1 || { tail -30 "$log"; exit 1; }; }
 digest() { jq -r .manifestDigest "${archive%.tar}.json"; }
 results="$work/results.md"
 say() { echo "$*" | tee -a "$results"; }
 
 # The closure with Nix, the lock it writes, and a signed xz binary cache of it served over HTTP.
-dotnet publish "$app" "${common[@]}" -p:NixImageCacheDirectory="$work/warmup" > "$work/first.log"
+publish "$work/first.log" -p:NixImageCacheDirectory="$work/warmup"
 lock="$app/nix-image.lock.json"
 nix-store --generate-binary-cache-key bench-cache-1 "$work/secret" "$work/public" > /dev/null
 fill() { nix --extra-experimental-features nix-command copy --to "file://$work/cache?compression=xz&secret-key=$work/secret" $(jq -r '.platforms["x86_64-linux"].closure | keys[]' "$lock") 2> /dev/null; }
@@ -72,10 +74,10 @@ say ""
 with=(); without=()
 for i in $(seq "$runs"); do
   rm -rf "$work/layers-nix" "$app/bin" "$nix_state"
-  dotnet publish "$app" "${common[@]}" -p:NixImageCacheDirectory="$work/layers-nix" > "$work/with.log"; with+=("$(image_ms "$work/with.log")")
+  publish "$work/with.log" -p:NixImageCacheDirectory="$work/layers-nix"; with+=("$(image_ms "$work/with.log")")
   nix_digest="$(digest)"
   rm -rf "$work/layers-lock" "$app/bin" "$nix_state"
-  dotnet publish "$app" "${common[@]}" "${without_nix[@]}" -p:NixImageCacheDirectory="$work/layers-lock" > "$work/without.log"; without+=("$(image_ms "$work/without.log")")
+  publish "$work/without.log" "${without_nix[@]}" -p:NixImageCacheDirectory="$work/layers-lock"; without+=("$(image_ms "$work/without.log")")
   lock_digest="$(digest)"
   [ "$nix_digest" = "$lock_digest" ] || { echo "digests differ: $nix_digest (Nix) and $lock_digest (lock)"; exit 1; }
 done
@@ -94,7 +96,7 @@ small_rss="$(rss dotnet publish "$app" "${common[@]}" "${without_nix[@]}" -p:Nix
 small_nar="$(jq '[.platforms["x86_64-linux"].closure[].narSize] | add' "$lock")"
 nix-build --no-out-link "$root/bench/nixpkgs.nix" -A bench-big > /dev/null 2>&1
 sed -i 's|<NixPackage Include="tzdata" />|<NixPackage Include="tzdata" /><NixPackage Include="bench-big" />|' "$app/HelloWeb.csproj"
-dotnet publish "$app" "${common[@]}" -p:NixImageCacheDirectory="$work/warmup" > /dev/null
+publish "$work/big.log" -p:NixImageCacheDirectory="$work/warmup"
 fill
 rm -rf "$work/rss-big" "$app/bin" "$nix_state"
 big_rss="$(rss dotnet publish "$app" "${common[@]}" "${without_nix[@]}" -p:NixImageCacheDirectory="$work/rss-big")"
