@@ -31,8 +31,10 @@ public sealed class PackageContentsTests
                 "build/Nixery.Build.targets",
                 "buildTransitive/Nixery.Build.props",
                 "buildTransitive/Nixery.Build.targets",
+                "tasks/net10.0/BouncyCastle.Cryptography.dll",
                 "tasks/net10.0/ICSharpCode.SharpZipLib.dll",
                 "tasks/net10.0/Nixery.Build.Tasks.dll",
+                "tasks/net10.0/SharpCompress.dll",
                 "tasks/net10.0/System.IO.Hashing.dll",
             ],
             files);
