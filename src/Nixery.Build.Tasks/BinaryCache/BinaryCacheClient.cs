@@ -1,4 +1,5 @@
 using System.Net;
+using Nixery.Build.Archive;
 
 namespace Nixery.Build.BinaryCache;
 
@@ -89,35 +90,30 @@ public sealed class BinaryCacheClient : IDisposable
     public void Dispose() => _http.Dispose();
 
     /// <summary>The body of an answer, which disposes the answer with it.</summary>
-    private sealed class ResponseStream(HttpResponseMessage response, Stream body) : Stream
+    private sealed class ResponseStream(HttpResponseMessage response, Stream body) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
+        private long _read;
 
         public override long Length => throw new NotSupportedException();
 
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        protected override long BytesRead => _read;
 
-        public override int Read(byte[] buffer, int offset, int count) => body.Read(buffer, offset, count);
-
-        public override int Read(Span<byte> buffer) => body.Read(buffer);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => body.ReadAsync(buffer, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => body.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override void Flush()
+        public override int Read(Span<byte> buffer)
         {
+            var read = body.Read(buffer);
+            _read += read;
+            return read;
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await body.ReadAsync(buffer, cancellationToken);
+            _read += read;
+            return read;
+        }
 
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
         protected override void Dispose(bool disposing)
         {

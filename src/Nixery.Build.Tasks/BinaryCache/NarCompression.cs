@@ -64,7 +64,7 @@ public static class NarCompression
     /// The NAR's bytes: opens the decoder on the first read (so a bad header fails as bad data does, on a read),
     /// reads xz streams written one after another as one, and turns decoder failures into <see cref="InvalidDataException"/>.
     /// </summary>
-    private sealed class DecompressingStream(SourceStream source, string compression) : Stream
+    private sealed class DecompressingStream(SourceStream source, string compression) : Nixery.Build.Archive.ReadOnlyStream
     {
         private readonly string _what = compression == "none" ? "The NAR" : $"The {compression}-compressed NAR";
         private Stream? _decoder;
@@ -72,21 +72,9 @@ public static class NarCompression
         private bool _finished;
         private bool _disposed;
 
-        public override bool CanRead => !_disposed;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
         public override long Length => throw new NotSupportedException();
 
-        public override long Position
-        {
-            get => _produced;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        protected override long BytesRead => _produced;
 
         public override int Read(Span<byte> buffer)
         {
@@ -136,16 +124,6 @@ public static class NarCompression
             return read;
         }
 
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing && !_disposed)
@@ -165,7 +143,7 @@ public static class NarCompression
     /// whether the stream itself failed.
     /// Disposing it does nothing, so a decoder that disposes its input cannot close the stream under the next one.
     /// </summary>
-    private sealed class SourceStream(Stream inner) : Stream
+    private sealed class SourceStream(Stream inner) : Nixery.Build.Archive.ReadOnlyStream
     {
         private readonly byte[] _buffer = new byte[BufferSize];
         private int _start;
@@ -176,21 +154,9 @@ public static class NarCompression
         /// <summary>Whether a read of the compressed stream threw: then the failure is its, not the data's.</summary>
         public bool Failed { get; private set; }
 
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
         public override long Length => throw new NotSupportedException();
 
-        public override long Position
-        {
-            get => _position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        protected override long BytesRead => _position;
 
         /// <summary>
         /// Fills <paramref name="buffer"/> unless the input ends first. SharpCompress's xz reader takes a short read
@@ -275,15 +241,5 @@ public static class NarCompression
         }
 
         public void DisposeInner() => inner.Dispose();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
