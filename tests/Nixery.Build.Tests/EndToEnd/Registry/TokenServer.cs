@@ -20,29 +20,22 @@ public sealed record TokenRequest(string Method, string GrantType, string? User,
 /// for; anonymous callers get nothing. With <c>offline_token=true</c> it hands out a refresh token as well.
 /// Records every request so tests can check scopes and grant types.
 /// </summary>
-public sealed class TokenServer : IDisposable
+public sealed class TokenServer : LoopbackHttpServer
 {
     public const string Service = "nixery-test-registry";
     public const string Issuer = "nixery-test-issuer";
 
-    private readonly HttpListener _listener = new();
     private readonly TestCertificates _certificates;
     private readonly IReadOnlyDictionary<string, string> _users;
     private readonly ConcurrentDictionary<string, string> _refreshTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<TokenRequest> _requests = new();
-    private readonly Task _loop;
 
     public TokenServer(TestCertificates certificates, IReadOnlyDictionary<string, string> users)
     {
         _certificates = certificates;
         _users = users;
-        Port = FreePort.Next();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
+        Start();
     }
-
-    public int Port { get; }
 
     public string Realm => $"http://127.0.0.1:{Port}/token";
 
@@ -56,46 +49,7 @@ public sealed class TokenServer : IDisposable
         return token;
     }
 
-    public void Dispose()
-    {
-        _listener.Stop();
-        _listener.Close();
-        try
-        {
-            _loop.Wait(TimeSpan.FromSeconds(5));
-        }
-        catch (AggregateException)
-        {
-            // The listener was closed under the loop.
-        }
-    }
-
-    private async Task ServeAsync()
-    {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
-            {
-                return;
-            }
-
-            try
-            {
-                await AnswerAsync(context);
-            }
-            catch (Exception e) when (e is HttpListenerException or IOException)
-            {
-                // The client went away.
-            }
-        }
-    }
-
-    private async Task AnswerAsync(HttpListenerContext context)
+    protected override async Task AnswerAsync(HttpListenerContext context)
     {
         var request = context.Request;
         string? user = null;
