@@ -49,11 +49,7 @@ public sealed class ClosureCache
                 return null;
             }
 
-            var packages = root.GetProperty("packages").EnumerateArray().Select(p => new ResolvedPackage(
-                p.GetProperty("name").GetString()!,
-                p.GetProperty("attrPath").GetString()!,
-                p.GetProperty("storePath").GetString()!,
-                p.GetProperty("origin").GetString()!)).ToList();
+            var packages = root.GetProperty("packages").EnumerateArray().Select(ResolvedPackage.Read).ToList();
             var paths = new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal);
             foreach (var p in root.GetProperty("paths").EnumerateArray())
             {
@@ -85,12 +81,7 @@ public sealed class ClosureCache
             w.WriteStartArray("packages");
             foreach (var p in closure.Packages)
             {
-                w.WriteStartObject();
-                w.WriteString("name", p.Name);
-                w.WriteString("attrPath", p.AttributePath);
-                w.WriteString("storePath", p.StorePath);
-                w.WriteString("origin", p.Origin);
-                w.WriteEndObject();
+                p.Write(w);
             }
 
             w.WriteEndArray();

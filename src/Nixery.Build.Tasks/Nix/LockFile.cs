@@ -70,11 +70,7 @@ public static class LockFile
         foreach (var platform in root.GetProperty("platforms").EnumerateObject())
         {
             var value = platform.Value;
-            var packages = value.GetProperty("packages").EnumerateArray().Select(p => new ResolvedPackage(
-                p.GetProperty("name").GetString()!,
-                p.GetProperty("attrPath").GetString()!,
-                p.GetProperty("storePath").GetString()!,
-                p.GetProperty("origin").GetString()!)).ToList();
+            var packages = value.GetProperty("packages").EnumerateArray().Select(ResolvedPackage.Read).ToList();
             var paths = new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal);
             foreach (var entry in value.GetProperty("closure").EnumerateObject())
             {
@@ -153,12 +149,7 @@ public static class LockFile
                 w.WriteStartArray("packages");
                 foreach (var p in platform.Packages)
                 {
-                    w.WriteStartObject();
-                    w.WriteString("name", p.Name);
-                    w.WriteString("origin", p.Origin);
-                    w.WriteString("attrPath", p.AttributePath);
-                    w.WriteString("storePath", p.StorePath);
-                    w.WriteEndObject();
+                    p.Write(w);
                 }
 
                 w.WriteEndArray();

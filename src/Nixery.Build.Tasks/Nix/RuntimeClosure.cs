@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace Nixery.Build.Nix;
 
 /// <summary>A requested package as Nix resolved it.</summary>
@@ -5,7 +7,26 @@ namespace Nixery.Build.Nix;
 /// <param name="AttributePath">The attribute path it resolved to (<c>bashInteractive</c>).</param>
 /// <param name="StorePath">Its default output, realised.</param>
 /// <param name="Origin">The setting that asked for it (NixPackage, NixDefaultPackages, ...).</param>
-public sealed record ResolvedPackage(string Name, string AttributePath, string StorePath, string Origin);
+public sealed record ResolvedPackage(string Name, string AttributePath, string StorePath, string Origin)
+{
+    /// <summary>Writes the package as one JSON object, as the closure cache and the lock file keep it.</summary>
+    internal void Write(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", Name);
+        w.WriteString("origin", Origin);
+        w.WriteString("attrPath", AttributePath);
+        w.WriteString("storePath", StorePath);
+        w.WriteEndObject();
+    }
+
+    /// <summary>Reads a package <see cref="Write"/> wrote.</summary>
+    internal static ResolvedPackage Read(JsonElement json) => new(
+        json.GetProperty("name").GetString()!,
+        json.GetProperty("attrPath").GetString()!,
+        json.GetProperty("storePath").GetString()!,
+        json.GetProperty("origin").GetString()!);
+}
 
 /// <summary>One store path of a runtime closure, as the Nix database records it.</summary>
 /// <param name="Path">The store path.</param>

@@ -37,7 +37,7 @@ public static class ImageJob
     public static async Task LockAsync(string requestFile, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
     {
         var request = RequestFile.Read(requestFile);
-        await new NixClosureSource(log, environment("PATH")).GetAsync(request with { NixMode = NixMode.Nix }, cancellationToken);
+        await new NixClosureSource(log, environment("PATH")).GetAsync(request, cancellationToken);
     }
 
     /// <summary>Joins the platforms' images (built by their own <see cref="RunAsync"/> with platformOnly) into one index and runs the sinks.</summary>
