@@ -28,6 +28,7 @@ let
     version = {
       glibc = "2.36"; gcc = "12.2.0"; zlib = "1.2.13"; icu = "72.1"; openssl = "3.0.19";
       keyutils = "1.6.3"; krb5 = "1.20.1"; ncurses = "6.4"; oniguruma = "6.9.8";
+      readline = "8.2"; sqlite = "3.40.1";
       busybox = "1.35.0"; bash = "5.2.15"; nano = "7.2"; moreutils = "0.67"; jq = "1.6";
     };
   };
@@ -56,6 +57,7 @@ let
       glibc = debVersion "libc6"; gcc = debVersion "libstdc++6"; zlib = debVersion "zlib1g";
       icu = debVersion "libicu72"; openssl = debVersion "openssl"; keyutils = debVersion "libkeyutils1";
       krb5 = debVersion "libkrb5-3"; ncurses = debVersion "libtinfo6"; oniguruma = debVersion "libonig5";
+      readline = debVersion "libreadline8"; sqlite = debVersion "libsqlite3-0";
       busybox = debVersion "busybox-static"; bash = debVersion "bash"; nano = debVersion "nano";
       moreutils = debVersion "moreutils"; jq = debVersion "jq";
     };
@@ -111,13 +113,49 @@ let
     postInstall = "for l in icuuc icui18n icudata; do ln -s lib$l.so.72 lib/lib$l.so; done";
   };
 
+  # A pkg-config file in $dev naming the library output, as nixpkgs' dev outputs
+  # hold one (so dev refers to the libraries, never the other way round).
+  pkgConfig = lib: libName: ''
+    mkdir -p "$dev/lib/pkgconfig"
+    printf 'libdir=%s/lib\nName: ${lib}\nVersion: %s\nLibs: -L%s/lib -l${libName}\n' \
+      "${"$"}${lib}Out" "$version" "${"$"}${lib}Out" > "$dev/lib/pkgconfig/${lib}.pc"
+  '';
+
+  # nixpkgs' openssl has the outputs bin (first: what `openssl` names, the
+  # tool only), dev and out (the libraries), as here; man and doc are left out.
   openssl = mkPackage {
     pname = "openssl"; version = version.openssl;
+    outputs = [ "bin" "dev" "out" ];
     copy = [
-      { to = "bin"; from = hostBin; names = [ "openssl" ]; }
+      { to = "bin"; from = hostBin; names = [ "openssl" ]; output = "bin"; }
       { to = "lib"; from = hostLib; names = [ "libssl.so.3" "libcrypto.so.3" ]; }
     ];
-    postInstall = "ln -s libssl.so.3 lib/libssl.so && ln -s libcrypto.so.3 lib/libcrypto.so";
+    postInstall = ''
+      ln -s libssl.so.3 lib/libssl.so && ln -s libcrypto.so.3 lib/libcrypto.so
+      opensslOut="$out"
+    '' + pkgConfig "openssl" "ssl";
+  };
+
+  readline = mkPackage {
+    pname = "readline"; version = version.readline;
+    copy = [{ to = "lib"; from = hostLib; names = [ "libreadline.so.8" ]; }];
+    libs = [ ncurses ];
+  };
+
+  # nixpkgs' sqlite: bin (first: the sqlite3 shell), dev, and out with
+  # libsqlite3.so (what Microsoft.Data.Sqlite's system provider opens).
+  sqlite = mkPackage {
+    pname = "sqlite"; version = version.sqlite;
+    outputs = [ "bin" "dev" "out" ];
+    copy = [
+      { to = "bin"; from = hostBin; names = [ "sqlite3" ]; output = "bin"; }
+      { to = "lib"; from = hostLib; names = [ "libsqlite3.so.0" ]; }
+    ];
+    libs = [ readline ncurses zlib ];
+    postInstall = ''
+      ln -s libsqlite3.so.0 lib/libsqlite3.so
+      sqlite3Out="$out"
+    '' + pkgConfig "sqlite3" "sqlite3";
   };
 
   keyutils = mkPackage {
@@ -125,15 +163,22 @@ let
     copy = [{ to = "lib"; from = hostLib; names = [ "libkeyutils.so.1" ]; }];
   };
 
-  # nixpkgs' libkrb5: the Kerberos libraries (GSSAPI for .NET's Negotiate auth)
-  libkrb5 = mkPackage {
+  # nixpkgs' krb5: out (first: the tools; here only its documentation), lib
+  # (the Kerberos libraries: GSSAPI for .NET's Negotiate auth) and dev.
+  krb5 = mkPackage {
     pname = "krb5"; version = version.krb5;
+    outputs = [ "out" "lib" "dev" ];
     copy = [{
-      to = "lib"; from = hostLib;
+      to = "lib"; from = hostLib; output = "lib";
       names = [ "libgssapi_krb5.so.2" "libkrb5.so.3" "libk5crypto.so.3" "libcom_err.so.2" "libkrb5support.so.0" ];
     }];
     libs = [ keyutils ];
-    postInstall = "ln -s libgssapi_krb5.so.2 lib/libgssapi_krb5.so";
+    postInstall = ''
+      ln -s libgssapi_krb5.so.2 "$lib/lib/libgssapi_krb5.so"
+      mkdir -p share/doc/krb5
+      echo "MIT Kerberos 5 ${version.krb5}: the libraries are in $lib" > share/doc/krb5/README
+      gssapiOut="$lib"
+    '' + pkgConfig "gssapi" "gssapi_krb5";
   };
 
   ncurses = mkPackage {
@@ -255,8 +300,23 @@ let
   # Patched as nixpkgs' dotnet packaging does: the libraries .NET dlopen()s
   # by name (ICU, Kerberos' GSSAPI, OpenSSL) are added as NEEDED where nixpkgs
   # adds them, then every ELF file gets the store loader and a RUNPATH.
+  # nixpkgs hands out wrappers (wrapper.nix): runtime_10_0 and aspnetcore_10_0
+  # are "<pname>-wrapped" packages whose share/dotnet and bin/* are symbolic
+  # links into the unwrapped runtime's store path, so DOTNET_ROOT crosses store paths.
+  wrapDotnet = unwrapped: runCommand "${unwrapped.pname}-wrapped-${unwrapped.version}" ''
+    mkdir -p $out/share
+    ln -s ${unwrapped}/share/dotnet $out/share/dotnet
+    if [ -d ${unwrapped}/bin ]; then
+      mkdir $out/bin
+      for f in ${unwrapped}/bin/*; do ln -s "$f" $out/bin/; done
+    fi
+  '' // { inherit unwrapped; inherit (unwrapped) pname version; };
+
   dotnetCorePackages = rec {
-    runtime_10_0 = mkPackage {
+    runtime_10_0 = wrapDotnet runtime_10_0-unwrapped;
+    aspnetcore_10_0 = wrapDotnet aspnetcore_10_0-unwrapped;
+
+    runtime_10_0-unwrapped = mkPackage {
       pname = "dotnet-runtime"; version = netcoreVersion;
       copy = [
         { to = "share/dotnet"; from = dotnetRoot; names = muxer ++ [ "LICENSE.txt" "ThirdPartyNotices.txt" ]; }
@@ -270,7 +330,7 @@ let
         { files = "${fx}/libSystem.Net.Security.Native.so"; needed = [ "libgssapi_krb5.so" ]; }
         { files = "${fx}/libSystem.Security.Cryptography.Native.OpenSsl.so"; needed = [ "libssl.so" ]; }
       ];
-      libs = [ icu libkrb5 openssl zlib gccLib ];
+      libs = [ icu krb5 openssl zlib gccLib ];
       # LTTng tracing provider: needs liblttng-ust.so.0 (nixpkgs' lttng-ust_2_12),
       # which Debian 12 does not have; the runtime only loads it when present.
       postInstall = ''
@@ -278,7 +338,7 @@ let
       '' + muxerLink;
     };
 
-    aspnetcore_10_0 = mkPackage {
+    aspnetcore_10_0-unwrapped = mkPackage {
       pname = "aspnetcore-runtime"; version = aspnetVersion;
       # The muxer is a real copy: it finds the dotnet root from its own real
       # path.  host/ and Microsoft.NETCore.App are shared with runtime_10_0.
@@ -288,8 +348,8 @@ let
       ];
       libs = [ gccLib ];
       postInstall = ''
-        ln -s ${runtime_10_0}/share/dotnet/host share/dotnet/host
-        ln -s ${runtime_10_0}/share/dotnet/shared/Microsoft.NETCore.App share/dotnet/shared/
+        ln -s ${runtime_10_0-unwrapped}/share/dotnet/host share/dotnet/host
+        ln -s ${runtime_10_0-unwrapped}/share/dotnet/shared/Microsoft.NETCore.App share/dotnet/shared/
       '' + muxerLink;
     };
   };
@@ -320,10 +380,11 @@ let
 
 in
 {
-  inherit glibc zlib icu openssl keyutils libkrb5 ncurses oniguruma cacert
-    iana-etc tzdata busybox coreutils bashInteractive nano moreutils jq
+  inherit glibc zlib icu openssl keyutils krb5 ncurses oniguruma readline sqlite
+    cacert iana-etc tzdata busybox coreutils bashInteractive nano moreutils jq
     dotnetCorePackages widedag;
-  krb5 = libkrb5;
+  # nixpkgs' libkrb5 is krb5's libraries alone
+  libkrb5 = krb5.lib;
 
   # nixpkgs' path to libstdc++/libgcc_s
   stdenv.cc.cc.lib = gccLib;

@@ -13,10 +13,15 @@ patchelf() {
     "$bootstrapLibs/ld-linux-x86-64.so.2" --library-path "$bootstrapLibs" "$patchelfBinary" "$@"
 }
 
-mkdir -p "$out"
-for pair in $copies; do
-    src="${pair%%:*}"
-    dest="$out/${pair#*:}"
+# Every output exists (Nix requires it); a package with one output has outputs=out.
+outputs="${outputs:-out}"
+for o in $outputs; do
+    eval "mkdir -p \"\$$o\""
+done
+for triple in $copies; do
+    src="${triple%%:*}"
+    rest="${triple#*:}"
+    eval "dest=\"\$${rest%%:*}/${rest#*:}\""
     if [ -d "$src" ]; then
         mkdir -p "$dest"
         cp -RP "$src/." "$dest/"
@@ -25,7 +30,9 @@ for pair in $copies; do
         cp -RP "$src" "$dest"
     fi
 done
-chmod -R u+w "$out"
+for o in $outputs; do
+    eval "chmod -R u+w \"\$$o\""
+done
 
 cd "$out"
 eval "$postInstall"
@@ -51,10 +58,11 @@ case "$interpreter" in '$out'*) interpreter="$out${interpreter#\$out}" ;; esac
 elfMagic="$(printf '\177ELF')"
 isElf() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(head -c 4 "$1")" = "$elfMagic" ]; }
 
-# Own library directory first, then the dependencies' (from Nix).
+# Own library directory first (that of the library output, for every output), then the dependencies' (from Nix).
 searchPath="$rpath"
-if [ -d "$out/lib" ]; then
-    searchPath="$out/lib${searchPath:+:$searchPath}"
+eval "ownLib=\"\$${libOutput:-out}/lib\""
+if [ -d "$ownLib" ]; then
+    searchPath="$ownLib${searchPath:+:$searchPath}"
 fi
 
 # Does a directory of the RUNPATH $2 (of file $3) contain soname $1?
@@ -68,7 +76,9 @@ findLib() {
     return 1
 }
 
-find "$out" -type f | sort > "$TMPDIR/files"
+for o in $outputs; do
+    eval "find \"\$$o\" -type f"
+done | sort > "$TMPDIR/files"
 while read -r f; do
     isElf "$f" || continue
     if ! needed="$(patchelf --print-needed "$f" 2>"$TMPDIR/err")"; then

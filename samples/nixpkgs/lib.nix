@@ -58,21 +58,31 @@ let
       if found == [ ] then throw "offline nixpkgs: nothing matching ${regex} in ${toString dir}"
       else head sorted;
 
+  # nixpkgs' lib.getLib: the output that holds a package's libraries ("lib"
+  # when it has one, else "out"); a package with several outputs names its
+  # first one (often "bin") when interpolated.
+  getLib = pkg: pkg.lib or pkg.out or pkg;
+
   # Directory that goes on the RUNPATH of packages linking against `pkg`.
-  libDir = pkg: "${pkg}/lib";
+  libDir = pkg: "${getLib pkg}/lib";
 
   # A package built from host files (builder: host-package.sh).
-  #   copy        list of { to; from; names; } (host files, imported with hostFiles)
-  #               or { to; src; } (a store path; a directory is merged into `to`)
+  #   outputs     its outputs, as nixpkgs names them: the first is what the
+  #               attribute names (openssl's "bin"); "lib", else "out", holds
+  #               the shared libraries (nixpkgs' lib.getLib)
+  #   copy        list of { to; from; names; output ? "out"; } (host files,
+  #               imported with hostFiles) or { to; src; output ? "out"; }
+  #               (a store path; a directory is merged into `to`)
   #   libs        packages whose lib directories go on the RUNPATH
   #   interpreter ELF interpreter of dynamic executables (null: the package has none)
   #   addNeeded   list of { files; needed; }: shell globs (relative to $out) whose
   #               files get DT_NEEDED entries added, as nixpkgs' `patchelf --add-needed`
-  #   postInstall shell code run in $out after copying, before patching
+  #   postInstall shell code run in $out after copying, before patching ($bin,
+  #               $dev, $lib name the other outputs)
   #   allowMissing sonames that may stay unresolved (optional dlopen deps)
   #   name        defaults to "pname-version"
   mkHostPackage =
-    { pname, version, name ? "${pname}-${version}", copy ? [ ], libs ? [ ]
+    { pname, version, name ? "${pname}-${version}", outputs ? [ "out" ], copy ? [ ], libs ? [ ]
     , interpreter ? null, addNeeded ? [ ], postInstall ? "", allowMissing ? [ ] }:
     let
       source = c:
@@ -82,19 +92,23 @@ let
           name = "${name}-host-" + replaceStrings [ "/" ] [ "-" ] c.to;
         };
     in
-      derivation {
+      derivation ({
         inherit system name pname version postInstall;
         builder = busyboxBinary;
         args = [ "sh" "-e" ./host-package.sh ];
         inherit bootstrapLibs patchelfBinary;
-        # "storepath:destination" pairs
-        copies = map (c: "${source c}:${c.to}") copy;
+        # "storepath:output:destination" triples
+        copies = map (c: "${source c}:${c.output or "out"}:${c.to}") copy;
         interpreter = if interpreter == null then "" else interpreter;
         rpath = concatStringsSep ":" (map libDir libs);
         # "glob:soname" pairs
         addNeeded = builtins.concatLists (map (a: map (n: "${a.files}:${n}") a.needed) addNeeded);
         allowMissing = concatStringsSep " " allowMissing;
-      };
+      } // (if outputs == [ "out" ] then { } else {
+        # (only for several outputs: the single-output packages keep their store paths)
+        inherit outputs;
+        libOutput = if builtins.elem "lib" outputs then "lib" else "out";
+      }));
 
   # Like nixpkgs' runCommand: run `buildCommand` (busybox sh) to make $out.
   runCommand = name: buildCommand:
@@ -106,6 +120,6 @@ let
 
 in
 {
-  inherit busyboxBinary bootstrapLibs patchelfBinary hostFiles latestEntry libDir
+  inherit busyboxBinary bootstrapLibs patchelfBinary hostFiles latestEntry getLib libDir
     mkHostPackage runCommand;
 }

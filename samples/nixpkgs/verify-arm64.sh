@@ -21,7 +21,7 @@ if ! grep -qs '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
   exit 1
 fi
 
-attrs="glibc stdenv.cc.cc.lib zlib icu openssl keyutils libkrb5 ncurses oniguruma cacert iana-etc
+attrs="glibc stdenv.cc.cc.lib zlib icu openssl openssl.out keyutils libkrb5 krb5 readline sqlite sqlite.out ncurses oniguruma cacert iana-etc
   tzdata busybox coreutils bashInteractive nano moreutils jq
   dotnetCorePackages.runtime_10_0 dotnetCorePackages.aspnetcore_10_0 widedag"
 for a in $attrs; do
@@ -60,6 +60,12 @@ run "$(build nano)/bin/nano" --version | head -1
 run sh -c "echo sponged | $(build moreutils)/bin/sponge /tmp/f && cat /tmp/f"
 run "$(build coreutils)/bin/env"
 run "$(build openssl)/bin/openssl" version
+run "$(build sqlite)/bin/sqlite3" :memory: "select sqlite_version()"
+# nixpkgs' shapes: several outputs, the first (bin) without the libraries; wrapped .NET runtimes
+[ ! -e "$(build openssl)/lib" ] && [ -e "$(build openssl.out)/lib/libssl.so.3" ] \
+  || { echo "error: openssl's first output must be bin, without lib/" >&2; exit 1; }
+[ -L "$(build dotnetCorePackages.runtime_10_0)/share/dotnet" ] \
+  || { echo "error: runtime_10_0 must be a wrapper whose share/dotnet links into the unwrapped runtime" >&2; exit 1; }
 set +x
 
 # Two framework-dependent linux-arm64 apps, published with the host SDK: a console app (ICU, OpenSSL) and

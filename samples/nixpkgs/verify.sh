@@ -7,7 +7,7 @@ export NIX_CONFIG='substituters ='
 here="$(cd "$(dirname "$0")" && pwd)"
 build() { nix-build "$here" -A "$1" --no-out-link 2>/dev/null; }
 
-attrs="glibc stdenv.cc.cc.lib zlib icu openssl libkrb5 ncurses oniguruma cacert iana-etc
+attrs="glibc stdenv.cc.cc.lib zlib icu openssl openssl.out libkrb5 krb5 readline sqlite sqlite.out ncurses oniguruma cacert iana-etc
   tzdata busybox coreutils bashInteractive nano moreutils jq
   dotnetCorePackages.runtime_10_0 dotnetCorePackages.aspnetcore_10_0 widedag"
 for a in $attrs; do
@@ -36,6 +36,12 @@ run sh -c "echo sponged | $(build moreutils)/bin/sponge /tmp/f && cat /tmp/f"
 run "$bb/bin/busybox" ls /
 run "$(build coreutils)/bin/env"
 run "$(build openssl)/bin/openssl" version
+run "$(build sqlite)/bin/sqlite3" :memory: "select sqlite_version()"
+# nixpkgs' shapes: several outputs, the first (bin) without the libraries; wrapped .NET runtimes
+[ ! -e "$(build openssl)/lib" ] && [ -e "$(build openssl.out)/lib/libssl.so.3" ] \
+  || { echo "error: openssl's first output must be bin, without lib/" >&2; exit 1; }
+[ -L "$(build dotnetCorePackages.runtime_10_0)/share/dotnet" ] \
+  || { echo "error: runtime_10_0 must be a wrapper whose share/dotnet links into the unwrapped runtime" >&2; exit 1; }
 run "$rt/bin/dotnet" --list-runtimes
 run "$asp/bin/dotnet" --list-runtimes
 set +x

@@ -172,6 +172,9 @@ public static class ErrorCodes
     /// <summary>NixMode, NixBinaryCaches or NixTrustedPublicKeys has a value this package cannot use.</summary>
     public const string InvalidBinaryCacheSetting = "NIXIMG052";
 
+    /// <summary>Warning: an app-host package's output (its library output, as lib.getLib chooses) has no lib folder.</summary>
+    public const string AppHostPackageWithoutLibraries = "NIXIMG053";
+
     /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
     public const string InternalError = "NIXIMG099";
 }

@@ -1,6 +1,7 @@
 using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Elf;
+using Nixery.Build.Nix;
 
 namespace Nixery.Build.Layers;
 
@@ -32,14 +33,14 @@ public sealed class NativeLinking
 
     /// <param name="machine">ELF e_machine of the image's platform.</param>
     /// <param name="runtimeArchitecture">The .NET architecture name (<c>x64</c>, <c>arm64</c>): which <c>runtimes/linux-*</c> folder is this platform's.</param>
-    /// <param name="appHostPackages">Store paths of the app-host packages, in order: their <c>lib</c> folders are on every RUNPATH.</param>
+    /// <param name="appHostPackages">The app-host packages, in order, each resolved to its library output: their <c>lib</c> folders are on every RUNPATH.</param>
     /// <param name="closure">Every store path of the image: where DT_NEEDED libraries and loaders are looked for.</param>
-    public NativeLinking(ushort machine, string runtimeArchitecture, IReadOnlyList<string> appHostPackages, IEnumerable<string> closure, IStoreView store, IBuildLog log)
+    public NativeLinking(ushort machine, string runtimeArchitecture, IReadOnlyList<ResolvedPackage> appHostPackages, IEnumerable<string> closure, IStoreView store, IBuildLog log)
     {
         _machine = machine;
         _runtimeArchitecture = runtimeArchitecture;
         _log = log;
-        _appHostLibraryFolders = appHostPackages.Select(p => p + "/lib").Where(store.IsFolder).Distinct(StringComparer.Ordinal).ToList();
+        _appHostLibraryFolders = LibraryFolders(appHostPackages, store, log);
 
         // Which lib folder provides a file name: app-host packages first, then the closure in a fixed order.
         _libraryFolderOf = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -51,6 +52,35 @@ public sealed class NativeLinking
                 _libraryFolderOf.TryAdd(entry.Name, folder);
             }
         }
+    }
+
+    /// <summary>
+    /// The <c>lib</c> folders of the app-host packages. A package whose output has none links nothing: a coded warning
+    /// names it, since the libraries .NET opens by name (libssl) would then be missing when the app first needs them.
+    /// </summary>
+    private static List<string> LibraryFolders(IReadOnlyList<ResolvedPackage> appHostPackages, IStoreView store, IBuildLog log)
+    {
+        var folders = new List<string>();
+        foreach (var package in appHostPackages)
+        {
+            var folder = package.StorePath + "/lib";
+            if (store.IsFolder(folder))
+            {
+                if (!folders.Contains(folder))
+                {
+                    folders.Add(folder);
+                }
+
+                continue;
+            }
+
+            log.Warning(
+                ErrorCodes.AppHostPackageWithoutLibraries,
+                $"The app-host package '{package.Name}' ({package.StorePath}, output '{package.OutputName}') has no lib folder, so the app's native files cannot link to it. "
+                + $"Name the package or output that holds its libraries in NixAppHostPackages (such as '{package.AttributePath}.out' or '{package.AttributePath}.lib'), or remove it.");
+        }
+
+        return folders;
     }
 
     /// <summary>The ELF e_machine and .NET architecture of a Nix system, or null where files are not patched.</summary>

@@ -11,7 +11,8 @@ namespace Nixery.Build.Nix;
 /// </summary>
 public sealed class ClosureCache
 {
-    private const int Version = 2;
+    /// <summary>3: app-host packages resolve to their library output (resolve.nix), and packages record their output.</summary>
+    private const int Version = 3;
 
     private readonly string _path;
 

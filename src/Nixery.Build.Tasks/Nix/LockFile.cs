@@ -19,7 +19,8 @@ public static class LockFile
 {
     public const string FileName = "nix-image.lock.json";
 
-    private const int Version = 1;
+    /// <summary>2: packages record the output they use (an app-host package's library output; version 1 took the first).</summary>
+    private const int Version = 2;
 
     /// <summary>
     /// How the lock names a package set: as the project sets it, with a local folder relative to the project (so the

@@ -69,7 +69,7 @@ public sealed partial class NixClient
         CancellationToken cancellationToken)
     {
         _log.Info($"Nix: resolving {packages.Count} package(s) from {source.Describe()} for {system}");
-        var names = JsonSerializer.Serialize(packages.Select(p => p.Name).ToArray());
+        var names = JsonSerializer.Serialize(packages.Select(p => new { name = p.Name, output = p.Output == PackageOutput.Library ? "lib" : "default" }).ToArray());
         var result = await RunAsync(
             _nixInstantiate,
             [
@@ -98,7 +98,7 @@ public sealed partial class NixClient
             throw new NixImageException(ErrorCodes.NixEvaluationFailed, $"Nix returned output that is not JSON ({e.Message}). Check that nix-instantiate on PATH is Nix 2.4 or newer.");
         }
 
-        var byName = packages.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var byName = packages.GroupBy(p => p.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         if (!root.TryGetProperty("packages", out var found))
         {
             var missing = Names(root, "missing");
@@ -120,13 +120,15 @@ public sealed partial class NixClient
                 + "Check the spelling against the package set (attribute paths such as 'jq' or 'xorg.xev'), or use a package set that has them.");
         }
 
-        return found.EnumerateArray().Select(p =>
+        // In the order asked: the request at the same position is the one each answer is for.
+        return found.EnumerateArray().Zip(packages).Select(pair =>
         {
-            var name = p.GetProperty("name").GetString()!;
+            var (p, request) = pair;
+            var outputName = p.GetProperty("outputName").GetString()!;
             return new Resolution(
-                new ResolvedPackage(name, p.GetProperty("attrPath").GetString()!, p.GetProperty("storePath").GetString()!, byName[name].Origin),
+                new ResolvedPackage(request.Name, p.GetProperty("attrPath").GetString()!, p.GetProperty("storePath").GetString()!, request.Origin, outputName),
                 p.GetProperty("drvPath").GetString()!,
-                p.GetProperty("outputName").GetString()!);
+                outputName);
         }).ToList();
 
         string Describe(IReadOnlyList<string> list) =>

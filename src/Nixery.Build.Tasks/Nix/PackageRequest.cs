@@ -3,8 +3,27 @@ using Nixery.Build.Diagnostics;
 
 namespace Nixery.Build.Nix;
 
+/// <summary>Which output of a package the image takes.</summary>
+public enum PackageOutput
+{
+    /// <summary>What the attribute names, as Nixery does: its first output (openssl's <c>bin</c>, with the tool).</summary>
+    Default,
+
+    /// <summary>Its libraries, as nixpkgs' <c>lib.getLib</c> chooses: the <c>lib</c> output when it has one, else <c>out</c>.</summary>
+    Library,
+}
+
 /// <summary>A package name to resolve and the setting it came from (for error messages).</summary>
-public sealed record PackageRequest(string Name, string Origin);
+public sealed record PackageRequest(string Name, string Origin)
+{
+    /// <summary>The setting whose packages the app's own ELF files link to.</summary>
+    public const string AppHostOrigin = "NixAppHostPackages";
+
+    /// <summary>App-host packages are there for their libraries; every other package for what its attribute names.</summary>
+    public PackageOutput Output => OutputOf(Origin);
+
+    public static PackageOutput OutputOf(string origin) => origin == AppHostOrigin ? PackageOutput.Library : PackageOutput.Default;
+}
 
 /// <summary>Nixery's conventions for the package list of an image.</summary>
 public static partial class PackageNames
@@ -16,12 +35,13 @@ public static partial class PackageNames
     private static partial Regex AttributePath();
 
     /// <summary>
-    /// Validates names, expands <c>shell</c>, and removes duplicates (the first origin wins).
-    /// The result is sorted ordinally, so the order of items in a project never changes the image.
+    /// Validates names, expands <c>shell</c>, and removes duplicates (the first origin wins among requests for the
+    /// same output: <c>openssl</c> as a NixPackage and as an app-host package are two requests, for its tool and its
+    /// libraries). The result is sorted ordinally, so the order of items in a project never changes the image.
     /// </summary>
     public static IReadOnlyList<PackageRequest> Normalize(IEnumerable<PackageRequest> requests)
     {
-        var byName = new Dictionary<string, PackageRequest>(StringComparer.Ordinal);
+        var byName = new Dictionary<(string Name, PackageOutput Output), PackageRequest>();
         var invalid = new List<string>();
         foreach (var request in requests)
         {
@@ -37,7 +57,7 @@ public static partial class PackageNames
             IEnumerable<string> expanded = name == "shell" ? ShellPackages : [name];
             foreach (var one in expanded)
             {
-                byName.TryAdd(one, request with { Name = one });
+                byName.TryAdd((one, request.Output), request with { Name = one });
             }
         }
 
@@ -49,6 +69,6 @@ public static partial class PackageNames
                 + "Use dotted attribute names such as 'jq' or 'xorg.xev'.");
         }
 
-        return byName.Values.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+        return byName.Values.OrderBy(r => r.Name, StringComparer.Ordinal).ThenBy(r => r.Output).ToList();
     }
 }

@@ -5,10 +5,14 @@ namespace Nixery.Build.Nix;
 /// <summary>A requested package as Nix resolved it.</summary>
 /// <param name="Name">The name as requested (<c>bashinteractive</c>).</param>
 /// <param name="AttributePath">The attribute path it resolved to (<c>bashInteractive</c>).</param>
-/// <param name="StorePath">Its default output, realised.</param>
+/// <param name="StorePath">The output the image takes (<see cref="Output"/>), realised.</param>
 /// <param name="Origin">The setting that asked for it (NixPackage, NixDefaultPackages, ...).</param>
-public sealed record ResolvedPackage(string Name, string AttributePath, string StorePath, string Origin)
+/// <param name="OutputName">Nix's name of that output: <c>bin</c>, <c>lib</c>, <c>out</c>.</param>
+public sealed record ResolvedPackage(string Name, string AttributePath, string StorePath, string Origin, string OutputName = "out")
 {
+    /// <summary>Which output was asked for: the libraries of an app-host package, else what the attribute names.</summary>
+    public PackageOutput Output => PackageRequest.OutputOf(Origin);
+
     /// <summary>Writes the package as one JSON object, as the closure cache and the lock file keep it.</summary>
     internal void Write(Utf8JsonWriter w)
     {
@@ -16,6 +20,7 @@ public sealed record ResolvedPackage(string Name, string AttributePath, string S
         w.WriteString("name", Name);
         w.WriteString("origin", Origin);
         w.WriteString("attrPath", AttributePath);
+        w.WriteString("output", OutputName);
         w.WriteString("storePath", StorePath);
         w.WriteEndObject();
     }
@@ -25,7 +30,8 @@ public sealed record ResolvedPackage(string Name, string AttributePath, string S
         json.GetProperty("name").GetString()!,
         json.GetProperty("attrPath").GetString()!,
         json.GetProperty("storePath").GetString()!,
-        json.GetProperty("origin").GetString()!);
+        json.GetProperty("origin").GetString()!,
+        json.GetProperty("output").GetString()!);
 }
 
 /// <summary>One store path of a runtime closure, as the Nix database records it.</summary>

@@ -4,10 +4,13 @@
 #   source     JSON: { "type": "path", "path": "/abs" } | { "type": "channel", "url": "..." }
 #                  | { "type": "git", "url": "...", "rev": "..." } | { "type": "searchPath" }
 #   system     the Nix system to import the set for, e.g. "x86_64-linux"
-#   names      JSON list of attribute paths ("jq", "xorg.xev", "bashinteractive", "7zz")
+#   names      JSON list of { name; output; }: an attribute path ("jq", "xorg.xev", "bashinteractive", "7zz")
+#              and which output to take: "default" (what the attribute names, as Nixery does: openssl's
+#              "bin") or "lib" (its libraries, as nixpkgs' lib.getLib: "lib" when it has one, else "out")
 #
 # Returns { missing = [ names ]; notPackages = [ names ]; } when any name fails, without
-# instantiating anything; otherwise { packages = [ { name attrPath drvPath storePath outputName storeName } ]; }.
+# instantiating anything; otherwise { packages = [ { name attrPath drvPath storePath outputName storeName } ] } in
+# the order of `names`.
 # (Not `outPath`: JSON output turns any attribute set with an outPath into that string.)
 { source, system, names }:
 let
@@ -57,14 +60,23 @@ let
              else go set.${key} false (builtins.tail parts) (done ++ [ key ]);
     in go pkgs true (builtins.filter builtins.isString (builtins.split "\\." name)) [ ];
 
-  results = map (name: { inherit name; result = lookup name; }) wanted;
+  results = map (w: { inherit (w) name output; result = lookup w.name; }) wanted;
   isPackage = r: r.result.found && builtins.isAttrs r.result.value && (r.result.value.type or null) == "derivation";
 
   missing = map (r: r.name) (builtins.filter (r: !r.result.found) results);
   notPackages = map (r: r.name) (builtins.filter (r: r.result.found && !(isPackage r)) results);
 
+  # lib.getLib, without nixpkgs' lib: an attribute that names one output on purpose (outputSpecified, as
+  # `openssl.out` is in nixpkgs) is kept; else its "lib" output, else "out", else itself.
+  isDerivation = v: builtins.isAttrs v && (v.type or null) == "derivation";
+  getLib = p:
+    if p.outputSpecified or false then p
+    else if p ? lib && isDerivation p.lib then p.lib
+    else if p ? out && isDerivation p.out then p.out
+    else p;
+
   describe = r:
-    let p = r.result.value;
+    let p = if r.output == "lib" then getLib r.result.value else r.result.value;
     in {
       name = r.name;
       attrPath = builtins.concatStringsSep "." r.result.path;

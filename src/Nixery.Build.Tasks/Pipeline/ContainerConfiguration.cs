@@ -73,7 +73,7 @@ public static class ContainerConfiguration
 
         if (request.DotnetRuntimePackage is { } runtime)
         {
-            var package = closure.Packages.First(p => p.Name == runtime);
+            var package = closure.Packages.First(p => p.Name == runtime && p.Output == PackageOutput.Default);
             env.Add(new("DOTNET_ROOT", DotnetRoot.Find(package, store)));
         }
 

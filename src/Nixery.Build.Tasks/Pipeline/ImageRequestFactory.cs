@@ -51,7 +51,7 @@ public static class ImageRequestFactory
         var packages = new List<PackageRequest>();
         packages.AddRange(inputs.Packages.Select(p => new PackageRequest(p, "NixPackage")));
         packages.AddRange(List(string.IsNullOrWhiteSpace(inputs.DefaultPackages) ? DefaultPackages : inputs.DefaultPackages).Select(p => new PackageRequest(p, "NixDefaultPackages")));
-        packages.AddRange(appHostPackages.Select(p => new PackageRequest(p, "NixAppHostPackages")));
+        packages.AddRange(appHostPackages.Select(p => new PackageRequest(p, PackageRequest.AppHostOrigin)));
         if (runtime is not null)
         {
             packages.Add(new PackageRequest(runtime, "NixDotnetRuntimePackage"));

@@ -37,8 +37,9 @@ public static class LayerPlanner
                 + $"Lower NixLayerBudget to at most {ImageDefaults.MaxLayers - baseLayers - 1 - appGroups.Count}.");
         }
 
-        // The app-host packages are there for the app's own ELF files (through their RUNPATH), not for the image root.
-        var topLevel = closure.Packages.Where(p => !request.AppHostPackages.Contains(p.Name))
+        // The app-host packages' library outputs are there for the app's own ELF files (through their RUNPATH), not for
+        // the image root; what the other packages name (openssl's tool) is.
+        var topLevel = closure.Packages.Where(p => p.Output == PackageOutput.Default)
             .Select(p => p.StorePath).Distinct(StringComparer.Ordinal).ToList();
         var patches = LinkNativeFiles(request, closure, store, log);
         var jobs = new List<LayerJob>();
@@ -98,7 +99,7 @@ public static class LayerPlanner
             return new Dictionary<string, FilePatch>();
         }
 
-        var appHost = closure.Packages.Where(p => request.AppHostPackages.Contains(p.Name)).Select(p => p.StorePath).ToList();
+        var appHost = closure.Packages.Where(p => p.Output == PackageOutput.Library).ToList();
         var linking = new NativeLinking(platform.Machine, platform.Architecture, appHost, closure.Paths.Keys, store, log);
         var prefix = request.WorkingDirectory + "/";
         var entrypoint = request.Entrypoint.Concat(request.Command).FirstOrDefault();

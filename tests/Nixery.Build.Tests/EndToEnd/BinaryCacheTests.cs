@@ -71,6 +71,57 @@ public sealed class BinaryCacheTests
     }
 
     [Fact]
+    public async Task AspNetAppOnTheWrappedRuntimeGivesTheSameImageWithoutNix()
+    {
+        // nixpkgs' aspnetcore_10_0 is a wrapper: DOTNET_ROOT is its share/dotnet, a link into the unwrapped runtime,
+        // whose host/ and Microsoft.NETCore.App are links into yet another store path. Read from NARs, the same.
+        using var project = SampleProject.Copy(_feed, "HelloWeb");
+        var archive = Path.Combine(project.Directory, "bin", "Release", "net10.0", "linux-x64", "image", "samples-hello-web.tar");
+        var withNix = project.Publish("-r", "linux-x64");
+        Assert.True(withNix.ExitCode == 0, withNix.Output);
+        var nixDigest = Digest(project, archive);
+        var closure = LockedPaths(Path.Combine(project.Directory, "nix-image.lock.json"));
+        Assert.Contains(closure, p => p.Contains("-aspnetcore-runtime-wrapped-10.0.", StringComparison.Ordinal));
+        Assert.Contains(closure, p => System.Text.RegularExpressions.Regex.IsMatch(p, "-aspnetcore-runtime-10\\.0\\.[0-9]+$"));
+
+        var cache = Cache.Value;
+        cache.Fill(closure);
+        using var server = new FileServer(cache.Folder);
+        using var layers = new TempDirectory();
+        project.CacheDirectory = layers.Path;
+        project.Clean();
+        var withoutNix = PublishWithoutNix(project, server.Url, cache.PublicKey);
+        Assert.True(withoutNix.ExitCode == 0, withoutNix.Output);
+        Assert.Contains("Nix: not run", withoutNix.Output, StringComparison.Ordinal);
+        Assert.Equal(nixDigest, Digest(project, archive));
+
+        using var image = new ImageReader(archive);
+        var env = image.Config().GetProperty("config").GetProperty("Env").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var dotnetRoot = env.Single(e => e.StartsWith("DOTNET_ROOT=", StringComparison.Ordinal))["DOTNET_ROOT=".Length..];
+        Assert.Matches("-aspnetcore-runtime-wrapped-10\\.0\\.[0-9]+/share/dotnet$", dotnetRoot);
+        Assert.Matches("^/nix/store/[a-z0-9]{32}-aspnetcore-runtime-10\\.0\\.[0-9]+/share/dotnet$", new FileInfo(image.RootFileSystem + dotnetRoot).LinkTarget);
+
+        var port = Registry.FreePort.Next();
+        using var app = image.Start(new Dictionary<string, string> { ["ASPNETCORE_HTTP_PORTS"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        string? hello = null;
+        for (var attempt = 0; attempt < 100 && hello is null; attempt++)
+        {
+            try
+            {
+                hello = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/"));
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(200);
+            }
+        }
+
+        Assert.True(hello is not null, "the app did not answer: " + app.Output);
+        Assert.Contains("user app (1654)", hello, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BrokenCachesAndAStaleLockGiveCodedErrorsAndWriteNothing()
     {
         using var project = SampleProject.Copy(_feed);
@@ -173,8 +224,8 @@ public sealed class BinaryCacheTests
             new Dictionary<string, string?> { ["PATH"] = bin.Path });
     }
 
-    private static string Digest(SampleProject project) =>
-        JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(project.DefaultArchive(), ".json"))).RootElement.GetProperty("manifestDigest").GetString()!;
+    private static string Digest(SampleProject project, string? archive = null) =>
+        JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(archive ?? project.DefaultArchive(), ".json"))).RootElement.GetProperty("manifestDigest").GetString()!;
 
     private static List<string> LockedPaths(string lockFile)
     {

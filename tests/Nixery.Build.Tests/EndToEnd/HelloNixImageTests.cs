@@ -37,7 +37,10 @@ public sealed class HelloNixImageTests
         Assert.Equal("/app", config.GetProperty("WorkingDir").GetString());
         var env = config.GetProperty("Env").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Contains("SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt", env);
-        Assert.Contains(env, e => e.StartsWith("DOTNET_ROOT=/nix/store/", StringComparison.Ordinal) && e.Contains("dotnet-runtime-10.0", StringComparison.Ordinal));
+        // nixpkgs' runtime_10_0 is a wrapper: DOTNET_ROOT names its share/dotnet, a link into the unwrapped runtime.
+        var dotnetRoot = env.Single(e => e.StartsWith("DOTNET_ROOT=", StringComparison.Ordinal))["DOTNET_ROOT=".Length..];
+        Assert.Matches("^/nix/store/[a-z0-9]{32}-dotnet-runtime-wrapped-10\\.0\\.[0-9]+/share/dotnet$", dotnetRoot);
+        Assert.Matches("^/nix/store/[a-z0-9]{32}-dotnet-runtime-10\\.0\\.[0-9]+/share/dotnet$", new FileInfo(image.RootFileSystem + dotnetRoot).LinkTarget);
 
         var run = image.Run();
         Assert.True(run.ExitCode == 0, run.Output);

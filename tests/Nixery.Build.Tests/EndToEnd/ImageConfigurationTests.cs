@@ -30,7 +30,7 @@ public sealed class ImageConfigurationTests
         var env = config.GetProperty("Env").EnumerateArray().Select(e => e.GetString()).ToList();
         Assert.Contains("ASPNETCORE_HTTP_PORTS=8080", env);
         Assert.Contains("APP_UID=1654", env);
-        Assert.Contains(env, e => e!.StartsWith("DOTNET_ROOT=/nix/store/", StringComparison.Ordinal) && e.Contains("aspnetcore-runtime", StringComparison.Ordinal));
+        Assert.Contains(env, e => e!.StartsWith("DOTNET_ROOT=/nix/store/", StringComparison.Ordinal) && e.Contains("aspnetcore-runtime-wrapped", StringComparison.Ordinal));
         var labels = config.GetProperty("Labels");
         Assert.Equal("samples", labels.GetProperty("org.example.team").GetString());
         Assert.Equal("jq", labels.GetProperty("build.nixery.nix.packages").GetString());

@@ -2,6 +2,7 @@ using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Elf;
 using Nixery.Build.Layers;
+using Nixery.Build.Nix;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Layers;
@@ -58,7 +59,11 @@ public sealed class NativeLinkingTests : IDisposable
     }
 
     private NativeLinking Linking(params string[] appHost) =>
-        new(ElfFile.MachineX8664, "x64", appHost, [_jq, _oniguruma, _gccLib, _glibc], DiskStore.Instance, _log);
+        new(ElfFile.MachineX8664, "x64", AppHost(appHost), [_jq, _oniguruma, _gccLib, _glibc], DiskStore.Instance, _log);
+
+    /// <summary>App-host packages resolved to these store paths (their library outputs).</summary>
+    private static List<ResolvedPackage> AppHost(params string[] storePaths) =>
+        storePaths.Select(p => new ResolvedPackage(RuntimeClosure.NameOf(p), RuntimeClosure.NameOf(p), p, PackageRequest.AppHostOrigin)).ToList();
 
     private static ElfFile Patched(string source, FilePatch patch, TempDirectory folder)
     {
@@ -119,7 +124,7 @@ public sealed class NativeLinkingTests : IDisposable
     {
         Publish("jq", "/usr/bin/jq");
 
-        var patches = new NativeLinking(ElfFile.MachineX8664, "x64", [_glibc], [_glibc], DiskStore.Instance, _log).Plan(_publish, entrypoint: "jq");
+        var patches = new NativeLinking(ElfFile.MachineX8664, "x64", AppHost(_glibc), [_glibc], DiskStore.Instance, _log).Plan(_publish, entrypoint: "jq");
 
         Assert.True(patches.ContainsKey("jq"));
         var (code, message) = Assert.Single(_log.Warnings);
@@ -131,7 +136,7 @@ public sealed class NativeLinkingTests : IDisposable
     public void EntryPointWithoutALoaderInTheClosureIsAnErrorAnyOtherFileAWarning()
     {
         Publish("jq", "/usr/bin/jq");
-        var linking = new NativeLinking(ElfFile.MachineX8664, "x64", [], [_jq, _oniguruma], DiskStore.Instance, _log);
+        var linking = new NativeLinking(ElfFile.MachineX8664, "x64", AppHost(), [_jq, _oniguruma], DiskStore.Instance, _log);
 
         var error = Assert.Throws<NixImageException>(() => linking.Plan(_publish, entrypoint: "jq"));
         Assert.Equal(ErrorCodes.NativeFileNotLinked, error.Code);
@@ -169,5 +174,28 @@ public sealed class NativeLinkingTests : IDisposable
         var second = Linking(_glibc, _gccLib).Plan(_publish, entrypoint: "jq");
 
         Assert.Empty(second);
+    }
+
+    [Fact]
+    public void AppHostPackageWhoseOutputHasNoLibFolderIsAWarningNamingIt()
+    {
+        // nixpkgs' openssl: the first output (bin) holds the tool only; a package set that gives it is not linked silently.
+        var opensslBin = _temp.CreateDirectory("store/eeee-openssl-3.0.19-bin");
+        _temp.CreateFile("store/eeee-openssl-3.0.19-bin/bin/openssl", "a tool");
+        var jq = Publish("jq", "/usr/bin/jq");
+        var appHost = new List<ResolvedPackage>
+        {
+            new("glibc", "glibc", _glibc, PackageRequest.AppHostOrigin),
+            new("openssl", "openssl", opensslBin, PackageRequest.AppHostOrigin, "bin"),
+        };
+
+        var patches = new NativeLinking(ElfFile.MachineX8664, "x64", appHost, [_jq, _oniguruma, _glibc, opensslBin], DiskStore.Instance, _log).Plan(_publish, entrypoint: "jq");
+
+        var (code, message) = Assert.Single(_log.Warnings);
+        Assert.Equal(ErrorCodes.AppHostPackageWithoutLibraries, code);
+        Assert.Contains("'openssl'", message, StringComparison.Ordinal);
+        Assert.Contains(opensslBin, message, StringComparison.Ordinal);
+        Assert.Contains("output 'bin'", message, StringComparison.Ordinal);
+        Assert.Equal([_jq + "/lib", _glibc + "/lib"], Patched(jq, patches["jq"], _temp).SearchPath);
     }
 }

@@ -123,7 +123,7 @@ public sealed class LockFileTests : IDisposable
     {
         var text = Encoding.UTF8.GetString(LockFile.Serialize(Both(reversed: true)));
 
-        Assert.StartsWith("{\n  \"version\": 1,\n  \"platforms\": {\n    \"aarch64-linux\": {\n      \"source\": ", text, StringComparison.Ordinal);
+        Assert.StartsWith("{\n  \"version\": 2,\n  \"platforms\": {\n    \"aarch64-linux\": {\n      \"source\": ", text, StringComparison.Ordinal);
         Assert.EndsWith("}\n", text, StringComparison.Ordinal);
         Assert.False(text.EndsWith("\n\n", StringComparison.Ordinal));
         Assert.DoesNotContain('\r', text);
@@ -323,10 +323,10 @@ public sealed class LockFileTests : IDisposable
     [Theory]
     [InlineData("{ nope")]
     [InlineData("")]
-    [InlineData("{\"version\": 1}")]
+    [InlineData("{\"version\": 2}")]
     [InlineData("{\"version\": \"1\", \"platforms\": {}}")]
-    [InlineData("{\"version\": 1, \"platforms\": []}")]
-    [InlineData("{\"version\": 1, \"platforms\": {\"x86_64-linux\": {\"source\": \"s\", \"packages\": [], \"closure\": {\"/nix/store/x\": {\"narHash\": \"md5:abc\", \"narSize\": 1, \"references\": []}}}}}")]
+    [InlineData("{\"version\": 2, \"platforms\": []}")]
+    [InlineData("{\"version\": 2, \"platforms\": {\"x86_64-linux\": {\"source\": \"s\", \"packages\": [], \"closure\": {\"/nix/store/x\": {\"narHash\": \"md5:abc\", \"narSize\": 1, \"references\": []}}}}}")]
     public void ReadingABrokenLockIsNiximg047(string content)
     {
         File.WriteAllText(LockPath, content);
@@ -341,13 +341,13 @@ public sealed class LockFileTests : IDisposable
     [Fact]
     public void ReadingALockOfAnotherVersionIsNiximg047ThatSaysSo()
     {
-        var text = Encoding.UTF8.GetString(LockFile.Serialize(Both())).Replace("\"version\": 1", "\"version\": 2", StringComparison.Ordinal);
+        var text = Encoding.UTF8.GetString(LockFile.Serialize(Both())).Replace("\"version\": 2", "\"version\": 3", StringComparison.Ordinal);
         File.WriteAllText(LockPath, text);
 
         var error = Assert.Throws<NixImageException>(() => LockFile.Read(LockPath));
 
         Assert.Equal(ErrorCodes.LockFileMissing, error.Code);
-        Assert.Contains("version 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("version 3", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,6 +43,28 @@ public class PackageNamesTests
     }
 
     [Fact]
+    public void APackageAskedForItsToolAndForItsLibrariesIsTwoRequests()
+    {
+        // openssl as a NixPackage gives what the attribute names (the tool); as an app-host package, its libraries.
+        var packages = PackageNames.Normalize(
+        [
+            new PackageRequest("openssl", PackageRequest.AppHostOrigin),
+            new PackageRequest("openssl", "NixPackage"),
+            new PackageRequest("glibc", PackageRequest.AppHostOrigin),
+            new PackageRequest("openssl", "NixDefaultPackages"),
+        ]);
+
+        Assert.Equal(
+            [
+                new PackageRequest("glibc", PackageRequest.AppHostOrigin),
+                new PackageRequest("openssl", PackageRequest.AppHostOrigin),
+                new PackageRequest("openssl", "NixPackage"),
+            ],
+            packages.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.Origin, StringComparer.Ordinal));
+        Assert.Equal([PackageOutput.Default, PackageOutput.Library], packages.Where(p => p.Name == "openssl").Select(p => p.Output));
+    }
+
+    [Fact]
     public void ResultIsInOrdinalOrderWhateverTheInputOrder()
     {
         string[] names = ["xorg.xev", "jq", "Zlib", "_7zz", "dotnetCorePackages.aspnetcore_10_0", "a"];
