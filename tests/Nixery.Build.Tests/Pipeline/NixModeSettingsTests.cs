@@ -245,7 +245,7 @@ public sealed class NixModeSettingsTests : IDisposable
     [Fact]
     public void LockedFromALockWithNoPlatformsSaysItHasNone()
     {
-        File.WriteAllText(LockPath, "{\"version\": 1, \"platforms\": {}}");
+        File.WriteAllText(LockPath, "{\"version\": 2, \"platforms\": {}}");
 
         var error = Assert.Throws<NixImageException>(() => LockClosureSource.Locked(Request()));
 
