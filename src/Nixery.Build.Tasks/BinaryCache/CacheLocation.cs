@@ -19,17 +19,17 @@ public static class CacheLocation
     {
         if (relative.Length == 0)
         {
-            return "it is empty";
+            return "is empty";
         }
 
         if (relative.Contains("://", StringComparison.Ordinal) || relative.StartsWith('/') || (!http && relative.Contains(':', StringComparison.Ordinal)))
         {
-            return "it is not relative to the cache";
+            return "leaves the cache (it is not relative to the cache)";
         }
 
         if (relative.Any(c => char.IsControl(c) || c == '\\'))
         {
-            return "it has a backslash or a control character";
+            return "leaves the cache (it has a backslash or a control character)";
         }
 
         var path = http ? relative.Split('?', '#')[0] : relative;
@@ -38,7 +38,7 @@ public static class CacheLocation
             var name = http ? Uri.UnescapeDataString(part) : part;
             if (name is "" or "." or ".." || name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal))
             {
-                return "it leaves the cache";
+                return "leaves the cache";
             }
         }
 

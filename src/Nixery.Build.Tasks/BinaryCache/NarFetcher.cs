@@ -84,7 +84,7 @@ public sealed class NarFetcher
         long done = 0;
         var finished = 0;
         using var client = new BinaryCacheClient(_settings.Timeout, _handler);
-        var lastReceived = -1L;
+        var lastReceived = 0L;
         var quiet = Stopwatch.StartNew();
         using var progress = new Timer(
             _ =>
@@ -95,7 +95,7 @@ public sealed class NarFetcher
                 {
                     quiet.Restart();
                 }
-                else if (quiet.Elapsed >= TimeSpan.FromSeconds(4) && !_waiting.IsEmpty)
+                else if (quiet.Elapsed >= TimeSpan.FromSeconds(1.5) && !_waiting.IsEmpty)
                 {
                     var waits = _waiting.OrderBy(w => w.Key, StringComparer.Ordinal).Take(3).Select(w => $"{w.Key} from {w.Value}");
                     _log.Info($"binary cache: waiting for {string.Join(", ", waits)}{(_waiting.Count > 3 ? $" and {_waiting.Count - 3} more" : string.Empty)}: nothing received for {quiet.Elapsed.TotalSeconds:0} s (gives up after {_settings.Timeout.TotalSeconds:0} s, NixImageRegistryTimeout)");

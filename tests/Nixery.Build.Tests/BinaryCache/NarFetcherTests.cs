@@ -21,7 +21,7 @@ namespace Nixery.Build.Tests.BinaryCache;
 /// by the test and signed with an Ed25519 key of its own over Nix's fingerprint, served from a folder (<c>file://</c>)
 /// or through an <see cref="HttpMessageHandler"/> that reads the same folder.
 /// </summary>
-public sealed class NarFetcherTests : IDisposable
+public sealed partial class NarFetcherTests : IDisposable
 {
     private const string Glibc = "/nix/store/00000000000000000000000000000000-glibc-2.39-52";
     private const string Hello = "/nix/store/11111111111111111111111111111111-hello-2.12.1";
@@ -98,7 +98,8 @@ public sealed class NarFetcherTests : IDisposable
         SigningKey? key = null,
         bool signed = true,
         byte[]? narFile = null,
-        bool writeNar = true)
+        bool writeNar = true,
+        Func<string, string>? editText = null)
     {
         var fields = new Fields(path.StorePath, path.Hash.ToString(), path.Nar.Length, path.References.Distinct().Order(StringComparer.Ordinal).ToList());
         fields = edit?.Invoke(fields) ?? fields;
@@ -128,7 +129,7 @@ public sealed class NarFetcherTests : IDisposable
             text.Append("Sig: ").Append(signer.Name).Append(':').Append(Convert.ToBase64String(signer.Sign(Encoding.UTF8.GetBytes(fingerprint)))).Append('\n');
         }
 
-        File.WriteAllText(Path.Combine(cache, path.HashPart + ".narinfo"), text.ToString());
+        File.WriteAllText(Path.Combine(cache, path.HashPart + ".narinfo"), editText?.Invoke(text.ToString()) ?? text.ToString());
     }
 
     private static void PublishAll(string cache, string compression = "none")
@@ -141,6 +142,11 @@ public sealed class NarFetcherTests : IDisposable
 
     private static byte[] Compress(byte[] nar, string compression)
     {
+        if (compression == "xz")
+        {
+            return XzCompress(nar);
+        }
+
         if (compression != "gzip")
         {
             return nar;
@@ -656,6 +662,15 @@ public sealed class NarFetcherTests : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
+
+    private static byte[] XzCompress(byte[] data)
+    {
+        using var folder = new TempDirectory("xz");
+        var file = folder.Combine("data.nar");
+        File.WriteAllBytes(file, data);
+        Command.Run("xz", ["-z", "-T1", file]).EnsureSuccess();
+        return File.ReadAllBytes(file + ".xz");
+    }
 
     /// <summary>Serves each host's folder over "HTTP": 200 with the file, 404 when there is none; 500 for everything of the failing host.</summary>
     private sealed class FolderHandler(IReadOnlyDictionary<string, string> folders, string? failing = null) : HttpMessageHandler
