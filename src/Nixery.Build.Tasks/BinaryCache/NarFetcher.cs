@@ -135,9 +135,10 @@ public sealed class NarFetcher
                 reasons.Add($"{Describe(cache)}: {e.Message}");
                 continue;
             }
-            catch (CacheStalledException e)
+            catch (IOException e)
             {
-                reasons.Add($"{Describe(cache)}: {e.Message}");
+                // A stall (CacheStalledException), or a connection that broke off in the middle of the narinfo.
+                reasons.Add($"{Describe(cache)}: {(e is CacheStalledException ? e.Message : $"its narinfo could not be read whole ({e.Message})")}");
                 continue;
             }
             catch (CacheFileRefusedException e)

@@ -320,6 +320,20 @@ public sealed partial class NarFetcherTests
         Assert.Contains(_log.Lines, l => l.StartsWith($"binary cache: waiting for {Hello} from {server.Url}: nothing received for", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(".narinfo", "NIXIMG049", "its narinfo could not be read whole")]
+    [InlineData(".nar", "NIXIMG051", "could not be read whole")]
+    public async Task ACacheThatBreaksOffItsAnswerIsACodedError(string breakOn, string code, string said)
+    {
+        var folder = NewCache("served");
+        Publish(folder, HelloPath);
+        using var server = new StallingServer(folder, breakOn, breakOff: true);
+
+        var error = await FailsAsync(new Uri(server.Url), code, timeout: TimeSpan.FromSeconds(30));
+
+        Assert.Contains(said, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ALayerCacheThatCannotBeWrittenIsNiximg012AndNoOtherCacheIsAsked()
     {
@@ -441,17 +455,22 @@ public sealed partial class NarFetcherTests
         });
     }
 
-    /// <summary>Serves a folder, but for the file whose name ends with <c>stallOn</c> sends headers and 16 bytes of a 1 MiB body, then nothing.</summary>
+    /// <summary>
+    /// Serves a folder, but for the file whose name ends with <c>stallOn</c> sends headers and 16 bytes of a 1 MiB body,
+    /// then nothing (or, breaking off, closes the connection).
+    /// </summary>
     private sealed class StallingServer : LoopbackHttpServer
     {
         private readonly string _root;
         private readonly string _stallOn;
+        private readonly bool _breakOff;
         private readonly CancellationTokenSource _stop = new();
 
-        public StallingServer(string root, string stallOn)
+        public StallingServer(string root, string stallOn, bool breakOff = false)
         {
             _root = root;
             _stallOn = stallOn;
+            _breakOff = breakOff;
             Start();
         }
 
@@ -484,7 +503,7 @@ public sealed partial class NarFetcherTests
                     await context.Response.OutputStream.FlushAsync();
                     try
                     {
-                        await Task.Delay(Timeout.Infinite, _stop.Token);
+                        await Task.Delay(_breakOff ? TimeSpan.FromMilliseconds(100) : Timeout.InfiniteTimeSpan, _stop.Token);
                     }
                     catch (OperationCanceledException)
                     {

@@ -46,6 +46,9 @@ public sealed class HostileBinaryCacheTests
         /// <summary>Text that must not appear in the output (a password).</summary>
         public string? Secret { get; init; }
 
+        /// <summary>NixBinaryCaches as the project file sets it (as a user keeps it out of the command line), instead of the test's cache.</summary>
+        public string? CachesInProject { get; init; }
+
         public bool Http { get; init; }
 
         public bool FullLayerCache { get; init; }
@@ -67,7 +70,7 @@ public sealed class HostileBinaryCacheTests
     {
         // Unsigned narinfo fields that lead out of the cache folder, to the host file (a FIFO outside the cache).
         yield return new("URL: an absolute path to a host file", "NIXIMG050", c => c.EditNarInfo(HostileCache.Jq, "URL", c.HostFile));
-        yield return new("URL: ../ steps to a host file", "NIXIMG050", c => c.EditNarInfo(HostileCache.Jq, "URL", "../../" + Path.GetFileName(c.HostFile)));
+        yield return new("URL: ../ steps to a host file", "NIXIMG050", c => c.EditNarInfo(HostileCache.Jq, "URL", "../" + Path.GetFileName(c.HostFile)));
         yield return new("URL: file:// URL of a host file", "NIXIMG050", c => c.EditNarInfo(HostileCache.Jq, "URL", "file://" + c.HostFile));
         yield return new("NAR that is a symlink to a host file", "NIXIMG050", c => c.ReplaceNar(HostileCache.Jq, nar => File.CreateSymbolicLink(nar, c.HostFile)));
         yield return new("narinfo that is a symlink to a host file", "NIXIMG050", c => c.ReplaceNarInfo(HostileCache.Jq, file => File.CreateSymbolicLink(file, c.HostFile)));
@@ -98,9 +101,10 @@ public sealed class HostileBinaryCacheTests
         yield return new("layer cache full while a NAR downloads", "NIXIMG012", c => c.UseNar(HostileCache.Jq, NarWriter.Write(new NarFile(RandomNumberGenerator.GetBytes(3 << 20))))) { FullLayerCache = true };
 
         // Settings.
-        yield return new("password in a NixBinaryCaches URL, at -v:detailed", "NIXIMG052", _ => { })
+        yield return new("password in a NixBinaryCaches URL in the project, at -v:detailed", "NIXIMG052", _ => { })
         {
-            Arguments = ["-p:NixBinaryCaches=https://builder:s3cr3tpw@127.0.0.1:1/nix", "-v:detailed"],
+            CachesInProject = "https://builder:s3cr3tpw@127.0.0.1:1/nix",
+            Arguments = ["-v:detailed"],
             Secret = "s3cr3tpw",
         };
 
@@ -122,6 +126,7 @@ public sealed class HostileBinaryCacheTests
     public void EveryHostileCacheOrLockIsACodedErrorNeverAHangAHostFileReadOrNiximg099()
     {
         using var project = SampleProject.Copy(_feed);
+        var projectFile = File.ReadAllText(project.ProjectFile);
         var results = new List<(Row Row, Outcome Outcome, string Detail)>();
         long peakTemporary = 0;
         foreach (var row in Rows())
@@ -134,6 +139,7 @@ public sealed class HostileBinaryCacheTests
             using var server = row.Http ? new CacheServer(cache) : null;
             using var full = row.FullLayerCache ? cache.FillLayerCache() : null;
             using var watch = new TemporaryFileWatch(Path.Combine(cache.LayerCache, "blobs", "tmp"));
+            File.WriteAllText(project.ProjectFile, row.CachesInProject is null ? projectFile : projectFile.Replace("</Project>", $"<PropertyGroup><NixBinaryCaches>{row.CachesInProject}</NixBinaryCaches></PropertyGroup>\n</Project>", StringComparison.Ordinal));
             var stopwatch = Stopwatch.StartNew();
             CommandResult? publish = null;
             try
@@ -142,8 +148,8 @@ public sealed class HostileBinaryCacheTests
                     [
                         "publish", project.ProjectFile, "-c", "Release", "-p:NixImage=true", "-r", "linux-x64", "-p:NixMode=Lock",
                         "-p:NixLockFile=" + cache.LockFile, "-p:NixImageCacheDirectory=" + cache.LayerCache,
-                        "-p:NixBinaryCaches=" + (server?.Url ?? "file://" + cache.Folder), "-p:NixTrustedPublicKeys=" + Key.PublicKeyText,
-                        .. HostileCache.PackageArguments, .. row.Arguments,
+                        "-p:NixTrustedPublicKeys=" + Key.PublicKeyText, .. HostileCache.PackageArguments, .. row.Arguments,
+                        .. row.CachesInProject is null ? ["-p:NixBinaryCaches=" + (server?.Url ?? "file://" + cache.Folder)] : Array.Empty<string>(),
                     ],
                     binaryLog: false,
                     timeout: RowTimeout);
@@ -153,11 +159,13 @@ public sealed class HostileBinaryCacheTests
             }
 
             var (outcome, detail) = Classify(row, publish, cache.HostFileOpened);
-            peakTemporary = Math.Max(peakTemporary, watch.Stop());
+            var temporary = watch.Stop();
+            peakTemporary = Math.Max(peakTemporary, temporary);
             results.Add((row, outcome, detail));
-            _output.WriteLine($"{outcome,-13} {row.Code} {row.Input} ({stopwatch.Elapsed.TotalSeconds:0.0} s){(detail.Length > 0 ? ": " + detail : string.Empty)}");
+            _output.WriteLine($"{outcome,-13} {row.Code} {row.Input} ({stopwatch.Elapsed.TotalSeconds:0.0} s, largest temporary file {temporary} bytes){(detail.Length > 0 ? ": " + detail : string.Empty)}");
         }
 
+        File.WriteAllText(project.ProjectFile, projectFile);
         var counts = Enum.GetValues<Outcome>().ToDictionary(o => o, o => results.Count(r => r.Outcome == o));
         _output.WriteLine(
             $"{results.Count} inputs: {counts[Outcome.CodedError]} coded errors, {counts[Outcome.WrongCode]} with another code, {counts[Outcome.InternalError]} NIXIMG099, "
