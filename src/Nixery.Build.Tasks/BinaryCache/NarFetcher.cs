@@ -172,7 +172,6 @@ public sealed class NarFetcher
                 reasons.Add($"{Describe(cache)}: rejected ({e.Code})");
                 continue;
             }
-
             finally
             {
                 _waiting.TryRemove(path.Path, out _);
