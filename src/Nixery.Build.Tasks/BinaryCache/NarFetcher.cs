@@ -28,6 +28,9 @@ public sealed class NarFetcher
     private readonly IBuildLog _log;
     private readonly HttpMessageHandler? _handler;
 
+    // What each download in progress waits for: store path → cache.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _waiting = new(StringComparer.Ordinal);
+
     public NarFetcher(BinaryCacheSettings settings, BlobStore blobs, IBuildLog log, HttpMessageHandler? handler = null)
     {
         _settings = settings;
@@ -81,8 +84,23 @@ public sealed class NarFetcher
         long done = 0;
         var finished = 0;
         using var client = new BinaryCacheClient(_settings.Timeout, _handler);
+        var lastReceived = 0L;
+        var quiet = Stopwatch.StartNew();
         using var progress = new Timer(
-            _ => _log.Info($"binary cache: {Volatile.Read(ref finished)} of {missing.Count} NARs, {NixClient.FormatSize(Interlocked.Read(ref done))} of {NixClient.FormatSize(total)}"),
+            _ =>
+            {
+                _log.Info($"binary cache: {Volatile.Read(ref finished)} of {missing.Count} NARs, {NixClient.FormatSize(Interlocked.Read(ref done))} of {NixClient.FormatSize(total)}");
+                var received = client.BytesReceived;
+                if (received != Interlocked.Exchange(ref lastReceived, received))
+                {
+                    quiet.Restart();
+                }
+                else if (quiet.Elapsed >= TimeSpan.FromSeconds(1.5) && !_waiting.IsEmpty)
+                {
+                    var waits = _waiting.OrderBy(w => w.Key, StringComparer.Ordinal).Take(3).Select(w => $"{w.Key} from {w.Value}");
+                    _log.Info($"binary cache: waiting for {string.Join(", ", waits)}{(_waiting.Count > 3 ? $" and {_waiting.Count - 3} more" : string.Empty)}: nothing received for {quiet.Elapsed.TotalSeconds:0} s (gives up after {_settings.Timeout.TotalSeconds:0} s, NixImageRegistryTimeout)");
+                }
+            },
             null,
             TimeSpan.FromSeconds(2),
             TimeSpan.FromSeconds(2));
@@ -106,15 +124,29 @@ public sealed class NarFetcher
         foreach (var cache in _settings.Caches)
         {
             NarInfo info;
+            _waiting[path.Path] = Describe(cache);
             try
             {
                 await using var stream = await client.OpenAsync(cache, hashPart + ".narinfo", cancellationToken);
-                using var reader = new StreamReader(stream);
-                info = NarInfo.Parse(await reader.ReadToEndAsync(cancellationToken), path.Path[..path.Path.LastIndexOf('/')]);
+                info = NarInfo.Parse(await BinaryCacheClient.ReadNarInfoAsync(stream, cancellationToken), path.Path[..path.Path.LastIndexOf('/')]);
             }
             catch (CacheFileMissingException e)
             {
                 reasons.Add($"{Describe(cache)}: {e.Message}");
+                continue;
+            }
+            catch (IOException e)
+            {
+                // A stall (CacheStalledException), or a connection that broke off in the middle of the narinfo.
+                reasons.Add($"{Describe(cache)}: {(e is CacheStalledException ? e.Message : $"its narinfo could not be read whole ({e.Message})")}");
+                continue;
+            }
+            catch (CacheFileRefusedException e)
+            {
+                rejected ??= new NixImageException(
+                    ErrorCodes.StorePathUntrusted,
+                    $"{Describe(cache)} gives a narinfo of {path.Path} that is not a regular file inside the cache: {e.Message}. Nothing was read from it. Remove it from the cache, or use another cache.");
+                reasons.Add($"{Describe(cache)}: rejected ({rejected.Code})");
                 continue;
             }
             catch (FormatException e)
@@ -122,18 +154,27 @@ public sealed class NarFetcher
                 reasons.Add($"{Describe(cache)}: its narinfo cannot be read ({e.Message})");
                 continue;
             }
+            finally
+            {
+                _waiting.TryRemove(path.Path, out _);
+            }
 
             try
             {
                 Check(info, path, cache);
+                _waiting[path.Path] = Describe(cache);
                 await StoreAsync(client, cache, info, path, cancellationToken);
             }
-            catch (NixImageException e)
+            catch (NixImageException e) when (e.Code != ErrorCodes.WriteFailed)
             {
                 // As Nix skips a substituter it does not trust: a later cache may have a good copy.
                 rejected ??= e;
                 reasons.Add($"{Describe(cache)}: rejected ({e.Code})");
                 continue;
+            }
+            finally
+            {
+                _waiting.TryRemove(path.Path, out _);
             }
 
             _log.Detail($"binary cache: {path.Path} from {Describe(cache)} ({info.Compression}, {NixClient.FormatSize(path.NarSize)})");
@@ -177,6 +218,14 @@ public sealed class NarFetcher
                 + "Add the cache's public key to NixTrustedPublicKeys if you trust it, or use a cache whose key you trust.");
         }
 
+        if (info.FileHash is not null && !NarHash.TryParse(info.FileHash, out _))
+        {
+            throw new NixImageException(
+                ErrorCodes.NarUnusable,
+                $"The narinfo of {path.Path} in {Describe(cache)} has FileHash '{CacheLocation.Shown(info.FileHash)}', which is not a SHA-256 as Nix writes one (sha256:<52 Nix base-32 characters>). "
+                + "Fill the cache again with 'nix copy', or use another cache.");
+        }
+
         if (!NarCompression.IsSupported(info.Compression))
         {
             throw new NixImageException(
@@ -186,6 +235,11 @@ public sealed class NarFetcher
         }
     }
 
+    /// <summary>
+    /// Streams the NAR into the layer cache: the compressed file no larger than its FileSize (and checked against its
+    /// FileHash), the NAR no larger than its NarSize, kept only when its hash is the lock's. A failure to write is the
+    /// layer cache's (NIXIMG012), not the binary cache's.
+    /// </summary>
     private async Task StoreAsync(BinaryCacheClient client, Uri cache, NarInfo info, StorePathInfo path, CancellationToken cancellationToken)
     {
         var expected = new Descriptor(NarMediaType, DigestOf(path), path.NarSize);
@@ -195,10 +249,10 @@ public sealed class NarFetcher
                 expected,
                 async (target, token) =>
                 {
-                    Stream compressed;
+                    Stream opened;
                     try
                     {
-                        compressed = await client.OpenAsync(cache, info.Url, token);
+                        opened = await client.OpenAsync(cache, info.Url, token);
                     }
                     catch (CacheFileMissingException e)
                     {
@@ -206,21 +260,101 @@ public sealed class NarFetcher
                             ErrorCodes.StorePathNotCached,
                             $"{Describe(cache)} has the narinfo of {path.Path} but not its NAR: {e.Message}. Remove the broken entry from the cache, or use another cache.");
                     }
+                    catch (CacheFileRefusedException e)
+                    {
+                        throw new NixImageException(
+                            ErrorCodes.StorePathUntrusted,
+                            $"The narinfo of {path.Path} in {Describe(cache)} names a NAR file that is not one inside the cache: its URL {e.Message}. Nothing was read from it. "
+                            + "A narinfo's URL is not signed: remove the entry from the cache, or use another cache.");
+                    }
 
-                    await using var nar = NarCompression.Decompress(compressed, info.Compression);
-                    await nar.CopyToAsync(target, 1 << 16, token);
+                    var file = new DeclaredFileStream(opened, info.FileSize, info.FileHash is null ? null : NarHash.Parse(info.FileHash), path.NarSize);
+                    await using var nar = NarCompression.Decompress(file, info.Compression);
+                    await CopyAsync(nar, target, path, token);
+                    await ReadFromCacheAsync(() => file.FinishAsync(token));
                     return true;
                 },
                 cancellationToken);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not CacheStalledException)
+        {
+            throw WriteFailed(path, e);
+        }
         catch (Exception e) when (e is not (NixImageException or OperationCanceledException))
         {
+            var cause = e is CacheReadException read ? read.InnerException! : e;
+            var stalled = cause is CacheStalledException;
             throw new NixImageException(
                 ErrorCodes.NarUnusable,
-                $"The NAR of {path.Path} from {Describe(cache)} could not be read whole, or is not the one the lock file names ({e.Message}); nothing of it was kept. "
-                + "If the cache's copy is damaged or was replaced, remove it from the cache or use another cache; if the connection broke, build again.");
+                $"The NAR of {path.Path} from {Describe(cache)} could not be read whole, or is not the one the lock file names ({cause.Message}); nothing of it was kept. "
+                + (stalled
+                    ? "The cache stopped sending: build again, or raise NixImageRegistryTimeout on a slow link."
+                    : "If the cache's copy is damaged or was replaced, remove it from the cache or use another cache; if the connection broke, build again."));
         }
     }
+
+    /// <summary>The NAR into the layer cache's temporary file, stopping at the first byte past its NarSize.</summary>
+    private static async Task CopyAsync(Stream nar, Stream target, StorePathInfo path, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 16];
+        long copied = 0;
+        while (true)
+        {
+            var read = await ReadFromCacheAsync(() => nar.ReadAsync(buffer, cancellationToken).AsTask());
+            if (read == 0)
+            {
+                return;
+            }
+
+            copied += read;
+            if (copied > path.NarSize)
+            {
+                throw new CacheReadException(new InvalidDataException($"it decompresses to more than its NarSize of {path.NarSize} bytes"));
+            }
+
+            try
+            {
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw WriteFailed(path, e);
+            }
+        }
+    }
+
+    /// <summary>Runs a read of the binary cache's answer; its failures are the cache's, told apart from the layer cache's.</summary>
+    private static async Task<T> ReadFromCacheAsync<T>(Func<Task<T>> read)
+    {
+        try
+        {
+            return await read();
+        }
+        catch (Exception e) when (e is not (NixImageException or OperationCanceledException))
+        {
+            throw new CacheReadException(e);
+        }
+    }
+
+    private static async Task ReadFromCacheAsync(Func<Task> read)
+    {
+        try
+        {
+            await read();
+        }
+        catch (Exception e) when (e is not (NixImageException or OperationCanceledException))
+        {
+            throw new CacheReadException(e);
+        }
+    }
+
+    private static NixImageException WriteFailed(StorePathInfo path, Exception e) => new(
+        ErrorCodes.WriteFailed,
+        $"The NAR of {path.Path} could not be written to the layer cache: {e.Message} Check free space and permissions of NixImageCacheDirectory's folder, then build again.",
+        e);
+
+    /// <summary>A failure of reading a binary cache's answer (not of writing the layer cache).</summary>
+    private sealed class CacheReadException(Exception inner) : Exception(inner.Message, inner);
 
     /// <summary>A cache as the user wrote it, without any password in it.</summary>
     internal static string Describe(Uri cache) =>

@@ -26,11 +26,6 @@ public sealed record NarInfo(
     /// <summary>The store directory of cache.nixos.org and of every default Nix installation.</summary>
     public const string DefaultStoreDirectory = "/nix/store";
 
-    // The Nix base-32 alphabet (no e, o, t, u) and a store path name's characters, as Nix checks them.
-    private const string HashAlphabet = "0123456789abcdfghijklmnpqrsvwxyz";
-    private const int HashLength = 32;
-    private const int MaxNameLength = 211;
-
     private static readonly string[] SingleValuedKeys =
         ["StorePath", "URL", "Compression", "NarHash", "NarSize", "References", "Deriver", "FileHash", "FileSize"];
 
@@ -148,34 +143,5 @@ public sealed record NarInfo(
             ? store + "/" + name
             : throw new FormatException($"The narinfo for {storePath} has {key} '{name}', which is not a store path's base name.");
 
-    /// <summary>
-    /// <c>&lt;32 Nix base-32 digits&gt;-&lt;name&gt;</c>, the name 1 to 211 letters, digits and <c>+-._?=</c>, as Nix
-    /// checks it. Keeps a reference like <c>../x</c> from becoming a path outside the store.
-    /// </summary>
-    private static bool IsStorePathBaseName(string baseName)
-    {
-        if (baseName.Length < HashLength + 2 || baseName.Length > HashLength + 1 + MaxNameLength || baseName[HashLength] != '-')
-        {
-            return false;
-        }
-
-        for (var i = 0; i < HashLength; i++)
-        {
-            if (!HashAlphabet.Contains(baseName[i], StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        for (var i = HashLength + 1; i < baseName.Length; i++)
-        {
-            var ch = baseName[i];
-            if (!(char.IsAsciiLetterOrDigit(ch) || ch is '+' or '-' or '.' or '_' or '?' or '='))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool IsStorePathBaseName(string baseName) => Nix.StorePathText.IsBaseName(baseName);
 }

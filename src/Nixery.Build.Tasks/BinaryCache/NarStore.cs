@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Nixery.Build.Archive;
+using Nixery.Build.Diagnostics;
 using Nixery.Build.Layers;
 
 namespace Nixery.Build.BinaryCache;
@@ -169,8 +170,25 @@ public sealed class NarStore : IStoreView
 
     private NarIndex? IndexOf(string storePath) =>
         _narFiles.TryGetValue(storePath, out var file)
-            ? _indexes.GetOrAdd(storePath, _ => new Lazy<NarIndex>(() => NarIndex.Read(file))).Value
+            ? _indexes.GetOrAdd(storePath, _ => new Lazy<NarIndex>(() => Index(storePath, file))).Value
             : null;
+
+    /// <summary>A NAR's index; one that is not a well-formed NAR (an entry named '..', a name with '/') is NIXIMG051.</summary>
+    private static NarIndex Index(string storePath, string file)
+    {
+        try
+        {
+            return NarIndex.Read(file);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new NixImageException(
+                ErrorCodes.NarUnusable,
+                $"The NAR of {storePath} is not a well-formed NAR ({e.Message}), though its hash is the one the lock file names: the lock was written from a store or cache that holds a malformed path. "
+                + "Write the lock again on a machine with Nix from a package set you trust ('dotnet build -t:NixLock'), and fill the cache from that machine.",
+                e);
+        }
+    }
 
     private sealed record NarIndex(
         string File,

@@ -22,6 +22,8 @@ public static class LockFile
     /// <summary>2: packages record the output they use (an app-host package's library output; version 1 took the first).</summary>
     private const int Version = 2;
 
+    private static readonly byte[] Utf8ByteOrderMark = [0xEF, 0xBB, 0xBF];
+
     /// <summary>
     /// How the lock names a package set: as the project sets it, with a local folder relative to the project (so the
     /// lock holds on another checkout).
@@ -49,7 +51,7 @@ public static class LockFile
         {
             return Parse(File.ReadAllBytes(path));
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IOException or UnauthorizedAccessException)
         {
             throw new NixImageException(
                 ErrorCodes.LockFileMissing,
@@ -60,37 +62,54 @@ public static class LockFile
 
     internal static IReadOnlyDictionary<string, LockedPlatform> Parse(byte[] json)
     {
-        using var document = JsonDocument.Parse(json);
-        var root = document.RootElement;
-        if (root.GetProperty("version").GetInt32() != Version)
+        // An editor may save the file with a UTF-8 byte order mark; JSON readers need not accept one, so it is dropped.
+        var text = json.AsSpan().StartsWith(Utf8ByteOrderMark) ? json.AsMemory(Utf8ByteOrderMark.Length) : json.AsMemory();
+        using var document = JsonDocument.Parse(text);
+        var root = LockJson.Object(document.RootElement, "the file");
+        var version = LockJson.Integer(root, "version", "the file");
+        if (version != Version)
         {
-            throw new FormatException($"it is version {root.GetProperty("version").GetInt32()}, and this package reads version {Version}");
+            throw new FormatException($"it is version {version}, and this package reads version {Version}");
         }
 
         var platforms = new SortedDictionary<string, LockedPlatform>(StringComparer.Ordinal);
-        foreach (var platform in root.GetProperty("platforms").EnumerateObject())
+        foreach (var platform in LockJson.Object(LockJson.Property(root, "platforms", "the file"), "'platforms'").EnumerateObject())
         {
-            var value = platform.Value;
-            var packages = value.GetProperty("packages").EnumerateArray().Select(ResolvedPackage.Read).ToList();
+            var where = $"platform '{platform.Name}'";
+            var value = LockJson.Object(platform.Value, where);
+            var packages = LockJson.Array(value, "packages", where).Select((p, i) => LockJson.Package(p, $"package {i + 1} of {where}")).ToList();
             var paths = new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal);
-            foreach (var entry in value.GetProperty("closure").EnumerateObject())
+            foreach (var entry in LockJson.Object(LockJson.Property(value, "closure", where), $"the closure of {where}").EnumerateObject())
             {
-                var info = entry.Value;
-                // The lock keeps the deriver's name and version, not its path: a base name that gives them back.
-                var name = info.GetProperty("name").GetString()!;
-                var version = info.GetProperty("version").GetString()!;
-                paths[entry.Name] = new StorePathInfo(
-                    entry.Name,
-                    info.GetProperty("narSize").GetInt64(),
-                    info.GetProperty("references").EnumerateArray().Select(r => r.GetString()!).ToList(),
-                    NarHash.Parse(info.GetProperty("narHash").GetString()!),
-                    (version.Length == 0 ? name : name + "-" + version) + ".drv");
+                paths[entry.Name] = LockJson.StorePath(entry.Name, entry.Value, where);
             }
 
-            platforms[platform.Name] = new LockedPlatform(value.GetProperty("source").GetString()!, packages, paths);
+            platforms[platform.Name] = new LockedPlatform(LockJson.String(value, "source", where), packages, paths);
         }
 
         return platforms;
+    }
+
+    /// <summary>
+    /// Why a locked platform does not hang together, or null when it does: every package's store path and every
+    /// reference must be a path of its closure (a lock edited by hand, or merged badly, may break that).
+    /// </summary>
+    public static string? Inconsistency(LockedPlatform locked)
+    {
+        if (locked.Packages.FirstOrDefault(p => !locked.Paths.ContainsKey(p.StorePath)) is { } package)
+        {
+            return $"the package '{package.Name}' is {package.StorePath}, which is not in its closure";
+        }
+
+        foreach (var path in locked.Paths.Values)
+        {
+            if (path.References.FirstOrDefault(r => !locked.Paths.ContainsKey(r)) is { } reference)
+            {
+                return $"{path.Path} refers to {reference}, which is not in the closure";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

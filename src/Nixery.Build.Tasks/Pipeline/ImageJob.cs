@@ -28,7 +28,7 @@ public static class ImageJob
         using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
         var sinks = platformOnly ? [] : Sinks(request, push, log, environment("PATH"));
         var bases = new RegistryBaseImageSource(log, pull ?? new PullSettings(registry?.InsecureRegistries, registry?.Timeout), environment);
-        IClosureSource closures = request.NixMode == NixMode.Lock ? new LockClosureSource(log) : new NixClosureSource(log, environment("PATH"));
+        IClosureSource closures = request.NixMode == NixMode.Lock ? new LockClosureSource(log, RegistrySink.Timeout(pull?.Timeout ?? registry?.Timeout)) : new NixClosureSource(log, environment("PATH"));
         var pipeline = new ImagePipeline(log, closures, pruneCache: !platformOnly, bases: bases);
         return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
     }

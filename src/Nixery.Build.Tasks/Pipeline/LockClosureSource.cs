@@ -29,11 +29,20 @@ public static class NixModeSettings
 
         foreach (var item in items)
         {
-            if (BinaryCacheClient.ParseCache(item) is null)
+            if (BinaryCacheClient.ParseCache(item) is not { } cache)
             {
                 throw new NixImageException(
                     ErrorCodes.InvalidBinaryCacheSetting,
                     $"NixBinaryCaches has '{Redacted(item)}', which is not an http://, https:// or file:// address of a binary cache. Write each cache as a URL, separated by ';' or spaces.");
+            }
+
+            if (cache.UserInfo.Length > 0 || Redacted(item) != item)
+            {
+                // Refused before it becomes a property: MSBuild logs property values, and the build sends no credentials to caches.
+                throw new NixImageException(
+                    ErrorCodes.InvalidBinaryCacheSetting,
+                    $"NixBinaryCaches has '{Redacted(item)}', a URL with a user name or password in it, which build logs would show and Nixery.Build does not send. "
+                    + "Take the credentials out of the URL: use a cache that needs none (a public cache, or a file:// folder such as a mounted bucket), or a proxy on the build machine that adds them.");
             }
         }
 
@@ -87,16 +96,16 @@ public sealed class LockClosureSource : IClosureSource
 {
     private readonly IBuildLog _log;
     private readonly HttpMessageHandler? _handler;
+    private readonly TimeSpan _timeout;
 
+    /// <param name="timeout">How long a binary cache may go without progress (NixImageRegistryTimeout); null: its default.</param>
     /// <param name="handler">The HTTP handler for binary caches (tests pass their own); null for the system's.</param>
-    public LockClosureSource(IBuildLog log, HttpMessageHandler? handler = null)
+    public LockClosureSource(IBuildLog log, TimeSpan? timeout = null, HttpMessageHandler? handler = null)
     {
         _log = log;
+        _timeout = timeout ?? RegistrySink.Timeout(null);
         _handler = handler;
     }
-
-    /// <summary>How long a binary cache may take to start answering.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(100);
 
     public async Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken)
     {
@@ -105,7 +114,7 @@ public sealed class LockClosureSource : IClosureSource
         var settings = new BinaryCacheSettings(
             request.BinaryCaches.Select(c => BinaryCacheClient.ParseCache(c)!).ToList(),
             request.TrustedPublicKeys.Select(TrustedKey.Parse).ToList(),
-            Timeout);
+            _timeout);
         var blobs = new LayerCache(request.LayerCacheDirectory).Blobs;
         var store = await new NarFetcher(settings, blobs, _log, _handler).FetchAsync(locked.Paths.Values.ToList(), cancellationToken);
         return new ClosureResult(locked.Closure, Reused: false, store);
@@ -122,6 +131,14 @@ public sealed class LockClosureSource : IClosureSource
                 ErrorCodes.LockFileMissing,
                 $"The lock file '{request.LockFile}' has no closure for {system} (it has {(platforms.Count == 0 ? "none" : string.Join(", ", platforms.Keys))}). "
                 + $"On a machine with Nix, run 'dotnet build -t:NixLock' for this runtime identifier (Nix needs a builder or binary cache for {system}) and commit the lock file.");
+        }
+
+        if (LockFile.Inconsistency(locked) is { } inconsistency)
+        {
+            throw new NixImageException(
+                ErrorCodes.LockFileStale,
+                $"The lock file '{request.LockFile}' does not hang together for {system}: {inconsistency}. "
+                + "It was edited or merged by hand: on a machine with Nix, run 'dotnet build -t:NixLock' and commit the lock file it writes.");
         }
 
         if (LockFile.Mismatch(locked, LockFile.SourceOf(request.Source, Path.GetDirectoryName(request.LockFile)!), request.Packages) is { } mismatch)
