@@ -64,6 +64,9 @@ public sealed class ImagePuller
         return await pull.RunAsync(cancellationToken);
     }
 
+    /// <summary>The most layers an image may have (Docker's limit, Pipeline's ImageDefaults.MaxLayers): a base with more cannot be built on.</summary>
+    private const int MaxLayers = 125;
+
     /// <summary>One pull: the connection is made on the first request that is needed, and closed at the end.</summary>
     private sealed class Pull(ImagePuller puller, PullRequest request, IPulledBlobs blobs) : IDisposable
     {
@@ -82,6 +85,20 @@ public sealed class ImagePuller
             }
 
             var (configDescriptor, layerDescriptors) = ReadManifest(manifest);
+            if (layerDescriptors.Count > MaxLayers)
+            {
+                // Checked before anything is downloaded: a manifest of 4 MiB can list 25,000 layers.
+                throw new NixImageException(
+                    ErrorCodes.LayerLimit,
+                    $"ContainerBaseImage '{_image}' has {layerDescriptors.Count} layers, too many to build on: an image may have at most {MaxLayers} (Docker refuses more), whatever NixLayerBudget is. "
+                    + "Use a base image with fewer layers (squash it), or build without ContainerBaseImage.");
+            }
+
+            if (configDescriptor.Size > RegistryRequest.MaxAnswerSize)
+            {
+                throw Unusable($"its config is declared as {configDescriptor.Size} bytes, more than the {RegistryRequest.MaxAnswerSize} a config may have here.");
+            }
+
             var config = await BlobAsync(configDescriptor, "config", cancellationToken);
             var settings = ReadConfig(config);
             var layers = new ImageBlob[layerDescriptors.Count];

@@ -64,7 +64,8 @@ public sealed class HostilePullTests : IDisposable
         var endless = new CountingStream("{\"a\":\""u8.ToArray(), endless: true);
         _routes["/v2/team/base/manifests/1"] = request => new HttpResponseMessage(HttpStatusCode.OK) { Content = request.Method == HttpMethod.Head ? new ByteArrayContent([]) : new StreamContent(endless) };
 
-        var error = await Assert.ThrowsAsync<NixImageException>(PullAsync);
+        // A timeout no loaded machine reaches: the answer must end at its size, not at its deadline.
+        var error = await Assert.ThrowsAsync<NixImageException>(() => PullAsync(new Store(new BlobStore(_cache.Path)), TimeSpan.FromMinutes(1)));
 
         Assert.Equal(ErrorCodes.RegistryRequestFailed, error.Code);
         Assert.True(endless.Served < RegistryRequest.MaxAnswerSize + (256 << 10), $"{endless.Served} bytes read");
@@ -106,6 +107,30 @@ public sealed class HostilePullTests : IDisposable
 
         Assert.True(error.Code == ErrorCodes.BaseImageUnusable, $"{what}: {error.Code} {error.Message}");
         Assert.DoesNotContain(_requests, r => r.Contains("..", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ABaseOfMoreThan125LayersIsNiximg009BeforeAnyLayerIsDownloaded()
+    {
+        var layers = string.Join(',', Enumerable.Range(0, 126).Select(i => $$"""{"mediaType":"{{MediaTypes.OciLayer}}","digest":"{{Digest.Of([(byte)i])}}","size":1}"""));
+        Manifest("1", Encoding.UTF8.GetBytes($$"""{"schemaVersion":2,"mediaType":"{{MediaTypes.OciManifest}}","config":{"mediaType":"{{MediaTypes.OciConfig}}","digest":"{{Digest.Of([])}}","size":0},"layers":[{{layers}}]}"""));
+
+        var error = await Assert.ThrowsAsync<NixImageException>(PullAsync);
+
+        Assert.Equal(ErrorCodes.LayerLimit, error.Code);
+        Assert.Contains("126 layers, too many to build on", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_requests, r => r.Contains("/blobs/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AConfigDeclaredOver4MiBIsNiximg046BeforeItIsDownloaded()
+    {
+        Manifest("1", ManifestJson(Digest.Of([]), 5 << 20, _layerDescriptor));
+
+        var error = await Assert.ThrowsAsync<NixImageException>(PullAsync);
+
+        Assert.Equal(ErrorCodes.BaseImageUnusable, error.Code);
+        Assert.DoesNotContain(_requests, r => r.Contains("/blobs/", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -168,11 +193,11 @@ public sealed class HostilePullTests : IDisposable
 
     private Task<PulledImage> PullAsync() => PullAsync(new Store(new BlobStore(_cache.Path)));
 
-    private async Task<PulledImage> PullAsync(IPulledBlobs store)
+    private async Task<PulledImage> PullAsync(IPulledBlobs store, TimeSpan? timeout = null)
     {
         var retry = new RetryPolicy { MaxAttempts = 3, Jitter = () => 0, Delay = (_, _) => Task.CompletedTask };
         var puller = new ImagePuller(_log, new Registry(this), new PushOptions { Retry = retry });
-        var request = new PullRequest { Image = ImageReference.Parse("registry.example.com/team/base:1"), Platform = Amd64, Timeout = Timeout };
+        var request = new PullRequest { Image = ImageReference.Parse("registry.example.com/team/base:1"), Platform = Amd64, Timeout = timeout ?? Timeout };
         return await puller.PullAsync(request, store, CancellationToken.None);
     }
 
@@ -259,11 +284,16 @@ public sealed class HostilePullTests : IDisposable
         public override int Read(byte[] buffer, int offset, int count)
         {
             var n = 0;
-            while (n < count && (Served < prefix.Length || endless))
+            while (n < count && Served < prefix.Length)
             {
-                buffer[offset + n] = Served < prefix.Length ? prefix[Served] : (byte)'a';
-                n++;
-                Served++;
+                buffer[offset + n++] = prefix[Served++];
+            }
+
+            if (endless && n < count)
+            {
+                Array.Fill(buffer, (byte)'a', offset + n, count - n);
+                Served += count - n;
+                n = count;
             }
 
             return n;
