@@ -78,6 +78,18 @@ public static class UserDatabase
         return entries;
     }
 
+    /// <summary>
+    /// Why the app user cannot be added to the base's <c>/etc/passwd</c> when it lacks one (it is over 1 MiB, or not a
+    /// regular file), or null when it can be, or the base has it.
+    /// </summary>
+    public static string? WhyAppCannotBeAdded(BaseRoot root) => root.Passwd switch
+    {
+        null => null,
+        { Content: not null } => null,
+        { TooLarge: true } => $"its /etc/passwd is over {BaseRoot.MaxFileSize / (1 << 20)} MiB, more than this package reads",
+        _ => "its /etc/passwd is not a regular file (a symlink or a device), which this package cannot extend",
+    };
+
     /// <summary>Adds the file (whole when the base has none, the base's with <paramref name="line"/> appended when it lacks the app entry); true when app was added.</summary>
     private static bool Extend(List<LayerEntry> entries, string path, BaseFile? existing, string whole, string line)
     {

@@ -43,7 +43,7 @@ internal static class LockJson
             throw new FormatException($"the storePath '{storePath}' of {where} is not a store path");
         }
 
-        return new ResolvedPackage(String(value, "name", where), String(value, "attrPath", where), storePath, String(value, "origin", where));
+        return new ResolvedPackage(String(value, "name", where), String(value, "attrPath", where), storePath, String(value, "origin", where), String(value, "output", where));
     }
 
     public static StorePathInfo StorePath(string path, JsonElement value, string platform)

@@ -9,11 +9,29 @@ namespace Nixery.Build.Oci;
 /// </summary>
 public static class OciDocuments
 {
-    public static Descriptor Descriptor(JsonElement element) =>
-        new(element.GetProperty("mediaType").GetString()!, Digest.Parse(element.GetProperty("digest").GetString()!), element.GetProperty("size").GetInt64());
+    /// <summary>A descriptor whose members are checked: a media type, a sha256 digest (so it is safe as a file name or URL), a size of 0 or more.</summary>
+    public static Descriptor Descriptor(JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("a descriptor is not a JSON object");
+        }
 
-    public static (Descriptor Config, IReadOnlyList<Descriptor> Layers) Manifest(JsonElement manifest) =>
-        (Descriptor(manifest.GetProperty("config")), manifest.GetProperty("layers").EnumerateArray().Select(Descriptor).ToList());
+        var mediaType = element.GetProperty("mediaType").GetString() ?? throw new FormatException("a descriptor's mediaType is null");
+        var digest = Digest.Parse(element.GetProperty("digest").GetString() ?? throw new FormatException("a descriptor's digest is null"));
+        var size = element.GetProperty("size").GetInt64();
+        return size < 0 ? throw new FormatException($"the descriptor of {digest} has the size {size}") : new(mediaType, digest, size);
+    }
+
+    public static (Descriptor Config, IReadOnlyList<Descriptor> Layers) Manifest(JsonElement manifest)
+    {
+        if (manifest.ValueKind != JsonValueKind.Object)
+        {
+            throw new FormatException("a manifest is not a JSON object");
+        }
+
+        return (Descriptor(manifest.GetProperty("config")), manifest.GetProperty("layers").EnumerateArray().Select(Descriptor).ToList());
+    }
 
     public static IReadOnlyList<Digest> DiffIds(JsonElement config) =>
         config.GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray().Select(d => Digest.Parse(d.GetString()!)).ToList();

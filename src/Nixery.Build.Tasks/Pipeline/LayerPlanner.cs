@@ -29,6 +29,16 @@ public static class LayerPlanner
         var appGroups = AppLayerSplit.Split(request.PublishDirectory, request.AppName ?? string.Empty, log);
         var baseLayers = baseImage?.Layers.Count ?? 0;
         var totalLayers = baseLayers + groups.Count + 1 + appGroups.Count;
+        // The fewest layers this package adds: one of Nix's, the symlink layer, the app's.
+        var fewestOwn = Math.Min(groups.Count, 1) + 1 + appGroups.Count;
+        if (baseLayers > 0 && baseLayers + fewestOwn > ImageDefaults.MaxLayers)
+        {
+            throw new NixImageException(
+                ErrorCodes.LayerLimit,
+                $"ContainerBaseImage '{baseImage!.Reference}' has {baseLayers} layers, too many to build on: with the {fewestOwn} this image needs at least, it would have more than the {ImageDefaults.MaxLayers} that Docker accepts, whatever NixLayerBudget is. "
+                + "Use a base image with fewer layers (squash it), or build without ContainerBaseImage.");
+        }
+
         if (totalLayers > ImageDefaults.MaxLayers)
         {
             throw new NixImageException(
@@ -64,7 +74,7 @@ public static class LayerPlanner
             // what it lacks is read from its layers, so the key names the base's manifest.
             jobs.Add(new LayerJob(
                 "symlinks: " + SymlinkLayer.ProfilePath,
-                () => SymlinkLayer.BuildOverBase(topLevel, UserDatabase.EntriesOver(ReadBaseRoot(baseImage)), store, log),
+                () => SymlinkLayer.BuildOverBase(topLevel, UserDatabase.EntriesOver(ReadBaseRoot(baseImage, request.User)), store, log),
                 "links to the top-level packages, users the base lacks",
                 () => LayerCache.Key("symlinks-over-base", settings, [.. topLevel, "base " + baseImage.ManifestDigest])));
         }
@@ -78,16 +88,40 @@ public static class LayerPlanner
         return jobs;
     }
 
-    private static BaseRoot ReadBaseRoot(BaseImage baseImage)
+    /// <summary>
+    /// What the base's root holds, every layer checked against its diff ID on the way (as umoci and containerd check
+    /// them: wrong diff IDs copied into the image would make it refused), and the app user addable when the image runs as it.
+    /// </summary>
+    private static BaseRoot ReadBaseRoot(BaseImage baseImage, string? requestedUser)
     {
+        BaseRoot root;
         try
         {
-            return BaseRoot.Read(baseImage.Tars);
+            root = BaseRoot.Read(baseImage.Tars, baseImage.Layers.Select(l => l.DiffId.Value).ToList());
+        }
+        catch (DiffIdMismatchException e)
+        {
+            throw new NixImageException(
+                ErrorCodes.BaseImageUnusable,
+                $"ContainerBaseImage '{baseImage.Reference}' cannot be built on: its config's diff_ids do not match its layers ({e.Message}); an image built on it would be refused by runtimes. Push the base image again with a tool that writes its config, or use another one.",
+                e);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException)
         {
             throw new NixImageException(ErrorCodes.BaseImageUnusable, $"ContainerBaseImage '{baseImage.Reference}' cannot be built on: a layer of it is not a tar archive this package can read ({e.Message}).", e);
         }
+
+        var user = requestedUser ?? baseImage.Config.User ?? ImageRequestFactory.DefaultUser;
+        var userName = user.Split(':')[0];
+        if (userName == UserDatabase.AppUser && UserDatabase.WhyAppCannotBeAdded(root) is { } why)
+        {
+            throw new NixImageException(
+                ErrorCodes.BaseImageUnusable,
+                $"ContainerBaseImage '{baseImage.Reference}' cannot be built on with ContainerUser '{user}': {why}, so the user {UserDatabase.AppUser} cannot be added to it and the image would name a user it does not have. "
+                + $"Set ContainerUser to a numeric id (such as {UserDatabase.AppUid}) or a user the base has, or use a base whose /etc/passwd is a regular file under 1 MiB.");
+        }
+
+        return root;
     }
 
     /// <summary>Patches that make the app's ELF files find the store's loader and libraries.</summary>

@@ -19,9 +19,6 @@ internal sealed class DistributionClient
     private readonly Uri _baseUri;
     private readonly RegistryAccess _access;
 
-    /// <summary>The largest manifest or index read: real ones are a few kilobytes.</summary>
-    private const int MaxManifestSize = 4 << 20;
-
     /// <summary>The redirects a blob download follows (registries send blobs to their storage or a CDN).</summary>
     private const int MaxRedirects = 3;
 
@@ -261,11 +258,7 @@ internal sealed class DistributionClient
             throw await _errors.FailedAsync(response, what, 1);
         }
 
-        if (response.Content.Headers.ContentLength > MaxManifestSize)
-        {
-            throw new NixImageException(ErrorCodes.RegistryRequestFailed, $"The registry {Registry} answered '{what}' for {Repository} with {response.Content.Headers.ContentLength} bytes, more than a manifest can be. Check ContainerBaseImage.");
-        }
-
+        // The chain read it whole, but never past RegistryRequest.MaxAnswerSize (4 MiB, as registries limit manifests).
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var digest = Digest.Of(bytes);
         if (Digest.TryParse(reference, out var expected) && expected != digest)
@@ -307,8 +300,35 @@ internal sealed class DistributionClient
             }
 
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            await body.CopyToAsync(destination, 1 << 16, cancellationToken);
+            await CopyDeclaredAsync(body, destination, blob.Size, what, cancellationToken);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Copies a blob's body into <paramref name="destination"/>, never past <paramref name="declared"/> bytes: one byte
+    /// more proves the body too long, and the copy stops there (a registry cannot fill the disk with a blob it called small).
+    /// </summary>
+    private async Task CopyDeclaredAsync(Stream body, Stream destination, long declared, string what, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 16];
+        var copied = 0L;
+        while (true)
+        {
+            var room = (int)Math.Min(buffer.Length, declared - copied + 1);
+            var read = await body.ReadAsync(buffer.AsMemory(0, room), cancellationToken);
+            if (read == 0)
+            {
+                return;
+            }
+
+            if (copied + read > declared)
+            {
+                throw _errors.TooLarge(new RegistryAnswerTooLargeException(what, declared));
+            }
+
+            await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            copied += read;
         }
     }
 
@@ -329,7 +349,14 @@ internal sealed class DistributionClient
     private async Task<HttpResponseMessage> SendAsync(RegistryRequest request, CancellationToken cancellationToken)
     {
         using var message = request.CreateMessage();
-        return await _chain.SendAsync(message, cancellationToken);
+        try
+        {
+            return await _chain.SendAsync(message, cancellationToken);
+        }
+        catch (RegistryAnswerTooLargeException e)
+        {
+            throw _errors.TooLarge(e);
+        }
     }
 
     private async Task ExpectBlobCreatedAsync(HttpResponseMessage response, Digest digest, string what)

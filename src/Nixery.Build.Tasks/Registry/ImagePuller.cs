@@ -64,6 +64,9 @@ public sealed class ImagePuller
         return await pull.RunAsync(cancellationToken);
     }
 
+    /// <summary>The most layers an image may have (Docker's limit, Pipeline's ImageDefaults.MaxLayers): a base with more cannot be built on.</summary>
+    private const int MaxLayers = 125;
+
     /// <summary>One pull: the connection is made on the first request that is needed, and closed at the end.</summary>
     private sealed class Pull(ImagePuller puller, PullRequest request, IPulledBlobs blobs) : IDisposable
     {
@@ -82,6 +85,20 @@ public sealed class ImagePuller
             }
 
             var (configDescriptor, layerDescriptors) = ReadManifest(manifest);
+            if (layerDescriptors.Count > MaxLayers)
+            {
+                // Checked before anything is downloaded: a manifest of 4 MiB can list 25,000 layers.
+                throw new NixImageException(
+                    ErrorCodes.LayerLimit,
+                    $"ContainerBaseImage '{_image}' has {layerDescriptors.Count} layers, too many to build on: an image may have at most {MaxLayers} (Docker refuses more), whatever NixLayerBudget is. "
+                    + "Use a base image with fewer layers (squash it), or build without ContainerBaseImage.");
+            }
+
+            if (configDescriptor.Size > RegistryRequest.MaxAnswerSize)
+            {
+                throw Unusable($"its config is declared as {configDescriptor.Size} bytes, more than the {RegistryRequest.MaxAnswerSize} a config may have here.");
+            }
+
             var config = await BlobAsync(configDescriptor, "config", cancellationToken);
             var settings = ReadConfig(config);
             var layers = new ImageBlob[layerDescriptors.Count];
@@ -172,7 +189,7 @@ public sealed class ImagePuller
             {
                 try
                 {
-                    var found = await blobs.AddAsync(descriptor, (stream, token) => client.DownloadBlobAsync(descriptor, stream, token), cancellationToken);
+                    var found = await blobs.AddAsync(descriptor, (stream, token) => DownloadAsync(client, descriptor, stream, token), cancellationToken);
                     if (!found)
                     {
                         throw new NixImageException(
@@ -186,17 +203,27 @@ public sealed class ImagePuller
                 {
                     throw Unusable($"its {label} blob did not match its digest: {e.Message} The registry, or something between it and this machine, changed the bytes.");
                 }
-                catch (Exception e) when (e is IOException or TimeoutException or HttpRequestException && !cancellationToken.IsCancellationRequested && attempt < puller._options.Retry.MaxAttempts)
+                catch (PullDestinationException e)
                 {
-                    puller._log.Detail($"base image {_image}: {label} download broke off ({e.Message}); trying again");
+                    // A full disk or a folder without permission: another try would only fill it again.
+                    throw new NixImageException(
+                        ErrorCodes.WriteFailed,
+                        $"The {label} blob of ContainerBaseImage '{_image}' could not be written to the layer cache (NixImageCacheDirectory): {e.Message} "
+                        + "Free space on its disk or make the folder writable (or set NixImageCacheDirectory to another folder), then build again.",
+                        e.InnerException ?? e);
+                }
+                catch (PullBrokeOffException e) when (!cancellationToken.IsCancellationRequested && attempt < puller._options.Retry.MaxAttempts)
+                {
+                    // At normal verbosity: a stalled download is otherwise silent for the whole timeout.
+                    puller._log.Info($"  base image {label} {DistributionClient.Short(descriptor.Digest)} from {_image.RegistryName}: the download broke off ({e.Message}), try {attempt} of {puller._options.Retry.MaxAttempts}; trying again");
                     await puller._options.Retry.Delay(puller._options.Retry.DelayAfter(attempt), cancellationToken);
                 }
-                catch (Exception e) when (e is IOException or TimeoutException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+                catch (PullBrokeOffException e) when (!cancellationToken.IsCancellationRequested)
                 {
                     throw new NixImageException(
                         ErrorCodes.RegistryUnreachable,
                         $"The {label} blob of ContainerBaseImage '{_image}' could not be downloaded from {_image.RegistryName} ({e.Message}), after {attempt} tries. Check the network, then build again.",
-                        e);
+                        e.InnerException ?? e);
                 }
             }
 
@@ -205,9 +232,49 @@ public sealed class ImagePuller
             return blobs.Find(descriptor.Digest, descriptor.Size, descriptor.MediaType)!;
         }
 
+        /// <summary>One try of a blob download into the store: a failure to write is the store's, a failure to read the registry's.</summary>
+        private static async Task<bool> DownloadAsync(DistributionClient client, Descriptor descriptor, Stream store, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await client.DownloadBlobAsync(descriptor, new PullDestination(store), cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new PullBrokeOffException(e);
+            }
+        }
+
         private Descriptor ChoosePlatform(ImageBlob index)
         {
+            try
+            {
+                return ChoosePlatformIn(index);
+            }
+            catch (Exception e) when (e is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
+            {
+                throw Unusable($"its index cannot be read ({e.Message}).");
+            }
+        }
+
+        /// <summary>The platform's manifest from an index whose shape is checked first: <c>manifests</c> a list of objects, each <c>platform</c> an object.</summary>
+        private Descriptor ChoosePlatformIn(ImageBlob index)
+        {
             using var document = JsonDocument.Parse(Read(index));
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("manifests", out var manifests) || manifests.ValueKind != JsonValueKind.Array)
+            {
+                throw new FormatException($"it is served as an index ({index.Descriptor.MediaType}) but has no 'manifests' list");
+            }
+
+            foreach (var entry in manifests.EnumerateArray())
+            {
+                if (entry.ValueKind != JsonValueKind.Object || (entry.TryGetProperty("platform", out var p) && p.ValueKind != JsonValueKind.Object))
+                {
+                    throw new FormatException("an entry of 'manifests', or its 'platform', is not a JSON object");
+                }
+            }
+
             var platform = request.Platform;
             var candidates = document.RootElement.GetProperty("manifests").EnumerateArray()
                 .Where(m => m.TryGetProperty("platform", out var p) && Text(p, "os") == platform.Os && Text(p, "architecture") == platform.Architecture)
@@ -314,7 +381,12 @@ public sealed class ImagePuller
             {
                 using var document = JsonDocument.Parse(content);
                 var root = document.RootElement;
-                if (root.TryGetProperty("schemaVersion", out var version) && version.ValueKind == JsonValueKind.Number && version.GetInt32() == 1)
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    throw Unusable("its manifest is not a JSON object.");
+                }
+
+                if (root.TryGetProperty("schemaVersion", out var version) && version.ValueKind == JsonValueKind.Number && version.TryGetInt32(out var number) && number == 1)
                 {
                     throw Unusable("its manifest is Docker's schema 1, which registries stopped serving years ago. Use a base image pushed with a current tool.");
                 }

@@ -7,8 +7,9 @@ namespace Nixery.Build.Registry;
 /// too, so a registry that accepts a connection and never answers, or trickles its answer, cannot hold a build for
 /// longer. A try that ends so fails with a <see cref="TimeoutException"/> ("no progress for … s"), which the retry
 /// handler counts as a transient failure. Every request gets its own deadline: the token service's too. A blob
-/// download (<see cref="RegistryRequest.StreamAnswer"/>) is not read here: its body goes on as a stream whose every
-/// read pushes the deadline back, and whose stall fails the read the same way.
+/// download (<see cref="RegistryRequest.StreamAnswer"/>) is not read here: its body goes on as a stream where every
+/// 64 KiB read pushes the deadline back, and whose stall (or trickle) fails the read the same way. An answer read
+/// here is read whole, but never past <see cref="RegistryRequest.MaxAnswerSize"/>.
 /// </summary>
 internal sealed class ProgressTimeoutHandler : DelegatingHandler
 {
@@ -45,7 +46,7 @@ internal sealed class ProgressTimeoutHandler : DelegatingHandler
                 return response;
             }
 
-            await response.Content.LoadIntoBufferAsync(deadline.Token);
+            response.Content = await BoundedAsync(response.Content, registryRequest?.What ?? $"{request.Method} {request.RequestUri?.AbsolutePath}", deadline.Token);
             return response;
         }
         catch (Exception e) when (RetryPolicy.IsRetryable(e, cancellationToken) && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -67,9 +68,57 @@ internal sealed class ProgressTimeoutHandler : DelegatingHandler
         }
     }
 
-    /// <summary>An answer's body read under the try's deadline: each read that brings bytes pushes it back; the stream owns it.</summary>
+    /// <summary>
+    /// The answer read whole into memory, but never more than <see cref="RegistryRequest.MaxAnswerSize"/> bytes: an
+    /// endless or huge answer (a chunked manifest that never ends) fails at the limit instead of being buffered.
+    /// </summary>
+    private static async Task<HttpContent> BoundedAsync(HttpContent content, string what, CancellationToken cancellationToken)
+    {
+        const int Limit = RegistryRequest.MaxAnswerSize;
+        if (content.Headers.ContentLength > Limit)
+        {
+            throw new RegistryAnswerTooLargeException(what, Limit);
+        }
+
+        using var buffer = new MemoryStream();
+        await using (var body = await content.ReadAsStreamAsync(cancellationToken))
+        {
+            var chunk = new byte[1 << 16];
+            int read;
+            while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                if (buffer.Length + read > Limit)
+                {
+                    throw new RegistryAnswerTooLargeException(what, Limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+
+        var bounded = new ByteArrayContent(buffer.ToArray());
+        foreach (var header in content.Headers.NonValidated)
+        {
+            bounded.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        content.Dispose();
+        return bounded;
+    }
+
+    /// <summary>
+    /// An answer's body read under the try's deadline; the stream owns it. Progress is <see cref="MinProgress"/> bytes
+    /// (or the body's end): only then is the deadline pushed back, so a registry trickling a few bytes a second fails
+    /// the try at the deadline as one that sends nothing does. This makes <c>64 KiB per NixImageRegistryTimeout</c> the
+    /// slowest rate a download may keep.
+    /// </summary>
     private sealed class WatchedStream(Stream inner, CancellationTokenSource deadline, TimeSpan timeout, CancellationToken cancellationToken) : Stream
     {
+        /// <summary>The bytes that count as progress.</summary>
+        public const int MinProgress = 64 << 10;
+
+        private long _sinceProgress;
+
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -88,7 +137,13 @@ internal sealed class ProgressTimeoutHandler : DelegatingHandler
             try
             {
                 var read = await inner.ReadAsync(buffer, linked.Token);
-                deadline.CancelAfter(timeout);
+                _sinceProgress += read;
+                if (_sinceProgress >= MinProgress || read == 0)
+                {
+                    _sinceProgress = 0;
+                    deadline.CancelAfter(timeout);
+                }
+
                 return read;
             }
             catch (Exception e) when (RetryPolicy.IsRetryable(e, cancellationToken) && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested && !readCancellation.IsCancellationRequested)

@@ -143,13 +143,10 @@ internal sealed class RegistryAuthenticator : IDisposable
 
     private async Task<string> TokenAsync(AuthChallenge challenge, IReadOnlyList<string> requested, HttpMessageInvoker tokenService, CancellationToken cancellationToken)
     {
-        var scopes = requested.ToList();
-        if (challenge["scope"] is { Length: > 0 } asked)
-        {
-            scopes.AddRange(asked.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        }
-
-        scopes = scopes.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        // Only the scopes this build needs (repository:<name>:pull,push, or :pull for a base image, and a mount's source
+        // :pull), never one the challenge names besides: a registry does not decide what the build's credentials ask for.
+        // Real registries (Docker Hub, GHCR, ECR, the distribution registry) name the same repository and actions.
+        var scopes = requested.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var key = (challenge["realm"] ?? string.Empty) + " " + string.Join(' ', scopes);
         if (Cached(key) is { } cached)
         {

@@ -54,6 +54,12 @@ internal sealed class RegistryErrors
             $"The registry {_registry} answered {status}{detail} to '{what}' for {_repository}{(attempts > 1 ? ", " + Tries(attempts) : string.Empty)}. {remedy ?? RemedyFor(response.StatusCode)} {NothingTagged}");
     }
 
+    /// <summary>An answer longer than it may be (NIXIMG035): a manifest, index, token or error body over 4 MiB, or a blob past its declared size.</summary>
+    public NixImageException TooLarge(RegistryAnswerTooLargeException e) => new(
+        ErrorCodes.RegistryRequestFailed,
+        $"The registry {_registry} answered '{e.What}' for {_repository} with more than {e.Limit} bytes, more than that answer may have (manifests, indexes and tokens: 4 MiB; a blob: its declared size), so it was not read further. "
+        + $"Check that {_registry} is the registry meant and that it is not broken or hostile. {NothingTagged}");
+
     /// <summary>The error after the last try of a request that never got a usable answer (NIXIMG035 with a status, else NIXIMG033).</summary>
     public NixImageException GiveUp(RegistryTransientException failure, int attempts)
     {
@@ -94,7 +100,7 @@ internal sealed class RegistryErrors
     /// <summary>An upload answer without a Location to go on with.</summary>
     public NixImageException UnusableLocation(FormatException e) => new(
         ErrorCodes.RegistryRequestFailed,
-        $"The registry {_registry} answered an upload request for {_repository} without a usable Location ({e.Message}) Check that it implements the OCI distribution API.");
+        $"The registry {_registry} answered a request for {_repository} (an upload or a redirect) without a usable Location ({e.Message}) Check that it implements the OCI distribution API. {NothingTagged}");
 
     /// <summary>Credentials refused (or missing) on a request (NIXIMG031).</summary>
     public NixImageException Rejected(RegistryCredential? credential, HttpStatusCode status, string what)

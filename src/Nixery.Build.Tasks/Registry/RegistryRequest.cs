@@ -32,6 +32,12 @@ internal sealed record RegistryRequest(string What, Func<HttpRequestMessage> Cre
     /// </summary>
     public bool StreamAnswer { get; init; }
 
+    /// <summary>
+    /// The most bytes an answer read whole may have (manifests, indexes, tokens, error bodies): 4 MiB, as registries
+    /// limit manifests. A longer answer ends the request with <see cref="RegistryAnswerTooLargeException"/>, never retried.
+    /// </summary>
+    public const int MaxAnswerSize = 4 << 20;
+
     /// <summary>The request a message was built for, if any.</summary>
     public static RegistryRequest? Of(HttpRequestMessage message) =>
         message.Options.TryGetValue(Key, out var request) ? request : null;
@@ -73,4 +79,12 @@ internal sealed class RequestActivity
             // The try is over.
         }
     }
+}
+
+/// <summary>A registry's answer that runs past what it may be (<see cref="RegistryRequest.MaxAnswerSize"/>, or a blob's declared size): an input error, not a broken connection.</summary>
+internal sealed class RegistryAnswerTooLargeException(string what, long limit) : Exception($"the answer to '{what}' runs past {limit} bytes")
+{
+    public string What { get; } = what;
+
+    public long Limit { get; } = limit;
 }

@@ -23,7 +23,10 @@ public static class UploadLocation
 
         if (Uri.TryCreate(requestUri, text, out var resolved))
         {
-            return resolved;
+            // A registry speaks HTTP: a Location elsewhere (file:, ftp:) would send the build to read or write what it must not.
+            return resolved.Scheme == Uri.UriSchemeHttp || resolved.Scheme == Uri.UriSchemeHttps
+                ? resolved
+                : throw new FormatException($"The registry's Location '{text}' is not an http or https URL.");
         }
 
         throw new FormatException($"The registry's Location '{text}' is not a URL.");

@@ -250,6 +250,101 @@ public class BaseRootTests
         Assert.Throws<InvalidDataException>(() => BaseRoot.Read([Gzipped(cut)]));
     }
 
+    [Theory]
+    [InlineData("./.wh..wh..opq")]
+    [InlineData(".wh..wh..opq")]
+    [InlineData("/.wh..wh..opq")]
+    public void AnOpaqueWhiteoutAtTheRootHidesEveryLowerPath(string opaque)
+    {
+        var bottom = Tar(TarEntryFormat.Pax, [Folder("./etc/"), File("./etc/passwd", RootLine), File("./etc/group", "root:x:0:\n"), Folder("./tmp/"), Folder("./home/")]);
+        var top = Tar(TarEntryFormat.Pax, [File(opaque, string.Empty), Folder("./srv/")]);
+
+        var root = BaseRoot.Read([Gzipped(bottom), Gzipped(top)]);
+
+        Assert.Equal(BaseRoot.Empty, root);
+    }
+
+    [Theory]
+    [InlineData("./etc/.wh.passwd")]
+    [InlineData("etc/.wh.passwd")]
+    [InlineData("/etc/.wh.passwd")]
+    [InlineData(".//etc/.wh.passwd")]
+    [InlineData("././etc/.wh.passwd")]
+    public void AWhiteoutHidesThePathInEverySpelling(string whiteout)
+    {
+        var bottom = Tar(TarEntryFormat.Pax, [Folder("./etc/"), File("./etc/passwd", RootLine)]);
+        var top = Tar(TarEntryFormat.Pax, [File(whiteout, string.Empty)]);
+
+        var root = BaseRoot.Read([Gzipped(bottom), Gzipped(top)]);
+
+        Assert.Null(root.Passwd);
+        Assert.True(root.HasEtc);
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("./etc/passwd")]
+    [InlineData("etc//passwd/")]
+    public void AnOpaqueEtcWrittenWithALeadingSlashHidesTheLowerPasswd(string passwdSpelling)
+    {
+        var bottom = Tar(TarEntryFormat.Pax, [Folder("./etc/"), File(passwdSpelling, RootLine)]);
+        var top = Tar(TarEntryFormat.Pax, [Folder("/etc/"), File("/etc/.wh..wh..opq", string.Empty)]);
+
+        var root = BaseRoot.Read([Gzipped(bottom), Gzipped(top)]);
+
+        Assert.Null(root.Passwd);
+        Assert.True(root.HasEtc);
+    }
+
+    [Fact]
+    public void DiffIdsThatMatchAreAcceptedAndEveryLayerIsRead()
+    {
+        var bottom = Tar(TarEntryFormat.Pax, [Folder("./etc/"), File("./etc/passwd", RootLine)]);
+        var top = Tar(TarEntryFormat.Pax, [Folder("./tmp/")]);
+
+        var root = BaseRoot.Read([Gzipped(bottom), Plain(top)], [DiffId(bottom), DiffId(top)]);
+
+        Assert.Equal(RootLine, Text(root.Passwd));
+    }
+
+    [Fact]
+    public void ADiffIdThatDoesNotMatchItsLayerIsRefused()
+    {
+        var bottom = Tar(TarEntryFormat.Pax, [Folder("./etc/"), File("./etc/passwd", RootLine)]);
+        var top = Tar(TarEntryFormat.Pax, [Folder("./tmp/"), Folder("./etc/"), File("./etc/passwd", RootLine), File("./etc/group", "g\n"), Folder("./home/"), Folder("./home/app/")]);
+
+        // The bottom layer would not be read without diff IDs (the top decides every path): with them it is, and checked.
+        var error = Assert.Throws<DiffIdMismatchException>(() => BaseRoot.Read([Gzipped(bottom), Gzipped(top)], [DiffId(top), DiffId(top)]));
+
+        Assert.Equal(1, error.Layer);
+        Assert.Contains(DiffId(top), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BytesAfterTheEndOfTheArchiveCountTowardsTheDiffId()
+    {
+        var layer = Tar(TarEntryFormat.Pax, [Folder("./etc/")]);
+        byte[] padded = [.. layer, .. new byte[4096]];
+
+        Assert.Throws<DiffIdMismatchException>(() => BaseRoot.Read([Plain(padded)], [DiffId(layer)]));
+        BaseRoot.Read([Plain(padded)], [DiffId(padded)]);
+    }
+
+    [Fact]
+    public void APasswdOverOneMebibyteIsTooLargeNotAbsent()
+    {
+        var layer = Tar(TarEntryFormat.Pax, [Folder("./etc/"), File("./etc/passwd", RootLine + new string('#', BaseRoot.MaxFileSize))]);
+
+        var root = BaseRoot.Read([Plain(layer)]);
+
+        Assert.NotNull(root.Passwd);
+        Assert.Null(root.Passwd.Content);
+        Assert.True(root.Passwd.TooLarge);
+        Assert.NotNull(UserDatabase.WhyAppCannotBeAdded(root));
+    }
+
+    private static string DiffId(byte[] tar) => "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(tar));
+
     private static string? Text(BaseFile? file) => file?.Content is { } content ? Encoding.UTF8.GetString(content) : null;
 
     private static PaxTarEntry Folder(string name) => new PaxTarEntry(TarEntryType.Directory, name) { Mode = Mode0755 };

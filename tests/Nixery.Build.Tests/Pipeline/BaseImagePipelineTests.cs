@@ -162,6 +162,35 @@ public sealed class BaseImagePipelineTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_root, "out", "app.tar")));
     }
 
+    [Fact]
+    public async Task ABaseWithTooManyLayersForAnyBudgetSaysSoInsteadOfANegativeBudget()
+    {
+        var one = Base("amd64");
+        const int Count = 124;
+        var configJson = Encoding.UTF8.GetString(Read(one.Config)).Replace(
+            $"\"diff_ids\":[\"{one.Layers[0].DiffId}\"]",
+            "\"diff_ids\":[" + string.Join(',', Enumerable.Repeat($"\"{one.Layers[0].DiffId}\"", Count)) + "]",
+            StringComparison.Ordinal);
+        var config = Blob(MediaTypes.OciConfig, Encoding.UTF8.GetBytes(configJson));
+        var layers = Enumerable.Repeat(one.Layers[0], Count).ToList();
+        var manifest = Blob(MediaTypes.OciManifest, OciJson.Serialize(new ImageManifest(MediaTypes.OciManifest, config.Descriptor, layers.Select(l => l.Blob.Descriptor).ToList())));
+        await PushBase("team/deep", "1", new BuiltImage(config, manifest, layers));
+
+        var error = await Assert.ThrowsAsync<NixImageException>(() => Run(Request("base.test/team/deep:1")));
+
+        Assert.Equal(ErrorCodes.LayerLimit, error.Code);
+        Assert.Contains("has 124 layers, too many to build on", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("at most -", error.Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] Read(ImageBlob blob)
+    {
+        using var stream = blob.Open();
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
     private async Task<BuiltImage> PushBase(string repository, string tag, BuiltImage image)
     {
         await new RegistryPusher(_log, _registry).PushAsync(ImageArtifact.Of(image), Push(repository, tag), CancellationToken.None);

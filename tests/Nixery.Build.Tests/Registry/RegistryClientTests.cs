@@ -168,6 +168,95 @@ public sealed class RegistryClientTests : IDisposable
     }
 
     [Fact]
+    public async Task ATokenRequestCarriesOnlyTheBuildsScopeNotOneTheChallengeNames()
+    {
+        var handler = new ScriptedHandler((request, _) =>
+        {
+            if (request.RequestUri!.Host == "auth.example.com")
+            {
+                return ScriptedHandler.Status(HttpStatusCode.OK, """{"token":"tok-1","expires_in":300}""");
+            }
+
+            if (request.Headers.Authorization?.ToString() == "Bearer tok-1")
+            {
+                return Exists();
+            }
+
+            var challenge = ScriptedHandler.Status(HttpStatusCode.Unauthorized);
+            challenge.Headers.TryAddWithoutValidation("WWW-Authenticate", """Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:other/secret:pull,push registry:catalog:*" """);
+            return challenge;
+        });
+        var client = await ConnectAsync(handler);
+
+        Assert.True(await client.BlobExistsAsync(Blob, CancellationToken.None));
+
+        var tokenRequest = Assert.Single(handler.Seen, r => r.Uri.Host == "auth.example.com");
+        Assert.Contains("scope=repository%3Ateam%2Fapp%3Apull%2Cpush", tokenRequest.Uri.Query, StringComparison.Ordinal);
+        Assert.DoesNotContain("other", tokenRequest.Uri.Query, StringComparison.Ordinal);
+        Assert.DoesNotContain("catalog", tokenRequest.Uri.Query, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnEndlessTokenAnswerStopsAt4MiBAsNiximg035()
+    {
+        var handler = new ScriptedHandler((request, _) =>
+        {
+            if (request.RequestUri!.Host == "auth.example.com")
+            {
+                return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StreamContent(new EndlessStream()) };
+            }
+
+            var challenge = ScriptedHandler.Status(HttpStatusCode.Unauthorized);
+            challenge.Headers.TryAddWithoutValidation("WWW-Authenticate", """Bearer realm="https://auth.example.com/token",service="registry.example.com" """);
+            return challenge;
+        });
+        var client = await ConnectAsync(handler);
+
+        var error = await Assert.ThrowsAsync<NixImageException>(() => client.BlobExistsAsync(Blob, CancellationToken.None));
+
+        Assert.Equal(ErrorCodes.RegistryRequestFailed, error.Code);
+        Assert.Contains("4194304 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>'{' and then spaces for ever.</summary>
+    private sealed class EndlessStream : Stream
+    {
+        private bool _started;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Array.Fill(buffer, (byte)' ', offset, count);
+            if (!_started && count > 0)
+            {
+                buffer[offset] = (byte)'{';
+                _started = true;
+            }
+
+            return count;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public async Task WrongBasicCredentialsAreNIXIMG031NamingRegistryRepositoryAndUserButNotThePassword()
     {
         _environment[CredentialStore.UserNameVariable] = "ci";
