@@ -46,7 +46,12 @@ internal sealed class ProgressTimeoutHandler : DelegatingHandler
                 return response;
             }
 
-            response.Content = await BoundedAsync(response.Content, registryRequest?.What ?? $"{request.Method} {request.RequestUri?.AbsolutePath}", deadline.Token);
+            // A HEAD answer has no body: its Content-Length is the size of what a GET would send (a 50 MB blob).
+            if (request.Method != HttpMethod.Head)
+            {
+                response.Content = await BoundedAsync(response.Content, registryRequest?.What ?? $"{request.Method} {request.RequestUri?.AbsolutePath}", deadline.Token);
+            }
+
             return response;
         }
         catch (Exception e) when (RetryPolicy.IsRetryable(e, cancellationToken) && deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

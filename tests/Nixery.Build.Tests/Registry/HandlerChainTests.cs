@@ -185,6 +185,24 @@ public sealed class HandlerChainTests : IDisposable
     }
 
     [Fact]
+    public async Task AHeadAnswerForABlobLargerThanAnyDocumentIsAnAnswerNotAnOversizedOne()
+    {
+        // A registry answers HEAD with the blob's size as Content-Length and no body: not an answer past 4 MiB.
+        var large = Blob with { Size = 60_000_000 };
+        var transport = new ScriptedHandler((request, _) =>
+        {
+            var answer = ScriptedHandler.Status(HttpStatusCode.OK);
+            answer.Content = new ByteArrayContent([]);
+            answer.Content.Headers.ContentLength = request.RequestUri!.AbsolutePath == "/v2/" ? 0 : large.Size;
+            return answer;
+        });
+        var connection = Connect(transport);
+        await connection.ConnectAsync(CancellationToken.None);
+
+        Assert.True(await connection.Client.BlobExistsAsync(large, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ARequestBodyIsOpenedAgainForEveryTry()
     {
         var content = "blob bytes"u8.ToArray();
