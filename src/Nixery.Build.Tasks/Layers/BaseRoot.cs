@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
+using Nixery.Build.Archive;
 
 namespace Nixery.Build.Layers;
 
@@ -180,40 +181,24 @@ public sealed record BaseRoot(BaseFile? Passwd, BaseFile? Group, bool HasEtc, bo
     }
 
     /// <summary>Reads through, hashing every byte read (sha256).</summary>
-    private sealed class ReadHashingStream(Stream inner) : Stream
+    private sealed class ReadHashingStream(Stream inner) : ReadOnlyStream
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
+        private long _read;
 
         public override long Length => throw new NotSupportedException();
 
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        protected override long BytesRead => _read;
 
         public byte[] Hash() => _hash.GetHashAndReset();
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
             var read = inner.Read(buffer);
             _hash.AppendData(buffer[..read]);
+            _read += read;
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

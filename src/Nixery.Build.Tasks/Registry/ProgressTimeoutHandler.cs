@@ -1,3 +1,5 @@
+using Nixery.Build.Archive;
+
 namespace Nixery.Build.Registry;
 
 /// <summary>
@@ -117,24 +119,26 @@ internal sealed class ProgressTimeoutHandler : DelegatingHandler
     /// the try at the deadline as one that sends nothing does. This makes <c>64 KiB per NixImageRegistryTimeout</c> the
     /// slowest rate a download may keep.
     /// </summary>
-    private sealed class WatchedStream(Stream inner, CancellationTokenSource deadline, TimeSpan timeout, CancellationToken cancellationToken) : Stream
+    private sealed class WatchedStream(Stream inner, CancellationTokenSource deadline, TimeSpan timeout, CancellationToken cancellationToken) : ReadOnlyStream
     {
         /// <summary>The bytes that count as progress.</summary>
         public const int MinProgress = 64 << 10;
 
         private long _sinceProgress;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
+        private long _read;
 
         public override long Length => throw new NotSupportedException();
 
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        protected override long BytesRead => _read;
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        /// <summary>Readers of an HTTP body read asynchronously; a synchronous one waits for the same read.</summary>
+        public override int Read(Span<byte> buffer)
+        {
+            var copy = new byte[buffer.Length];
+            var read = ReadAsync(copy.AsMemory()).AsTask().GetAwaiter().GetResult();
+            copy.AsSpan(0, read).CopyTo(buffer);
+            return read;
+        }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken readCancellation = default)
         {
@@ -142,6 +146,7 @@ internal sealed class ProgressTimeoutHandler : DelegatingHandler
             try
             {
                 var read = await inner.ReadAsync(buffer, linked.Token);
+                _read += read;
                 _sinceProgress += read;
                 if (_sinceProgress >= MinProgress || read == 0)
                 {
@@ -159,16 +164,6 @@ internal sealed class ProgressTimeoutHandler : DelegatingHandler
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken readCancellation) =>
             ReadAsync(buffer.AsMemory(offset, count), readCancellation).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
