@@ -78,12 +78,13 @@ public sealed class RegistryTimeoutTests : IDisposable
     [Fact]
     public async Task UploadThatKeepsMovingOutlastsTheTimeout()
     {
-        var content = new byte[200];
+        var content = new byte[400];
         var blob = new ImageBlob(new Descriptor(MediaTypes.OciLayerGzip, Digest.Of(content), content.Length), () => new MemoryStream(content, writable: false));
         var client = await ConnectAsync(
             new SlowHandler(async (request, token) =>
             {
-                // Ten bytes every 100 ms: 2 s in all, twice the 1 s timeout, and never near 1 s without progress.
+                // Ten bytes every 100 ms: 4 s in all, twice the 2 s timeout, and never near 2 s without progress (a margin
+                // that holds on a loaded machine, where 1 s did not).
                 var body = await request.Content!.ReadAsStreamAsync(token);
                 var buffer = new byte[10];
                 while (await body.ReadAsync(buffer, token) > 0)
@@ -95,12 +96,12 @@ public sealed class RegistryTimeoutTests : IDisposable
                 created.Headers.TryAddWithoutValidation("Docker-Content-Digest", blob.Descriptor.Digest.Value);
                 return created;
             }),
-            TimeSpan.FromSeconds(1));
+            TimeSpan.FromSeconds(2));
         var stopwatch = Stopwatch.StartNew();
 
         await client.PutWholeBlobAsync(new Uri("https://registry.example.com/v2/team/app/blobs/uploads/1"), blob, _ => { }, CancellationToken.None);
 
-        Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(1.5), $"took only {stopwatch.Elapsed}");
+        Assert.True(stopwatch.Elapsed > TimeSpan.FromSeconds(3), $"took only {stopwatch.Elapsed}");
         Assert.Empty(_delays);
     }
 }
