@@ -43,12 +43,6 @@ public sealed record ImageRequest
     /// <summary>The attribute path of the .NET runtime package among <see cref="Packages"/>, or null for none.</summary>
     public string? DotnetRuntimePackage { get; init; }
 
-    /// <summary>
-    /// The packages among <see cref="Packages"/> that the app's own ELF files link to (NixAppHostPackages: glibc,
-    /// libstdc++, ICU, OpenSSL): every such file's RUNPATH names their lib folders (see <see cref="Layers.NativeLinking"/>).
-    /// They are not linked into the image root.
-    /// </summary>
-    public IReadOnlyList<string> AppHostPackages { get; init; } = [];
 
     public required string Repository { get; init; }
 

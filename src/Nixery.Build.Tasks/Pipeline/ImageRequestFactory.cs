@@ -84,7 +84,6 @@ public static class ImageRequestFactory
             Source = source,
             Platform = platform,
             DotnetRuntimePackage = runtime,
-            AppHostPackages = appHostPackages,
             Repository = repository,
             Tags = Tags(inputs),
             ArchivePath = ArchivePath(inputs, repository),
