@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 
 // Usage: PackBench decompress <compression> <file>...

@@ -12,16 +12,24 @@ public partial class ArchitectureTests
     /// <summary>Who may use whom. Diagnostics is open to every folder; nothing else is implied.</summary>
     private static readonly Dictionary<string, string[]> Allowed = new(StringComparer.Ordinal)
     {
-        ["Tasks"] = ["Pipeline"],
-        ["Pipeline"] = ["Nix", "BinaryCache", "Layers", "Archive", "Cache", "Oci", "Registry", "Engines"],
-        ["BinaryCache"] = ["Nix", "Layers", "Archive", "Cache", "Oci"],
-        ["Engines"] = ["Processes"],
+        // MSBuild's side, then orchestration, then the flow: settings → sources → the image → sinks.
+        ["Tasks"] = ["Pipeline", "Settings"],
+        ["Pipeline"] = ["Settings", "Sources", "Image", "Sinks", "Nix", "Cache", "LayerFormat", "Streams", "Oci", "Engines"],
+        ["Settings"] = ["Nix", "BinaryCache", "Registry", "Layers", "Engines", "Oci"],
+        ["Sources"] = ["Settings", "Nix", "BinaryCache", "Registry", "Layers", "Cache", "Oci"],
+        ["Image"] = ["Settings", "Sources", "Layers", "LayerFormat", "Cache", "Nix", "Oci"],
+        ["Sinks"] = ["Settings", "Registry", "Engines", "LayerFormat", "Streams", "Oci"],
+
+        // The parts they are made of.
         ["Nix"] = ["Processes"],
-        ["Layers"] = ["Nix", "Elf", "Archive"],
-        ["Elf"] = ["Archive"],
-        ["Archive"] = ["Oci"],
-        ["Cache"] = ["Archive", "Oci"],
-        ["Registry"] = ["Archive", "Oci", "Processes"],
+        ["BinaryCache"] = ["Nix", "Layers", "LayerFormat", "Cache", "Streams", "Oci"],
+        ["Registry"] = ["Streams", "Oci", "Processes"],
+        ["Engines"] = ["Processes"],
+        ["Layers"] = ["Nix", "Elf", "LayerFormat", "Streams"],
+        ["Elf"] = ["LayerFormat"],
+        ["Cache"] = ["LayerFormat", "Streams", "Oci"],
+        ["LayerFormat"] = ["Streams", "Oci"],
+        ["Streams"] = ["Oci"],
         ["Oci"] = [],
         ["Processes"] = [],
         ["Diagnostics"] = [],

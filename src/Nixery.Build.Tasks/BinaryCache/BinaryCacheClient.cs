@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Nixery.Build.Archive;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.BinaryCache;
 

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Nixery.Build.Archive;
 using Nixery.Build.Nix;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.BinaryCache;
 

@@ -64,7 +64,7 @@ public static class NarCompression
     /// The NAR's bytes: opens the decoder on the first read (so a bad header fails as bad data does, on a read),
     /// reads xz streams written one after another as one, and turns decoder failures into <see cref="InvalidDataException"/>.
     /// </summary>
-    private sealed class DecompressingStream(SourceStream source, string compression) : Nixery.Build.Archive.ReadOnlyStream
+    private sealed class DecompressingStream(SourceStream source, string compression) : Nixery.Build.Streams.ReadOnlyStream
     {
         private readonly string _what = compression == "none" ? "The NAR" : $"The {compression}-compressed NAR";
         private Stream? _decoder;
@@ -143,7 +143,7 @@ public static class NarCompression
     /// whether the stream itself failed.
     /// Disposing it does nothing, so a decoder that disposes its input cannot close the stream under the next one.
     /// </summary>
-    private sealed class SourceStream(Stream inner) : Nixery.Build.Archive.ReadOnlyStream
+    private sealed class SourceStream(Stream inner) : Nixery.Build.Streams.ReadOnlyStream
     {
         private readonly byte[] _buffer = new byte[BufferSize];
         private int _start;

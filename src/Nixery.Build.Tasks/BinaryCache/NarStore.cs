@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 
 namespace Nixery.Build.BinaryCache;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using Nixery.Build.Archive;
 using Nixery.Build.Oci;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Cache;
 

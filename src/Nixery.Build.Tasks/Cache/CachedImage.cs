@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Nixery.Build.Archive;
 using Nixery.Build.Oci;
 
 namespace Nixery.Build.Cache;

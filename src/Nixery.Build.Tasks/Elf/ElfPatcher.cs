@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 
 namespace Nixery.Build.Elf;
 

@@ -1,7 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
-using Nixery.Build.Archive;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Layers;
 

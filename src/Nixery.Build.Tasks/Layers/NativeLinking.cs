@@ -1,6 +1,6 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Elf;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Nix;
 
 namespace Nixery.Build.Layers;

@@ -1,4 +1,4 @@
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 
 namespace Nixery.Build.Layers;
 

@@ -33,13 +33,27 @@ public static class MediaTypes
     /// A base image's layer type in the format of the image built on it: the same bytes, named as that format names
     /// them (Docker has no zstd type; such a layer keeps its OCI type).
     /// </summary>
-    public static string LayerIn(string mediaType, bool docker) => (CompressionOf(mediaType), docker) switch
+    public static string LayerIn(string mediaType, bool docker) =>
+        CompressionOf(mediaType) is { } compression && (docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci).Layer(compression) is { } named
+            ? named
+            : mediaType;
+}
+
+/// <summary>The media types of one image format: its index, manifest, config, and a layer of each compression it has a name for.</summary>
+public sealed record ImageMediaTypes(string Index, string Manifest, string Config, string UncompressedLayer, string GzipLayer, string? ZstdLayer)
+{
+    public static readonly ImageMediaTypes Oci = new(MediaTypes.OciIndex, MediaTypes.OciManifest, MediaTypes.OciConfig, MediaTypes.OciLayer, MediaTypes.OciLayerGzip, MediaTypes.OciLayerZstd);
+
+    /// <summary>Docker's v2 schema: no zstd layer type.</summary>
+    public static readonly ImageMediaTypes Docker = new(MediaTypes.DockerManifestList, MediaTypes.DockerManifest, MediaTypes.DockerConfig, MediaTypes.DockerLayer, MediaTypes.DockerLayerGzip, ZstdLayer: null);
+
+    /// <summary>The type of a layer compressed so; null when the format has none.</summary>
+    public string? Layer(LayerCompression compression) => compression switch
     {
-        (LayerCompression.Gzip, true) => DockerLayerGzip,
-        (LayerCompression.Gzip, false) => OciLayerGzip,
-        (LayerCompression.None, true) => DockerLayer,
-        (LayerCompression.None, false) => OciLayer,
-        _ => mediaType,
+        LayerCompression.None => UncompressedLayer,
+        LayerCompression.Gzip => GzipLayer,
+        LayerCompression.Zstd => ZstdLayer,
+        _ => null,
     };
 }
 

@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
 using Nixery.Build.Oci;
+using Nixery.Build.Settings;
+using Nixery.Build.Sources;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Pipeline;
 

@@ -1,4 +1,5 @@
 using Nixery.Build.Cache;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Pipeline;
 

@@ -1,7 +1,9 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Oci;
+using Nixery.Build.Settings;
+using Nixery.Build.Sinks;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Pipeline;
 
@@ -27,14 +29,24 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
     {
         var cache = new LayerCache(request.LayerCacheDirectory, clock);
         var artifact = Join(request, platforms, cache.Blobs);
-        var inputs = BuildSummary.InputsOf(request, requestFileBytes, "index " + artifact.Digest.Value);
-        var previous = BuildSummary.TryRead(request.SummaryPath);
-        var run = new ImageRun(request, UpToDate: previous is not null && previous.Inputs == inputs, previous);
-
-        IReadOnlyList<SinkResult> results;
+        var freshness = ImageFreshness.Of(request, BuildSummary.InputsOf(request, requestFileBytes, "index " + artifact.Digest.Value));
+        var described = string.Join(", ", platforms.Select(p => $"{p.RuntimeIdentifier} {p.ManifestDigest.Value[..19]}…"));
         try
         {
-            results = await ImagePipeline.RunSinksAsync(artifact, run, sinks, cancellationToken);
+            return await ImageDelivery.DeliverAsync(
+                request,
+                artifact,
+                freshness,
+                sinks,
+                cache,
+                prune: true,
+                nixReused: null,
+                log,
+                $"Nixery.Build: image index {artifact.Digest} is up to date ({described})",
+                () => artifact.IsIndex
+                    ? $"Image index {request.Repository}:{string.Join(",", request.Tags)} {artifact.Digest}: {described}"
+                    : $"Image {request.Repository}:{string.Join(",", request.Tags)} {artifact.Digest} ({described})",
+                cancellationToken);
         }
         catch (DamagedBlobException e)
         {
@@ -45,30 +57,6 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
                 $"{e.Message} It is removed from the layer cache {cache.Root}; nothing damaged was written or pushed. Publish again: the platform's image is then built again.",
                 e);
         }
-
-        if (!request.WriteArchive)
-        {
-            ArchiveSink.RemoveStale(request.ArchivePath, log);
-        }
-
-        var described = string.Join(", ", platforms.Select(p => $"{p.RuntimeIdentifier} {p.ManifestDigest.Value[..19]}…"));
-        if (run.UpToDate && !results.Any(r => r.Sink == "archive" && r.Wrote))
-        {
-            log.Info($"Nixery.Build: image index {artifact.Digest} is up to date ({described})");
-            return new ImageBuildResult(artifact, UpToDate: true, request.SummaryPath, results);
-        }
-
-        ImagePipeline.Prune(cache, request, artifact, log);
-        var summaryPath = BuildSummary.Write(request, inputs, artifact, nixReused: null, cache.Counters);
-        log.Info(artifact.IsIndex
-            ? $"Image index {request.Repository}:{string.Join(",", request.Tags)} {artifact.Digest}: {described}"
-            : $"Image {request.Repository}:{string.Join(",", request.Tags)} {artifact.Digest} ({described})");
-        if (results.FirstOrDefault(r => r.Sink == "archive") is { } archive)
-        {
-            log.Info($"Image archive: {archive.References[0]}");
-        }
-
-        return new ImageBuildResult(artifact, UpToDate: run.UpToDate, summaryPath, results);
     }
 
     /// <summary>The platforms' images from the cache, joined by an index (kept in the cache too); one platform is its image.</summary>

@@ -1,5 +1,8 @@
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Engines;
+using Nixery.Build.Settings;
+using Nixery.Build.Sinks;
+using Nixery.Build.Sources;
 
 namespace Nixery.Build.Pipeline;
 
@@ -28,7 +31,7 @@ public static class ImageJob
         using var push = registry is null || platformOnly ? null : Connect(registry, request, log, environment, cancellationToken);
         var sinks = platformOnly ? [] : Sinks(request, push, log, environment("PATH"));
         var bases = new RegistryBaseImageSource(log, pull ?? new PullSettings(registry?.InsecureRegistries, registry?.Timeout), environment);
-        IClosureSource closures = request.NixMode == NixMode.Lock ? new LockClosureSource(log, RegistrySink.Timeout(pull?.Timeout ?? registry?.Timeout)) : new NixClosureSource(log, environment("PATH"));
+        IClosureSource closures = request.NixMode == NixMode.Lock ? new LockClosureSource(log, RegistrySettings.TimeoutOf(pull?.Timeout ?? registry?.Timeout)) : new NixClosureSource(log, environment("PATH"));
         var pipeline = new ImagePipeline(log, closures, pruneCache: !platformOnly, bases: bases);
         return await pipeline.RunAsync(request, sinks, cancellationToken, requestFileBytes);
     }
@@ -65,9 +68,11 @@ public static class ImageJob
     private static RegistrySink Connect(RegistrySettings registry, ImageRequest request, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken) =>
         RegistrySink.Connect(registry, request.Repository, request.Tags, request.LayerCacheDirectory, log, environment, handler: null, cancellationToken);
 
-    private static List<IImageSink> Sinks(ImageRequest request, RegistrySink? push, IBuildLog log, string? path)
+    /// <summary>The sinks the request asks for (and <paramref name="push"/>), each made with what it needs.</summary>
+    internal static List<IImageSink> Sinks(ImageRequest request, RegistrySink? push, IBuildLog log, string? path)
     {
         var sinks = new List<IImageSink>();
+        var names = new RepositoryTags(request.Repository, request.Tags);
         if (push is not null)
         {
             sinks.Add(push);
@@ -75,17 +80,17 @@ public static class ImageJob
 
         if (request.WriteArchive)
         {
-            sinks.Add(new ArchiveSink());
+            sinks.Add(new ArchiveSink(request.ArchivePath, names, request.Created));
         }
 
         if (request.OciLayoutPath is { } layout)
         {
-            sinks.Add(new LayoutSink(layout, log));
+            sinks.Add(new LayoutSink(layout, names, log));
         }
 
         if (request.LocalEngine is { } engine)
         {
-            sinks.Add(new LocalEngineSink(LocalEngine.Find(engine, path, log), log));
+            sinks.Add(new LocalEngineSink(LocalEngine.Find(engine, path, log), names, request.Created, log));
         }
 
         return sinks;

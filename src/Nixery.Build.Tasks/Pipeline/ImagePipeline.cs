@@ -1,26 +1,15 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Image;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
+using Nixery.Build.Settings;
+using Nixery.Build.Sinks;
+using Nixery.Build.Sources;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Pipeline;
-
-/// <summary>What a pipeline run produced: the image (or index), whether it was found up to date, and what each sink did.</summary>
-public sealed record ImageBuildResult(ImageArtifact Artifact, bool UpToDate, string SummaryPath, IReadOnlyList<SinkResult> Sinks)
-{
-    /// <summary>The image, when the result is one image (not an index of several platforms).</summary>
-    public BuiltImage Image => Artifact.IsIndex ? throw new InvalidOperationException("The result is an image index.") : Artifact.Images[0];
-
-    /// <summary>What the tags point at: the image's manifest, or the index.</summary>
-    public Digest Digest => Artifact.Digest;
-
-    /// <summary>The archive written or kept, or null when the image went elsewhere only.</summary>
-    public string? ArchivePath => Sinks.FirstOrDefault(s => s.Sink == "archive")?.References[0];
-
-    /// <summary>The references the registry sink pushed (registry/repository:tag); empty without one.</summary>
-    public IReadOnlyList<string> PushedReferences => Sinks.FirstOrDefault(s => s.Sink == "registry")?.References ?? [];
-}
 
 /// <summary>
 /// The one image pipeline. It decides once whether the image is up to date (the summary's inputs, and the image
@@ -75,24 +64,41 @@ public sealed class ImagePipeline
         var baseImage = request.BaseImage is null
             ? null
             : await (_bases ?? throw new InvalidOperationException("The request names a base image, and the pipeline has no base image source.")).GetAsync(request, cancellationToken);
-        var inputs = BuildSummary.InputsOf(request, requestFileBytes, baseImage?.ManifestDigest);
-        var previous = BuildSummary.TryRead(request.SummaryPath);
-        var unchanged = !repairing && previous is not null && previous.Inputs == inputs;
-        var cached = unchanged ? CachedImage.Read(cache.Blobs, previous!.ManifestDigest) : null;
-        if (unchanged && cached is null)
+        var freshness = ImageFreshness.Of(request, BuildSummary.InputsOf(request, requestFileBytes, baseImage?.ManifestDigest));
+        if (repairing)
+        {
+            freshness = freshness.Rebuilt();
+        }
+
+        var cached = freshness.UpToDate ? CachedImage.Read(cache.Blobs, freshness.Previous!.ManifestDigest) : null;
+        if (freshness.UpToDate && cached is null)
         {
             _log.Info("Nixery.Build: the layer cache no longer holds the last image; building it again.");
+            freshness = freshness.Rebuilt();
         }
 
         var (image, nixReused) = cached is not null ? (cached, true) : await BuildAsync(request, cache, baseImage, cancellationToken);
         var built = _clock.GetTimestamp();
-
-        var run = new ImageRun(request, UpToDate: cached is not null, previous);
-        var artifact = ImageArtifact.Of(image);
-        IReadOnlyList<SinkResult> results;
         try
         {
-            results = await RunSinksAsync(artifact, run, sinks, cancellationToken);
+            return await ImageDelivery.DeliverAsync(
+                request,
+                ImageArtifact.Of(image),
+                freshness,
+                sinks,
+                cache,
+                _pruneCache,
+                nixReused,
+                _log,
+                $"Nixery.Build: image {image.Digest} is up to date (nothing that decides it changed)",
+                () =>
+                {
+                    var bytes = image.Layers.Sum(l => l.Blob.Descriptor.Size);
+                    _log.Detail(FormattableString.Invariant(
+                        $"timing: closure and layers {_clock.GetElapsedTime(started, built).TotalMilliseconds:0} ms, sinks, cache pruning and summary {_clock.GetElapsedTime(built).TotalMilliseconds:0} ms"));
+                    return $"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {image.Layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {_clock.GetElapsedTime(started).TotalSeconds:0.0} s";
+                },
+                cancellationToken);
         }
         catch (DamagedBlobException e)
         {
@@ -112,64 +118,17 @@ public sealed class ImagePipeline
                 $"{e.Message} It is removed from the layer cache {cache.Root} and the image is built again; nothing damaged was written or pushed. If this repeats, check the disk.");
             return await RunAsync(request, requestFileBytes, sinks, repairing: true, cancellationToken);
         }
-
-        if (!request.WriteArchive)
-        {
-            ArchiveSink.RemoveStale(request.ArchivePath, _log);
-        }
-
-        var archive = results.FirstOrDefault(r => r.Sink == "archive");
-        if (run.UpToDate)
-        {
-            _log.Info($"Nixery.Build: image {image.Digest} is up to date (nothing that decides it changed){(archive is null ? string.Empty : ": " + archive.References[0])}");
-            if (archive?.Wrote == true)
-            {
-                // Written again from the cache (it had been deleted or changed): the summary records the new file.
-                BuildSummary.Write(request, inputs, artifact, nixReused, cache.Counters);
-                _log.Info($"Image archive: {archive.References[0]} (written again from the layer cache)");
-            }
-
-            return new ImageBuildResult(artifact, UpToDate: true, request.SummaryPath, results);
-        }
-
-        var sunk = _clock.GetTimestamp();
-        if (_pruneCache)
-        {
-            Prune(cache, request, artifact, _log);
-        }
-
-        var summaryPath = BuildSummary.Write(request, inputs, artifact, nixReused, cache.Counters);
-        var bytes = image.Layers.Sum(l => l.Blob.Descriptor.Size);
-        _log.Info($"Image {request.Repository}:{string.Join(",", request.Tags)} {image.Digest}: {image.Layers.Count} layers, {NixClient.FormatSize(bytes)} compressed, in {_clock.GetElapsedTime(started).TotalSeconds:0.0} s");
-        if (archive is not null)
-        {
-            _log.Info($"Image archive: {archive.References[0]}");
-        }
-
-        _log.Detail(FormattableString.Invariant(
-            $"timing: closure and layers {_clock.GetElapsedTime(started, built).TotalMilliseconds:0} ms, sinks {_clock.GetElapsedTime(built, sunk).TotalMilliseconds:0} ms, cache pruning and summary {_clock.GetElapsedTime(sunk).TotalMilliseconds:0} ms"));
-        return new ImageBuildResult(artifact, UpToDate: false, summaryPath, results);
-    }
-
-    /// <summary>Prunes the layer cache to its size, least recently used first, keeping every blob of <paramref name="artifact"/>.</summary>
-    internal static void Prune(LayerCache cache, ImageRequest request, ImageArtifact artifact, IBuildLog log)
-    {
-        var freed = cache.Prune(request.CacheMaxSize, artifact.AllBlobs.Select(b => b.Descriptor.Digest).ToHashSet());
-        if (freed > 0)
-        {
-            log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");
-        }
     }
 
     /// <summary>The closure, the planned layers built or reused, then the config and manifest, all in the layer cache.</summary>
     private async Task<(BuiltImage Image, bool NixReused)> BuildAsync(ImageRequest request, LayerCache cache, BaseImage? baseImage, CancellationToken cancellationToken)
     {
         var (closure, nixReused, storeView) = await _closures.GetAsync(request, cancellationToken);
-        var media = MediaTypeSet.For(request.Format);
+        var media = request.Format == ImageFormat.Docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci;
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
         var jobs = LayerPlanner.Plan(request, closure, storeView, writer.Settings, _log, baseImage);
-        var built = LayerProducer.Produce(jobs, cache, writer, media.Layer, _log, cancellationToken);
+        var built = LayerProducer.Produce(jobs, cache, writer, media.Layer(writer.Settings.Compression)!, _log, cancellationToken);
         var baseLayers = baseImage?.Layers ?? [];
         var layers = baseLayers.Concat(built).ToList();
         var baseHistory = baseImage is null ? [] : ContainerConfiguration.BaseHistory(baseImage);
@@ -188,48 +147,5 @@ public sealed class ImagePipeline
         var manifest = new ImageManifest(media.Manifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
         var manifestDescriptor = store.AddBytes(media.Manifest, OciJson.Serialize(manifest));
         return (new BuiltImage(store.Blob(configDescriptor), store.Blob(manifestDescriptor), layers), nixReused);
-    }
-
-    /// <summary>
-    /// Every sink at once (the push reads the same cached blobs the archive copies; pruning spares them). When one
-    /// fails, the others are let to end (their outcome no longer matters) before the run gives up; a damaged blob
-    /// is reported first, since the pipeline can repair it.
-    /// </summary>
-    internal static async Task<IReadOnlyList<SinkResult>> RunSinksAsync(ImageArtifact image, ImageRun run, IReadOnlyList<IImageSink> sinks, CancellationToken cancellationToken)
-    {
-        var writing = new List<Task<SinkResult>>();
-        foreach (var sink in sinks)
-        {
-            try
-            {
-                writing.Add(sink.WriteAsync(image, run, cancellationToken));
-            }
-            catch (Exception e)
-            {
-                writing.Add(Task.FromException<SinkResult>(e));
-            }
-        }
-
-        try
-        {
-            return await Task.WhenAll(writing);
-        }
-        catch
-        {
-            var errors = writing.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).ToList();
-            if ((errors.FirstOrDefault(e => e is DamagedBlobException) ?? errors.FirstOrDefault()) is { } first)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
-            }
-
-            throw;
-        }
-    }
-
-    private sealed record MediaTypeSet(string Manifest, string Config, string Layer)
-    {
-        public static MediaTypeSet For(ImageFormat format) => format == ImageFormat.Docker
-            ? new(MediaTypes.DockerManifest, MediaTypes.DockerConfig, MediaTypes.DockerLayerGzip)
-            : new(MediaTypes.OciManifest, MediaTypes.OciConfig, MediaTypes.OciLayerGzip);
     }
 }

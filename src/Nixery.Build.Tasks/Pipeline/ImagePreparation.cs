@@ -1,4 +1,5 @@
 using Nixery.Build.Nix;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Pipeline;
 

@@ -1,5 +1,6 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
+using Nixery.Build.Settings;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Pipeline;
 

@@ -1,6 +1,6 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Oci;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Registry;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using Nixery.Build.Diagnostics;
 using Nixery.Build.Oci;
 
 namespace Nixery.Build.Registry;
@@ -419,7 +418,7 @@ internal sealed class DistributionClient
     private static StreamContent Body(ImageBlob blob, long offset, long length, Action<long> progress, RequestActivity activity)
     {
         var content = new StreamContent(
-            new Archive.WindowStream(blob.Open(), offset, length, sent =>
+            new Streams.WindowStream(blob.Open(), offset, length, sent =>
             {
                 activity.Progressed();
                 progress(sent);

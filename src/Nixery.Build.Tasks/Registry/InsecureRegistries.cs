@@ -1,5 +1,3 @@
-using Nixery.Build.Diagnostics;
-
 namespace Nixery.Build.Registry;
 
 /// <summary>

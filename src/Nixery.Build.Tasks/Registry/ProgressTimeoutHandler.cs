@@ -1,4 +1,4 @@
-using Nixery.Build.Archive;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Registry;
 

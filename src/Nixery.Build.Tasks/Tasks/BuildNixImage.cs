@@ -1,4 +1,5 @@
 using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Tasks;
 

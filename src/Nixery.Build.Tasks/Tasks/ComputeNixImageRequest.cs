@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Tasks;
 
@@ -117,7 +117,7 @@ public sealed class ComputeNixImageRequest : NixImageInputsTask
         ResolvedWorkingDirectory = r.WorkingDirectory;
         ResolvedUser = r.User;
         ResolvedBaseImage = r.BaseImage;
-        ResolvedImageFormat = r.Format == Pipeline.ImageFormat.Oci ? "OCI" : "Docker";
+        ResolvedImageFormat = r.Format == Settings.ImageFormat.Oci ? "OCI" : "Docker";
         ResolvedNixSystem = r.Platform.NixSystem;
         ResolvedLayerBudget = r.LayerBudget.ToString(CultureInfo.InvariantCulture);
         var defaults = r.Packages.Where(p => p.Origin == "NixDefaultPackages").Select(p => p.Name).ToList();

@@ -1,5 +1,5 @@
 using Microsoft.Build.Framework;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Tasks;
 

@@ -1,5 +1,6 @@
 using Microsoft.Build.Framework;
 using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Tasks;
 

@@ -1,5 +1,5 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Oci;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Tests.Archive;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using Nixery.Build.Archive;
-using Nixery.Build.Pipeline;
+using Nixery.Build.LayerFormat;
+using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Archive;

@@ -1,4 +1,4 @@
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Archive;
@@ -128,7 +128,7 @@ public sealed class FileTreeTests : IDisposable
         Assert.Equal(["app", "app/app.dll"], entries.Select(e => e.Path));
         Assert.False(FileKind.IsRegularFile(fifo));
         Assert.True(FileKind.IsRegularFile(_temp.Combine("publish", "app.dll")));
-        Assert.Equal(["pipe", "socket"], Nixery.Build.Pipeline.PublishFolder.SpecialFiles(_temp.Combine("publish")));
+        Assert.Equal(["pipe", "socket"], Nixery.Build.Sources.PublishFolder.SpecialFiles(_temp.Combine("publish")));
     }
 
     [Fact]

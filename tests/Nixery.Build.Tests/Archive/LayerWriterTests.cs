@@ -1,8 +1,7 @@
 using System.IO.Compression;
-using System.Security.Cryptography;
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Archive;

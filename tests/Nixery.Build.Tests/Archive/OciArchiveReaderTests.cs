@@ -1,8 +1,8 @@
 using System.Text;
-using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
+using Nixery.Build.Sinks;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Archive;

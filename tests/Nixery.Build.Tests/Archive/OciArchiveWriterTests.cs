@@ -1,9 +1,11 @@
 using System.Text;
 using System.Text.Json;
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
+using Nixery.Build.Sinks;
+using Nixery.Build.Streams;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Archive;

@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Archive;

@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using Nixery.Build.BinaryCache;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Nix;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 using Nixery.Build.Tests.EndToEnd;
 using Nixery.Build.Tests.Support;
 

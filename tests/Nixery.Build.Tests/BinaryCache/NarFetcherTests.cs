@@ -1,17 +1,17 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net;
-using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
-using Nixery.Build.Archive;
 using Nixery.Build.BinaryCache;
 using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
+using Nixery.Build.Sources;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.BinaryCache;

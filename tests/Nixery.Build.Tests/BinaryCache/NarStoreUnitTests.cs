@@ -1,6 +1,6 @@
 using System.Text;
-using Nixery.Build.Archive;
 using Nixery.Build.BinaryCache;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 using Nixery.Build.Tests.Support;
 

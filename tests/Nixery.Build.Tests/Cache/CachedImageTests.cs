@@ -1,6 +1,6 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
 using Nixery.Build.Oci;
+using Nixery.Build.Streams;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Cache;

@@ -1,5 +1,5 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Oci;
 using Nixery.Build.Tests.Support;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.EndToEnd;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Nixery.Build.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Nixery.Build.Tests.EndToEnd;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.EndToEnd;
 

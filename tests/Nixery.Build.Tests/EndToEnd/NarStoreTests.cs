@@ -1,10 +1,10 @@
 using System.Security.Cryptography;
-using Nixery.Build.Archive;
 using Nixery.Build.BinaryCache;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.Image;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
-using Nixery.Build.Pipeline;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.EndToEnd;

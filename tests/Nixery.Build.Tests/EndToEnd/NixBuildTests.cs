@@ -1,5 +1,3 @@
-using Nixery.Build.Tests.Support;
-
 namespace Nixery.Build.Tests.EndToEnd;
 
 /// <summary>Packages that Nix builds during a publish (not only substitutes) build as they would from a shell.</summary>

@@ -1,5 +1,3 @@
-using Nixery.Build.Tests.Support;
-
 namespace Nixery.Build.Tests.EndToEnd;
 
 /// <summary>When Nix cannot give what was asked, the build says exactly what and writes no image.</summary>

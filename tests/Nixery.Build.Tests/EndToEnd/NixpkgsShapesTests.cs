@@ -1,7 +1,6 @@
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Elf;
 using Nixery.Build.Nix;
-using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.EndToEnd;
 

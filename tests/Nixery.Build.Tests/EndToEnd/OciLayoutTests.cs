@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.EndToEnd;
 

@@ -1,4 +1,4 @@
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 using Nixery.Build.Tests.Support;
 

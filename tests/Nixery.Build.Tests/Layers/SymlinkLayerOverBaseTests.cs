@@ -1,5 +1,5 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 using Nixery.Build.Tests.Support;
 

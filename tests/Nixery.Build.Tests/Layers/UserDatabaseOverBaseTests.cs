@@ -1,5 +1,5 @@
 using System.Text;
-using Nixery.Build.Archive;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 
 namespace Nixery.Build.Tests.Layers;

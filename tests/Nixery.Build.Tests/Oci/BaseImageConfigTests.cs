@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Tests.Oci;
 

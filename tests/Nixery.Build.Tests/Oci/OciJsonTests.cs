@@ -1,6 +1,6 @@
 using System.Text;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Tests.Oci;
 

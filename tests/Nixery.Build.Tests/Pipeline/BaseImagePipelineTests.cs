@@ -7,6 +7,8 @@ using Nixery.Build.Nix;
 using Nixery.Build.Oci;
 using Nixery.Build.Pipeline;
 using Nixery.Build.Registry;
+using Nixery.Build.Settings;
+using Nixery.Build.Sources;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Pipeline;
@@ -202,7 +204,7 @@ public sealed class BaseImagePipelineTests : IDisposable
 
     private Task<ImageBuildResult> Run(ImageRequest request) =>
         new ImagePipeline(_log, _closure, bases: new RegistryBaseImageSource(_log, new PullSettings(null, null), _ => null, _registry))
-            .RunAsync(request, [new ArchiveSink()], CancellationToken.None);
+            .RunAsync(request, ImageJob.Sinks(request, push: null, _log, path: null), CancellationToken.None);
 
     private ImageRequest Request(string baseImage, string nixSystem = "x86_64-linux") => ImageRequestFactory.Create(new ImageInputs
     {

@@ -1,10 +1,10 @@
 using System.Text;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
+using Nixery.Build.Image;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
 using Nixery.Build.Tasks;
 using Nixery.Build.Tests.Support;
 

@@ -1,6 +1,7 @@
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
+using Nixery.Build.Sources;
 
 namespace Nixery.Build.Tests.Pipeline;
 

@@ -1,5 +1,5 @@
 using Nixery.Build.Diagnostics;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 
 namespace Nixery.Build.Tests.Pipeline;
 

@@ -1,9 +1,10 @@
 using System.Text.Json;
-using Nixery.Build.Archive;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
 using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
+using Nixery.Build.Sinks;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Pipeline;
@@ -234,11 +235,7 @@ public sealed class ImageIndexPipelineTests : IDisposable
         using var registry = withRegistry
             ? RegistrySink.Connect(new RegistrySettings("demo.test", null, null), request.Repository, request.Tags, request.LayerCacheDirectory, _log, _ => null, _registry, CancellationToken.None)
             : null;
-        var sinks = new List<IImageSink> { new ArchiveSink() };
-        if (registry is not null)
-        {
-            sinks.Add(registry);
-        }
+        var sinks = ImageJob.Sinks(request, registry, _log, path: null);
 
         return await new ImageIndexPipeline(_log).RunAsync(request, platforms, sinks, CancellationToken.None);
     }

@@ -1,9 +1,10 @@
-using Nixery.Build.Archive;
 using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Nix;
-using Nixery.Build.Oci;
 using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
+using Nixery.Build.Sinks;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Tests.Pipeline;
 
@@ -190,18 +191,7 @@ public sealed class ImagePipelineTests : IDisposable
         using var registry = withRegistry
             ? RegistrySink.Connect(new RegistrySettings("demo.test", null, null), request.Repository, request.Tags, Path.Combine(_root, "cache"), _log, _ => null, _registry, CancellationToken.None)
             : null;
-        var sinks = new List<IImageSink> { new ArchiveSink() };
-        if (registry is not null)
-        {
-            sinks.Insert(0, registry);
-        }
-
-        if (request.OciLayoutPath is { } layout)
-        {
-            sinks.Add(new LayoutSink(layout, _log));
-        }
-
-        return await new ImagePipeline(_log, _closure, clock).RunAsync(request, sinks, CancellationToken.None);
+        return await new ImagePipeline(_log, _closure, clock).RunAsync(request, ImageJob.Sinks(request, registry, _log, path: null), CancellationToken.None);
     }
 
     /// <summary>The request as the task makes it (the factory's defaults), from a fake package set that counts as pinned.</summary>

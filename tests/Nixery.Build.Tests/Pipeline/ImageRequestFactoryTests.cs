@@ -2,6 +2,7 @@ using System.Text;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Engines;
 using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Pipeline;

@@ -4,7 +4,8 @@ using Nixery.Build.BinaryCache;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
+using Nixery.Build.Sources;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Pipeline;

@@ -1,7 +1,7 @@
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Pipeline;

@@ -1,7 +1,7 @@
 using System.Net;
-using Nixery.Build.Archive;
 using Nixery.Build.Oci;
 using Nixery.Build.Registry;
+using Nixery.Build.Streams;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Registry;

@@ -214,7 +214,7 @@ public sealed class HandlerChainTests : IDisposable
         var request = new RegistryRequest("upload blob", () =>
         {
             Interlocked.Increment(ref opened);
-            var body = new Nixery.Build.Archive.WindowStream(new MemoryStream(content, writable: false), 0, content.Length, _ => { });
+            var body = new Nixery.Build.Streams.WindowStream(new MemoryStream(content, writable: false), 0, content.Length, _ => { });
             return new HttpRequestMessage(HttpMethod.Put, "https://registry.example.com/v2/team/app/blobs/uploads/u1") { Content = new StreamContent(body) };
         });
 

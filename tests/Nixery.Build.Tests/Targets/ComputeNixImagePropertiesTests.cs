@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Nixery.Build.Cache;
-using Nixery.Build.Pipeline;
+using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Targets;

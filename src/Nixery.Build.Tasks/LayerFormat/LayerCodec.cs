@@ -1,0 +1,40 @@
+using Nixery.Build.Oci;
+
+namespace Nixery.Build.LayerFormat;
+
+/// <summary>
+/// How a layer's tar is compressed: the one seam between the layer writer and a codec. A codec is one class here,
+/// one arm in <see cref="LayerCodecs.For"/>, and its media types in <see cref="ImageMediaTypes"/>.
+/// </summary>
+public interface ILayerCodec
+{
+    LayerCompression Compression { get; }
+
+    /// <summary>What decides the codec's bytes besides its input (name, level, library), for layer cache keys.</summary>
+    string Describe(int level);
+
+    /// <summary>A stream that compresses what is written to it into <paramref name="destination"/> (left open), whole once disposed.</summary>
+    Stream Compress(Stream destination, int level, CompressionWorkers workers);
+}
+
+/// <summary>gzip in independent 1 MiB members compressed in parallel (<see cref="ParallelGzipStream"/>, .NET's zlib-ng).</summary>
+public sealed class GzipLayerCodec : ILayerCodec
+{
+    public static readonly GzipLayerCodec Instance = new();
+
+    public LayerCompression Compression => LayerCompression.Gzip;
+
+    public string Describe(int level) => $"gzip level {level}, .NET {Environment.Version} (its zlib-ng)";
+
+    public Stream Compress(Stream destination, int level, CompressionWorkers workers) => new ParallelGzipStream(destination, workers, level);
+}
+
+public static class LayerCodecs
+{
+    /// <summary>The codec of a compression this package writes.</summary>
+    public static ILayerCodec For(LayerCompression compression) => compression switch
+    {
+        LayerCompression.Gzip => GzipLayerCodec.Instance,
+        _ => throw new NotSupportedException($"Layers compressed as {compression} are not written by this version."),
+    };
+}

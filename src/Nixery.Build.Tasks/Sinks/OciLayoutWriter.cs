@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Nixery.Build.Oci;
+using Nixery.Build.Streams;
+
+namespace Nixery.Build.Sinks;
+
+/// <summary>
+/// Writes an image into an OCI image layout directory (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/sha256/…</c>),
+/// as <c>skopeo … oci:DIR:TAG</c> and <c>umoci</c> read it. A blob already there with its size is not written
+/// again; a new one is copied (checked against its digest) to a temporary file and renamed into place, so the folder
+/// never holds a part of a blob under a blob's name. <c>index.json</c> is replaced whole, last: it keeps the entries
+/// of other images (other tag names) and points this image's tags at the new manifest.
+/// </summary>
+public static class OciLayoutWriter
+{
+    private const string RefName = "org.opencontainers.image.ref.name";
+
+    /// <summary>Writes the image; returns how many blobs were copied (the rest were there already).</summary>
+    public static int Write(ImageArtifact image, string repository, IReadOnlyList<string> tags, string directory, CancellationToken cancellationToken)
+    {
+        var blobs = Path.Combine(directory, "blobs", "sha256");
+        Directory.CreateDirectory(blobs);
+        PartialFiles.RemoveAbandoned(blobs, ".*.partial");
+        var copied = 0;
+        foreach (var blob in image.AllBlobs)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var target = Path.Combine(blobs, blob.Descriptor.Digest.Hex);
+            var present = new FileInfo(target);
+            if (present.Exists && present.Length == blob.Descriptor.Size)
+            {
+                continue;
+            }
+
+            Copy(blob, target);
+            copied++;
+        }
+
+        var layout = Path.Combine(directory, "oci-layout");
+        var layoutBytes = """{"imageLayoutVersion":"1.0.0"}"""u8.ToArray();
+        if (!File.Exists(layout) || !File.ReadAllBytes(layout).AsSpan().SequenceEqual(layoutBytes))
+        {
+            PartialFiles.WriteAllBytes(layout, layoutBytes);
+        }
+
+        PartialFiles.WriteAllBytes(Path.Combine(directory, "index.json"), IndexJson(image, repository, tags, Path.Combine(directory, "index.json")));
+        return copied;
+    }
+
+    private static void Copy(ImageBlob blob, string target)
+    {
+        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            using (var file = PartialFiles.Create(temporary))
+            using (var content = BlobCheck.Reading(blob.Open(), blob.Descriptor))
+            {
+                content.CopyTo(file);
+            }
+
+            File.Move(temporary, target, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    /// <summary>The existing index's other entries (ordered by tag), then this image's tags.</summary>
+    private static byte[] IndexJson(ImageArtifact image, string repository, IReadOnlyList<string> tags, string existingIndex)
+    {
+        var ours = OciArchiveWriter.IndexEntries(image, repository, tags);
+        var kept = ExistingEntries(existingIndex)
+            .Where(d => d.Annotations?.GetValueOrDefault(RefName) is not { } name || !tags.Contains(name, StringComparer.Ordinal))
+            .OrderBy(d => d.Annotations?.GetValueOrDefault(RefName) ?? string.Empty, StringComparer.Ordinal)
+            .ThenBy(d => d.Digest.Value, StringComparer.Ordinal);
+        return OciJson.Serialize(new ImageIndex([.. kept, .. ours]));
+    }
+
+    /// <summary>The manifests an index.json already lists, with their annotations; none when there is none or it is unreadable.</summary>
+    private static List<Descriptor> ExistingEntries(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(m => OciDocuments.Descriptor(m) with
+            {
+                Annotations = m.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object
+                    ? a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal)
+                    : null,
+            }).ToList();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return [];
+        }
+    }
+}
