@@ -12,9 +12,15 @@ echo "== Packed Nixery.Build $version"
 
 sample="$root/samples/HelloNix"
 rm -rf "$sample/bin" "$sample/obj"
+# The lock file goes into obj/, not beside the project where a real project keeps and commits it: the sample's
+# package set (samples/nixpkgs) is built on this machine from its host files, so the lock names this machine's
+# store paths and is nothing to commit; beside the project it would only be an untracked file in the checkout
+# (which the end-to-end tests' copies of the sample would pick up). Earlier runs left it there: removed.
+rm -f "$sample/nix-image.lock.json"
+lock="$sample/obj/nix-image.lock.json"
 # An isolated NuGet cache, so the package just packed is the one used.
 export NUGET_PACKAGES="$root/artifacts/nuget-packages"
-dotnet publish "$sample" -c Release -r linux-x64 -p:NixImage=true -p:NixeryBuildVersion="$version" -nodeReuse:false
+dotnet publish "$sample" -c Release -r linux-x64 -p:NixImage=true -p:NixeryBuildVersion="$version" -p:NixLockFile="$lock" -nodeReuse:false
 
 archive="$sample/bin/Release/net10.0/linux-x64/image/hellonix.tar"
 echo "== skopeo inspect oci-archive:$archive"

@@ -63,6 +63,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void GoldenTarReadsBackWithPythonTarfile()
     {
         var members = TarTools.ListWithPython(SaveTar(WriteGoldenTar()));
@@ -85,6 +86,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void GoldenTarReadsBackWithGnuTar()
     {
         var members = TarTools.ListWithGnuTar(SaveTar(WriteGoldenTar()));
@@ -163,6 +165,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void SymlinksStaySymlinksWithTheirTarget()
     {
         using var output = new MemoryStream();
@@ -183,6 +186,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void LongAndNonAsciiNamesRoundTripThroughPaxWithPython()
     {
         var members = TarTools.ListWithPython(SaveTar(WriteGoldenTar()));
@@ -194,6 +198,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void LongAndNonAsciiNamesRoundTripThroughPaxWithGnuTar()
     {
         var extracted = _temp.CreateDirectory("extracted");
@@ -221,6 +226,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Theory]
+    [Trait("Category", "EndToEnd")]
     [InlineData(100, false)]
     [InlineData(101, true)]
     public void PaxIsUsedOnlyForNamesLongerThanTheUstarField(int length, bool expectPax)
@@ -239,6 +245,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Theory]
+    [Trait("Category", "EndToEnd")]
     [InlineData(99, false)]
     [InlineData(100, true)]
     public void PaxIsUsedForDirectoriesWhoseNameWithSlashIsTooLong(int length, bool expectPax)
@@ -286,6 +293,7 @@ public sealed class DeterministicTarWriterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void NonAsciiNamesAtRecordLengthBoundariesRoundTrip()
     {
         // With one two-byte 'ü', names of these byte lengths put the PAX record on both sides of

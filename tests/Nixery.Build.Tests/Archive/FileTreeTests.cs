@@ -57,6 +57,7 @@ public sealed class FileTreeTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void HardLinkIsWrittenAsTheRegularFileItIs()
     {
         var root = _temp.CreateDirectory("root");
@@ -114,6 +115,7 @@ public sealed class FileTreeTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void FifoAndSocketAreLeftOutWithoutBeingOpened()
     {
         // Opening the FIFO would block this test for ever: walking and reading the tree must not.

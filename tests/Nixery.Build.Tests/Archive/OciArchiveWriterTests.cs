@@ -152,6 +152,7 @@ public sealed class OciArchiveWriterTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void ArchiveIsReadByGnuTar()
     {
         var members = TarTools.ListWithGnuTar(Write("image.tar"));

@@ -40,6 +40,7 @@ public sealed class ParallelGzipStreamTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public void GnuGzipAcceptsItsCrcAndSize()
     {
         using var temp = new TempDirectory();

@@ -140,6 +140,7 @@ public sealed partial class NarFetcherTests
     }
 
     [Theory]
+    [Trait("Category", "EndToEnd")]
     [InlineData("fifo")]
     [InlineData("folder")]
     [InlineData("socket")]
@@ -157,6 +158,7 @@ public sealed partial class NarFetcherTests
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public async Task ANarinfoThatIsAFifoIsRefusedBeforeItIsOpened()
     {
         var cache = NewCache("cache");
@@ -209,6 +211,7 @@ public sealed partial class NarFetcherTests
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public async Task AnXzBombStopsAtTheNarSize()
     {
         var cache = NewCache("cache");
@@ -352,6 +355,7 @@ public sealed partial class NarFetcherTests
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public async Task AFullDiskWhileWritingANarIsNiximg012()
     {
         Assert.True(Environment.UserName == "root", "mounting a small tmpfs needs root, as the README's test command runs");

@@ -212,6 +212,7 @@ public sealed class CredentialStoreTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "EndToEnd")]
     public async Task ARealHelperIsRunWithTheServerOnStdin()
     {
         var bin = _folder.CreateDirectory("bin");

@@ -1,7 +1,7 @@
 using Nixery.Build.Elf;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Elf;
+namespace Nixery.Build.Tests.EndToEnd.Elf;
 
 /// <summary>
 /// Patches real ELF files of this machine (Debian's jq and its libjq, the .NET SDK's apphost and runtime libraries),

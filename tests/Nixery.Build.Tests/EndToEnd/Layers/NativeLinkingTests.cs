@@ -5,7 +5,7 @@ using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Layers;
+namespace Nixery.Build.Tests.EndToEnd.Layers;
 
 /// <summary>
 /// Which interpreter and RUNPATH each ELF file of a publish folder gets. A small closure, drawn:

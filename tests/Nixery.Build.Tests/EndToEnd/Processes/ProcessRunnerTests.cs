@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Nixery.Build.Processes;
 
-namespace Nixery.Build.Tests.Processes;
+namespace Nixery.Build.Tests.EndToEnd.Processes;
 
 /// <summary>The one process runner (Nix's tools, credential helpers): real child processes, no shell between.</summary>
 public class ProcessRunnerTests

@@ -4,7 +4,7 @@ using Nixery.Build.Cache;
 using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Targets;
+namespace Nixery.Build.Tests.EndToEnd.Targets;
 
 /// <summary>
 /// build/Nixery.Build.targets evaluated for real: a small project imports the package's props and targets with the
