@@ -9,9 +9,9 @@ namespace Nixery.Build.Pipeline;
 /// </summary>
 public static class ImagePreparation
 {
-    public static PreparedRequest Prepare(ImageInputs inputs, string requestFile)
+    /// <param name="inputs">What <paramref name="request"/> was made from (<see cref="ImageRequestFactory.Create"/>), for the request file's key.</param>
+    public static PreparedRequest Prepare(ImageInputs inputs, ImageRequest request, string requestFile)
     {
-        var request = ImageRequestFactory.Create(inputs);
         // The publish folder is not part of the request: the image step hashes it itself when it decides whether the
         // image is up to date, so a code change leaves the request file as it is.
         request = WithClosureMode(request, inputs);

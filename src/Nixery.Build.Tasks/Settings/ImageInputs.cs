@@ -172,3 +172,6 @@ public sealed record ImageInputs
     /// <summary>The HOME environment variable.</summary>
     public string? HomeDirectory { get; init; }
 }
+
+/// <summary>A request as the factory resolved it, with the inputs it was made from (handed between the MSBuild tasks of one build).</summary>
+public sealed record ResolvedRequest(ImageInputs Inputs, ImageRequest Request);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 using Nixery.Build.Settings;
@@ -8,151 +7,76 @@ namespace Nixery.Build.Tasks;
 /// <summary>
 /// Runs <see cref="ImageRequestFactory"/> on the project's settings and hands every resolved value back to MSBuild
 /// (ComputeNixImageProperties), so a binlog or <c>-getProperty</c> shows what the image will be built with. Writes
-/// nothing. Each output property holds a value the factory resolves again to itself.
+/// nothing. The settings arrive as one item list and go back as one, both as <see cref="SettingCatalog"/> declares
+/// them. This is the one run of the factory in a build: the request itself is handed on to
+/// <see cref="PrepareNixImage"/> in memory, under <see cref="RequestToken"/>, never rebuilt from strings.
 /// </summary>
-public sealed class ComputeNixImageRequest : NixImageInputsTask
+public sealed class ComputeNixImageRequest : CancelableNixTask
 {
-    [Output]
-    public string? ResolvedRepository { get; set; }
+    /// <summary>Metadata that names the setting an item belongs to (items of item-valued settings carry it).</summary>
+    internal const string SettingMetadata = "NixImageSetting";
 
-    /// <summary>The tags, semicolon-separated.</summary>
-    [Output]
-    public string? ResolvedImageTags { get; set; }
+    /// <summary>
+    /// Every setting: a property as an item named after it with its text in <c>Value</c>; an item-valued setting's
+    /// items as they are, with <c>NixImageSetting</c> naming it.
+    /// </summary>
+    [Required]
+    public ITaskItem[] Settings { get; set; } = [];
 
+    /// <summary>Names the resolved request handed on to <see cref="PrepareNixImage"/> in this build.</summary>
     [Output]
-    public string? ResolvedWorkingDirectory { get; set; }
+    public string? RequestToken { get; set; }
 
+    /// <summary>Every resolved value, each with <c>NixImageSetting</c> naming the property or item it goes into (a property's text in <c>Value</c>).</summary>
     [Output]
-    public string? ResolvedUser { get; set; }
-
-    /// <summary>ContainerBaseImage in full (registry, repository, tag or digest); empty for none.</summary>
-    [Output]
-    public string? ResolvedBaseImage { get; set; }
-
-    [Output]
-    public string? ResolvedImageFormat { get; set; }
-
-    [Output]
-    public string? ResolvedNixSystem { get; set; }
-
-    [Output]
-    public string? ResolvedLayerBudget { get; set; }
-
-    /// <summary>NixDefaultPackages: the list, or <c>none</c>.</summary>
-    [Output]
-    public string? ResolvedDefaultPackages { get; set; }
-
-    [Output]
-    public string? ResolvedCacheDirectory { get; set; }
-
-    /// <summary>NixImageCacheMaxSize in bytes.</summary>
-    [Output]
-    public string? ResolvedCacheMaxSize { get; set; }
-
-    [Output]
-    public string? ResolvedCompressionLevel { get; set; }
-
-    /// <summary>The archive file, whether or not it is written (see <see cref="ResolvedWriteArchive"/>).</summary>
-    [Output]
-    public string? ResolvedArchivePath { get; set; }
-
-    [Output]
-    public string? ResolvedWriteArchive { get; set; }
-
-    [Output]
-    public string? ResolvedSummaryPath { get; set; }
-
-    [Output]
-    public string? ResolvedOciLayoutPath { get; set; }
-
-    /// <summary>NixMode as set (Auto is decided when the image is built: by whether Nix is on PATH).</summary>
-    [Output]
-    public string? ResolvedNixMode { get; set; }
-
-    [Output]
-    public string? ResolvedLockFile { get; set; }
-
-    [Output]
-    public string? ResolvedBinaryCaches { get; set; }
-
-    [Output]
-    public string? ResolvedTrustedPublicKeys { get; set; }
-
-    [Output]
-    public string? ResolvedPopularityFile { get; set; }
-
-    /// <summary>The image's time (config, tar entries, created labels), ISO 8601.</summary>
-    [Output]
-    public string? ResolvedCreated { get; set; }
-
-    /// <summary>ContainerAppCommand: as given, or the default app command.</summary>
-    [Output]
-    public ITaskItem[] ResolvedAppCommand { get; set; } = [];
-
-    [Output]
-    public ITaskItem[] ResolvedEntrypoint { get; set; } = [];
-
-    [Output]
-    public ITaskItem[] ResolvedCommand { get; set; } = [];
-
-    /// <summary>Every Nix package of the image, with the setting it came from in <c>Origin</c>.</summary>
-    [Output]
-    public ITaskItem[] ResolvedPackages { get; set; } = [];
-
-    [Output]
-    public ITaskItem[] ResolvedPorts { get; set; } = [];
-
-    /// <summary>Every label, generated ones included, value in <c>Value</c>.</summary>
-    [Output]
-    public ITaskItem[] ResolvedLabels { get; set; } = [];
+    public ITaskItem[] Resolved { get; set; } = [];
 
     protected override string CancelledMessage => "Cancelled; the image settings were not computed.";
 
     protected override void Run(CancellationToken cancellationToken)
     {
-        var inputs = Inputs();
-        var r = ImageRequestFactory.Create(inputs);
-        ResolvedRepository = r.Repository;
-        ResolvedImageTags = string.Join(';', r.Tags);
-        ResolvedWorkingDirectory = r.WorkingDirectory;
-        ResolvedUser = r.User;
-        ResolvedBaseImage = r.BaseImage;
-        ResolvedImageFormat = r.Format == Settings.ImageFormat.Oci ? "OCI" : "Docker";
-        ResolvedNixSystem = r.Platform.NixSystem;
-        ResolvedLayerBudget = r.LayerBudget.ToString(CultureInfo.InvariantCulture);
-        var defaults = r.Packages.Where(p => p.Origin == "NixDefaultPackages").Select(p => p.Name).ToList();
-        ResolvedDefaultPackages = defaults.Count == 0 ? "none" : string.Join(';', defaults);
-        ResolvedCacheDirectory = r.CacheDirectory;
-        ResolvedCacheMaxSize = r.CacheMaxSize.ToString(CultureInfo.InvariantCulture);
-        ResolvedCompressionLevel = r.CompressionLevel.ToString(CultureInfo.InvariantCulture);
-        ResolvedArchivePath = r.ArchivePath;
-        ResolvedWriteArchive = r.WriteArchive ? "true" : "false";
-        ResolvedSummaryPath = r.SummaryPath;
-        ResolvedOciLayoutPath = r.OciLayoutPath;
-        ResolvedNixMode = r.NixMode.ToString();
-        ResolvedLockFile = r.LockFile;
-        ResolvedBinaryCaches = string.Join(';', r.BinaryCaches);
-        ResolvedTrustedPublicKeys = string.Join(';', r.TrustedPublicKeys);
-        ResolvedPopularityFile = r.PopularityFile;
-        ResolvedCreated = r.Created.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        ResolvedAppCommand = [.. (inputs.AppCommand.Count > 0 ? inputs.AppCommand : AppCommandOf(r)).Select(Item)];
-        ResolvedEntrypoint = [.. r.Entrypoint.Select(Item)];
-        ResolvedCommand = [.. r.Command.Select(Item)];
-        ResolvedPackages = [.. r.Packages.Select(p => Item(p.Name, ("Origin", p.Origin)))];
-        ResolvedPorts = [.. r.Ports.Select(p => Item(p))];
-        ResolvedLabels = [.. r.Labels.Select(l => Item(l.Key, ("Value", l.Value)))];
+        var inputs = SettingCatalog.Inputs(Values(Settings));
+        var resolved = new ResolvedRequest(inputs, ImageRequestFactory.Create(inputs));
+        RequestToken = Guid.NewGuid().ToString("N");
+        BuildEngine4.RegisterTaskObject(ResolvedRequestKey(RequestToken), resolved, RegisteredTaskObjectLifetime.Build, allowEarlyCollection: false);
+        Resolved = [.. SettingCatalog.Resolved(resolved).SelectMany(r => r.Items.Select(i => Item(r.Declaration.Name, i)))];
     }
 
-    /// <summary>The default app command, as the factory made it: what the entry point starts with.</summary>
-    private IReadOnlyList<string> AppCommandOf(ImageRequest request) =>
-        ImageRequestFactory.DefaultAppCommand(Inputs(), request.WorkingDirectory, request.BaseImage is not null);
+    /// <summary>The key under which a resolved request is handed from this task to <see cref="PrepareNixImage"/>.</summary>
+    internal static (string, string) ResolvedRequestKey(string token) => ("Nixery.Build.ResolvedRequest", token);
 
-    private static TaskItem Item(string spec) => new(spec);
-
-    private static TaskItem Item(string spec, params (string Name, string Value)[] metadata)
+    /// <summary>The items of <see cref="Settings"/> as values by setting name.</summary>
+    internal static Dictionary<string, SettingValue> Values(IEnumerable<ITaskItem> settings)
     {
-        var item = new TaskItem(spec);
-        foreach (var (name, value) in metadata)
+        var values = new Dictionary<string, SettingValue>(StringComparer.Ordinal);
+        foreach (var group in settings.GroupBy(i => i.GetMetadata(SettingMetadata) is { Length: > 0 } name ? name : null, StringComparer.Ordinal))
+        {
+            if (group.Key is null)
+            {
+                foreach (var property in group)
+                {
+                    var text = property.GetMetadata("Value");
+                    values[property.ItemSpec] = new SettingValue(text.Length == 0 ? null : text, [], []);
+                }
+
+                continue;
+            }
+
+            var metadata = SettingCatalog.All.FirstOrDefault(d => d.Name == group.Key)?.Metadata;
+            values[group.Key] = new SettingValue(
+                null,
+                group.Select(i => i.ItemSpec).ToList(),
+                metadata is null ? [] : group.Select(i => new KeyValuePair<string, string>(i.ItemSpec, i.GetMetadata(metadata))).ToList());
+        }
+
+        return values;
+    }
+
+    private static TaskItem Item(string setting, ResolvedItem resolved)
+    {
+        var item = new TaskItem(resolved.Spec);
+        item.SetMetadata(SettingMetadata, setting);
+        foreach (var (name, value) in resolved.Metadata)
         {
             item.SetMetadata(name, value);
         }

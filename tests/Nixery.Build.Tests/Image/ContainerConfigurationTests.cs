@@ -5,10 +5,11 @@ using Nixery.Build.Image;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
+using Nixery.Build.Settings;
 using Nixery.Build.Tasks;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Pipeline;
+namespace Nixery.Build.Tests.Image;
 
 /// <summary>
 /// Every MSBuild property and item, through the task adapter, into the image config JSON: compared byte for
@@ -31,16 +32,20 @@ public sealed class ContainerConfigurationTests : IDisposable
     public void EveryPropertyMapsIntoTheConfig()
     {
         var task = Task();
-        task.IsAspNet = true;
-        task.User = "1000:1000";
-        task.WorkingDirectory = "/srv/shop";
-        task.AppCommand = Items("/srv/shop/Shop");
-        task.AppCommandArgs = Items("--urls-from-env");
-        task.DefaultArgs = Items("--verbose");
-        task.Ports = [Item("8080"), Item("5353", ("Type", "udp"))];
-        task.EnvironmentVariables = [Item("ASPNETCORE_HTTP_PORTS", ("Value", "8080;8081")), Item("PATH", ("Value", "/bin")), Item("TZ", ("Value", "Europe/Vienna"))];
-        task.Labels = [Item("org.opencontainers.image.title", ("Value", "Shop")), Item("com.example.team", ("Value", "checkout"))];
-        task.SourceDateEpoch = "1700000000";
+        task.Set("_NixImageIsAspNet", "true");
+        task.Set("ContainerUser", "1000:1000");
+        task.Set("ContainerWorkingDirectory", "/srv/shop");
+        task.Add("ContainerAppCommand", "/srv/shop/Shop");
+        task.Add("ContainerAppCommandArgs", "--urls-from-env");
+        task.Add("ContainerDefaultArgs", "--verbose");
+        task.Add("ContainerPort", "8080");
+        task.Add("ContainerPort", "5353", ("Type", "udp"));
+        task.Add("ContainerEnvironmentVariable", "ASPNETCORE_HTTP_PORTS", ("Value", "8080;8081"));
+        task.Add("ContainerEnvironmentVariable", "PATH", ("Value", "/bin"));
+        task.Add("ContainerEnvironmentVariable", "TZ", ("Value", "Europe/Vienna"));
+        task.Add("ContainerLabel", "org.opencontainers.image.title", ("Value", "Shop"));
+        task.Add("ContainerLabel", "com.example.team", ("Value", "checkout"));
+        task.Set("_NixImageSourceDateEpoch", "1700000000");
 
         AssertGolden("config-all-properties.json", Config(task));
     }
@@ -49,9 +54,10 @@ public sealed class ContainerConfigurationTests : IDisposable
     public void DefaultsAreTheSdksForAConsoleApp()
     {
         var task = Task();
-        task.AppCommand = Items("/bin/dotnet", "/app/Hello.dll");
-        task.DotnetRuntimePackage = "dotnetCorePackages.runtime_10_0";
-        task.GenerateLabels = "false";
+        task.Add("ContainerAppCommand", "/bin/dotnet");
+        task.Add("ContainerAppCommand", "/app/Hello.dll");
+        task.Set("NixDotnetRuntimePackage", "dotnetCorePackages.runtime_10_0");
+        task.Set("ContainerGenerateLabels", "false");
 
         AssertGolden("config-defaults-console.json", Config(task));
     }
@@ -63,8 +69,8 @@ public sealed class ContainerConfigurationTests : IDisposable
     public void ARegistryGetsTheImageInsteadOfTheArchiveUnlessAnArchivePathIsSetToo(string registry, string archiveOutputPath, bool writeArchive)
     {
         var task = Task();
-        task.Registry = registry;
-        task.ArchiveOutputPath = archiveOutputPath;
+        task.Set("ContainerRegistry", registry);
+        task.Set("ContainerArchiveOutputPath", archiveOutputPath);
 
         var request = task.CreateRequest();
 
@@ -74,23 +80,23 @@ public sealed class ContainerConfigurationTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private PrepareNixImage Task() => new()
+    private SettingItems Task()
     {
-        BuildEngine = new NoBuildEngine(),
-        PublishDirectory = _temp.Combine("publish"),
-        ProjectDirectory = _temp.Path,
-        IntermediateDirectory = _temp.Combine("obj"),
-        DefaultArchiveDirectory = _temp.Combine("image"),
-        AssemblyName = "Shop",
-        Packages = Items("jq"),
-        DefaultPackages = "cacert;iana-etc",
-        DotnetRuntimePackage = "dotnetCorePackages.aspnetcore_10_0",
-        NixPkgsPath = "nixpkgs",
-        RuntimeIdentifier = "linux-x64",
-        RequestFile = _temp.Combine("obj", "request.json"),
-    };
+        var settings = new SettingItems();
+        settings.Set("_NixImagePublishDir", _temp.Combine("publish"));
+        settings.Set("MSBuildProjectDirectory", _temp.Path);
+        settings.Set("_NixImageIntermediateDir", _temp.Combine("obj"));
+        settings.Set("_NixImageDefaultArchiveDir", _temp.Combine("image"));
+        settings.Set("AssemblyName", "Shop");
+        settings.Add("NixPackage", "jq");
+        settings.Set("NixDefaultPackages", "cacert;iana-etc");
+        settings.Set("NixDotnetRuntimePackage", "dotnetCorePackages.aspnetcore_10_0");
+        settings.Set("NixPkgsPath", "nixpkgs");
+        settings.Set("RuntimeIdentifier", "linux-x64");
+        return settings;
+    }
 
-    private string Config(PrepareNixImage task)
+    private string Config(SettingItems task)
     {
         var request = task.CreateRequest();
         var closure = new RuntimeClosure(
@@ -119,38 +125,34 @@ public sealed class ContainerConfigurationTests : IDisposable
         Assert.Equal(File.ReadAllText(path), actual);
     }
 
-    private static ITaskItem[] Items(params string[] specs) => specs.Select(s => (ITaskItem)new TaskItem(s)).ToArray();
-
-    private static TaskItem Item(string spec, params (string Name, string Value)[] metadata)
+    /// <summary>
+    /// The settings as the targets hand them to ComputeNixImageRequest (SettingCatalog's shapes), turned into a request
+    /// the way the task does it.
+    /// </summary>
+    private sealed class SettingItems
     {
-        var item = new TaskItem(spec);
-        foreach (var (name, value) in metadata)
+        private readonly List<ITaskItem> _items = [];
+
+        public void Set(string property, string value)
         {
-            item.SetMetadata(name, value);
+            _items.RemoveAll(i => i.ItemSpec == property && i.GetMetadata("NixImageSetting").Length == 0);
+            var item = new TaskItem(property);
+            item.SetMetadata("Value", value);
+            _items.Add(item);
         }
 
-        return item;
-    }
+        public void Add(string setting, string spec, params (string Name, string Value)[] metadata)
+        {
+            var item = new TaskItem(spec);
+            item.SetMetadata("NixImageSetting", setting);
+            foreach (var (name, value) in metadata)
+            {
+                item.SetMetadata(name, value);
+            }
 
-    /// <summary>The task builds its request without logging; an engine that refuses everything proves it.</summary>
-    private sealed class NoBuildEngine : IBuildEngine
-    {
-        public bool ContinueOnError => false;
+            _items.Add(item);
+        }
 
-        public int LineNumberOfTaskNode => 0;
-
-        public int ColumnNumberOfTaskNode => 0;
-
-        public string ProjectFileOfTaskNode => string.Empty;
-
-        public bool BuildProjectFile(string projectFileName, string[] targetNames, System.Collections.IDictionary globalProperties, System.Collections.IDictionary targetOutputs) => throw new NotSupportedException();
-
-        public void LogCustomEvent(CustomBuildEventArgs e) => throw new NotSupportedException();
-
-        public void LogErrorEvent(BuildErrorEventArgs e) => throw new NotSupportedException(e.Message);
-
-        public void LogMessageEvent(BuildMessageEventArgs e) => throw new NotSupportedException(e.Message);
-
-        public void LogWarningEvent(BuildWarningEventArgs e) => throw new NotSupportedException(e.Message);
+        public ImageRequest CreateRequest() => ImageRequestFactory.Create(SettingCatalog.Inputs(ComputeNixImageRequest.Values(_items)));
     }
 }
