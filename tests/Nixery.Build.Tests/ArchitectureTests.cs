@@ -3,9 +3,9 @@ using System.Text.RegularExpressions;
 namespace Nixery.Build.Tests;
 
 /// <summary>
-/// DESIGN.md §3, checked: which folder of the engine may use which (by the <c>Nixery.Build.*</c> namespaces its
+/// docs/architecture.md, checked: which folder of the engine may use which (by the <c>Nixery.Build.*</c> namespaces its
 /// files name), the engine never touches MSBuild, only Tasks/ adapts it, only Processes/ starts processes, and only
-/// Registry/ and BinaryCache/ speak HTTP. Each folder's README states its part of the map, as DESIGN.md does.
+/// Registry/ and BinaryCache/ speak HTTP. Each folder's README and docs/architecture.md state the same map.
 /// </summary>
 public partial class ArchitectureTests
 {
@@ -86,6 +86,21 @@ public partial class ArchitectureTests
             var line = folder == "Diagnostics" ? "May use: nothing."
                 : "May use: " + (allowed.Length == 0 ? "nothing" : string.Join(", ", allowed.Select(a => $"`{a}/`"))) + " (and `Diagnostics/`).";
             Assert.True(File.ReadAllText(readme).Contains(line, StringComparison.Ordinal), $"{folder}/README.md lacks the line: {line}");
+        }
+    }
+
+    [Fact]
+    public void TheArchitecturePageHasTheSameMap()
+    {
+        var page = File.ReadAllLines(Path.Combine(RepositoryRoot.Path, "docs", "architecture.md"));
+        var rows = page.Where(l => l.StartsWith("| `", StringComparison.Ordinal))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries))
+            .ToDictionary(cells => cells[1].Trim('`').TrimEnd('/'), cells => cells[3], StringComparer.Ordinal);
+
+        Assert.Equal(Allowed.Keys.Order(StringComparer.Ordinal), rows.Keys.Order(StringComparer.Ordinal));
+        foreach (var (folder, allowed) in Allowed)
+        {
+            Assert.Equal(allowed.Length == 0 ? "nothing" : string.Join(", ", allowed.Select(a => $"`{a}/`")), rows[folder]);
         }
     }
 

@@ -4,7 +4,7 @@ using Nixery.Build.LayerFormat;
 using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Archive;
+namespace Nixery.Build.Tests.LayerFormat;
 
 public sealed class DeterministicTarWriterTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using Nixery.Build.LayerFormat;
 
-namespace Nixery.Build.Tests.Archive;
+namespace Nixery.Build.Tests.LayerFormat;
 
 public class FilePatchTests
 {

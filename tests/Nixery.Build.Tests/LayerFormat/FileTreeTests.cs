@@ -1,7 +1,7 @@
 using Nixery.Build.LayerFormat;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Archive;
+namespace Nixery.Build.Tests.LayerFormat;
 
 public sealed class FileTreeTests : IDisposable
 {

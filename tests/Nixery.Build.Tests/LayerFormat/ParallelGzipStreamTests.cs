@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using Nixery.Build.LayerFormat;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Archive;
+namespace Nixery.Build.Tests.LayerFormat;
 
 public sealed class ParallelGzipStreamTests : IDisposable
 {

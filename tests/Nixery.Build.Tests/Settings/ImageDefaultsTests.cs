@@ -1,7 +1,7 @@
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Settings;
 
-namespace Nixery.Build.Tests.Pipeline;
+namespace Nixery.Build.Tests.Settings;
 
 public class ImageDefaultsTests
 {

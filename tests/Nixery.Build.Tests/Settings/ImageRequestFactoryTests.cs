@@ -5,7 +5,7 @@ using Nixery.Build.Pipeline;
 using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Pipeline;
+namespace Nixery.Build.Tests.Settings;
 
 public sealed class ImageRequestFactoryTests : IDisposable
 {

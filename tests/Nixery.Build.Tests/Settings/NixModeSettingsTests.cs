@@ -8,7 +8,7 @@ using Nixery.Build.Settings;
 using Nixery.Build.Sources;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Pipeline;
+namespace Nixery.Build.Tests.Settings;
 
 /// <summary>The settings of builds without Nix (NixMode, NixBinaryCaches, NixTrustedPublicKeys), and the lock check of <see cref="LockClosureSource.Locked"/>.</summary>
 public sealed class NixModeSettingsTests : IDisposable

@@ -4,7 +4,7 @@ using Nixery.Build.Oci;
 using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Pipeline;
+namespace Nixery.Build.Tests.Settings;
 
 public sealed class RequestFileTests : IDisposable
 {

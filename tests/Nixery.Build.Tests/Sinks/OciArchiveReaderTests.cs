@@ -5,7 +5,7 @@ using Nixery.Build.Settings;
 using Nixery.Build.Sinks;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Archive;
+namespace Nixery.Build.Tests.Sinks;
 
 /// <summary>The archive read back as a <see cref="BuiltImage"/>: what the registry push sends when the image target was up to date.</summary>
 public sealed class OciArchiveReaderTests : IDisposable

@@ -8,7 +8,7 @@ using Nixery.Build.Sinks;
 using Nixery.Build.Streams;
 using Nixery.Build.Tests.Support;
 
-namespace Nixery.Build.Tests.Archive;
+namespace Nixery.Build.Tests.Sinks;
 
 public sealed class OciArchiveWriterTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using Nixery.Build.Oci;
 using Nixery.Build.Streams;
 
-namespace Nixery.Build.Tests.Archive;
+namespace Nixery.Build.Tests.Streams;
 
 public class BlobCheckTests
 {
