@@ -12,9 +12,10 @@ namespace Nixery.Build.Tests.EndToEnd;
 /// Freshness has one owner: a project goes through a sequence of edits (a code change, a container setting, a Nix
 /// package, a NuGet package, the layer budget, and a revert to where it began), and after each one its incremental
 /// publish must give the very image a clean publish of the same sources gives in another folder with nothing cached
-/// (new obj/ and bin/, an empty layer cache, an empty destination). A publish with no edit writes nothing. For each
-/// source of the runtime closure (Nix, a lock and a binary cache without Nix, Nix on a base image) and each destination
-/// (archive, OCI layout, registry, Podman).
+/// (new obj/ and bin/, an empty layer cache, an archive where there was none): the manifest digest the destination
+/// holds (the archive's or the layout's index, the manifest the registry serves) and the config's digest (Podman's
+/// image ID). A publish with no edit writes nothing. For each source of the runtime closure (Nix, a lock and a binary
+/// cache without Nix, Nix on a base image) and each destination (archive, OCI layout, registry, Podman).
 /// </summary>
 [Collection(EndToEndTests.Name)]
 public sealed class FreshnessSequenceTests : IClassFixture<BaseImageRegistry>
