@@ -13,8 +13,6 @@ namespace Nixery.Build.Tests.EndToEnd;
 [Collection(EndToEndTests.Name)]
 public sealed class BinaryCacheTests
 {
-    private static readonly Lazy<SignedCache> Cache = new(() => new SignedCache());
-
     private readonly PackageFeed _feed;
 
     public BinaryCacheTests(PackageFeed feed) => _feed = feed;
@@ -28,7 +26,7 @@ public sealed class BinaryCacheTests
         var nixDigest = Digest(project);
         var lockFile = Path.Combine(project.Directory, "nix-image.lock.json");
         var lockText = File.ReadAllText(lockFile);
-        var closure = LockedPaths(lockFile);
+        var closure = SignedBinaryCache.LockedPaths(lockFile);
         Assert.Contains(closure, p => p.Contains("-jq-", StringComparison.Ordinal));
         Assert.Contains("\"narHash\": \"sha256:", lockText, StringComparison.Ordinal);
 
@@ -38,14 +36,14 @@ public sealed class BinaryCacheTests
         Assert.True(again.ExitCode == 0, again.Output);
         Assert.Equal(lockText, File.ReadAllText(lockFile));
 
-        var cache = Cache.Value;
+        var cache = SignedBinaryCache.Shared;
         cache.Fill(closure);
         using var server = new FileServer(cache.Folder);
         using var layers = new TempDirectory();
         project.CacheDirectory = layers.Path;
         project.Clean();
 
-        var withoutNix = PublishWithoutNix(project, server.Url, cache.PublicKey);
+        var withoutNix = SignedBinaryCache.PublishWithoutNix(project, server.Url, cache.PublicKey);
         Assert.True(withoutNix.ExitCode == 0, withoutNix.Output);
         Assert.Contains("Nix: not run", withoutNix.Output, StringComparison.Ordinal);
         Assert.Contains("binary cache: fetched", withoutNix.Output, StringComparison.Ordinal);
@@ -63,7 +61,7 @@ public sealed class BinaryCacheTests
         // Warm: the NARs are in the layer cache, so nothing is downloaded.
         var asked = server.Requests.Count;
         project.Clean();
-        var warm = PublishWithoutNix(project, server.Url, cache.PublicKey);
+        var warm = SignedBinaryCache.PublishWithoutNix(project, server.Url, cache.PublicKey);
         Assert.True(warm.ExitCode == 0, warm.Output);
         Assert.Contains("nothing to download", warm.Output, StringComparison.Ordinal);
         Assert.Equal(asked, server.Requests.Count);
@@ -80,17 +78,17 @@ public sealed class BinaryCacheTests
         var withNix = project.Publish("-r", "linux-x64");
         Assert.True(withNix.ExitCode == 0, withNix.Output);
         var nixDigest = Digest(project, archive);
-        var closure = LockedPaths(Path.Combine(project.Directory, "nix-image.lock.json"));
+        var closure = SignedBinaryCache.LockedPaths(Path.Combine(project.Directory, "nix-image.lock.json"));
         Assert.Contains(closure, p => p.Contains("-aspnetcore-runtime-wrapped-10.0.", StringComparison.Ordinal));
         Assert.Contains(closure, p => System.Text.RegularExpressions.Regex.IsMatch(p, "-aspnetcore-runtime-10\\.0\\.[0-9]+$"));
 
-        var cache = Cache.Value;
+        var cache = SignedBinaryCache.Shared;
         cache.Fill(closure);
         using var server = new FileServer(cache.Folder);
         using var layers = new TempDirectory();
         project.CacheDirectory = layers.Path;
         project.Clean();
-        var withoutNix = PublishWithoutNix(project, server.Url, cache.PublicKey);
+        var withoutNix = SignedBinaryCache.PublishWithoutNix(project, server.Url, cache.PublicKey);
         Assert.True(withoutNix.ExitCode == 0, withoutNix.Output);
         Assert.Contains("Nix: not run", withoutNix.Output, StringComparison.Ordinal);
         Assert.Equal(nixDigest, Digest(project, archive));
@@ -128,10 +126,10 @@ public sealed class BinaryCacheTests
         var withNix = project.Publish("-r", "linux-x64");
         Assert.True(withNix.ExitCode == 0, withNix.Output);
         var lockFile = Path.Combine(project.Directory, "nix-image.lock.json");
-        var closure = LockedPaths(lockFile);
+        var closure = SignedBinaryCache.LockedPaths(lockFile);
         var jq = closure.Single(p => p.Contains("-jq-", StringComparison.Ordinal));
         var glibc = closure.First(p => p.Contains("-glibc-", StringComparison.Ordinal));
-        var cache = Cache.Value;
+        var cache = SignedBinaryCache.Shared;
         cache.Fill(closure);
         project.Clean();
 
@@ -201,101 +199,6 @@ public sealed class BinaryCacheTests
         Assert.Empty(leftovers);
     }
 
-    /// <summary>
-    /// A publish that cannot use Nix: a PATH without Nix's commands, and /nix hidden (bwrap mounts an empty folder
-    /// over it), so not even the store can be read. NixMode is left at Auto.
-    /// </summary>
-    private static CommandResult PublishWithoutNix(SampleProject project, string cacheUrl, string key)
-    {
-        using var bin = new TempDirectory();
-        foreach (var folder in Environment.GetEnvironmentVariable("PATH")!.Split(':').Where(Directory.Exists).Reverse())
-        {
-            foreach (var tool in Directory.EnumerateFiles(folder).Where(f => !Path.GetFileName(f).StartsWith("nix", StringComparison.Ordinal)))
-            {
-                var link = Path.Combine(bin.Path, Path.GetFileName(tool));
-                File.Delete(link);
-                File.CreateSymbolicLink(link, tool);
-            }
-        }
-
-        return project.DotnetWrapped(
-            ["bwrap", "--dev-bind", "/", "/", "--tmpfs", "/nix", "--"],
-            ["publish", project.ProjectFile, "-c", "Release", "-p:NixImage=true", "-r", "linux-x64", "-p:NixBinaryCaches=" + cacheUrl, "-p:NixTrustedPublicKeys=" + key],
-            new Dictionary<string, string?> { ["PATH"] = bin.Path });
-    }
-
     private static string Digest(SampleProject project, string? archive = null) =>
         JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(archive ?? project.DefaultArchive(), ".json"))).RootElement.GetProperty("manifestDigest").GetString()!;
-
-    private static List<string> LockedPaths(string lockFile)
-    {
-        using var document = JsonDocument.Parse(File.ReadAllBytes(lockFile));
-        return document.RootElement.GetProperty("platforms").GetProperty("x86_64-linux").GetProperty("closure").EnumerateObject().Select(p => p.Name).ToList();
-    }
-
-    /// <summary>A narinfo file of the cache, and the NAR file it names.</summary>
-    private sealed record NarInfoFile(string File, string NarFile);
-
-    /// <summary>A binary cache folder made by real Nix, signed by a key of its own; another key that signed nothing.</summary>
-    private sealed class SignedCache : IDisposable
-    {
-        private readonly TempDirectory _work = new("nixery-binary-cache");
-        private readonly HashSet<string> _copied = new(StringComparer.Ordinal);
-
-        public SignedCache()
-        {
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => Dispose();
-            Nix("nix-store", "--generate-binary-cache-key", "nixery-test-cache-1", _work.Combine("secret"), _work.Combine("public"));
-            Nix("nix-store", "--generate-binary-cache-key", "nixery-other-cache-1", _work.Combine("other-secret"), _work.Combine("other-public"));
-            PublicKey = File.ReadAllText(_work.Combine("public")).Trim();
-            OtherPublicKey = File.ReadAllText(_work.Combine("other-public")).Trim();
-        }
-
-        public string Folder => _work.Combine("cache");
-
-        public string PublicKey { get; }
-
-        public string OtherPublicKey { get; }
-
-        public void Dispose() => _work.Dispose();
-
-        /// <summary>Copies the paths the cache lacks into it, xz-compressed and signed, as a CI job filling a cache would.</summary>
-        public void Fill(IReadOnlyList<string> paths)
-        {
-            lock (_copied)
-            {
-                var missing = paths.Where(p => !_copied.Contains(p)).ToList();
-                if (missing.Count == 0)
-                {
-                    return;
-                }
-
-                Nix("nix", ["--extra-experimental-features", "nix-command", "copy", "--to", $"file://{Folder}?compression=xz&secret-key={_work.Combine("secret")}", .. missing]);
-                _copied.UnionWith(missing);
-            }
-        }
-
-        /// <summary>A copy of the cache (hard links, so changes must replace files, not edit them), changed by <paramref name="change"/>.</summary>
-        public TempDirectory CopyWith(Action<string, Func<string, NarInfoFile>> change)
-        {
-            var copy = new TempDirectory("nixery-binary-cache-copy");
-            Command.Run("cp", ["-al", Folder + "/.", copy.Path]).EnsureSuccess();
-            change(copy.Path, storePath =>
-            {
-                var hash = Path.GetFileName(storePath).Split('-', 2)[0];
-                var file = Path.Combine(copy.Path, hash + ".narinfo");
-                var url = File.ReadAllLines(file).Single(l => l.StartsWith("URL: ", StringComparison.Ordinal))["URL: ".Length..];
-                var nar = Path.Combine(copy.Path, url);
-                // Break the hard link before anything writes to it.
-                var bytes = File.ReadAllBytes(nar);
-                File.Delete(nar);
-                File.WriteAllBytes(nar, bytes);
-                return new NarInfoFile(file, nar);
-            });
-            return copy;
-        }
-
-        private static void Nix(string tool, params string[] arguments) =>
-            Command.Run(tool, arguments, environment: new Dictionary<string, string?> { ["NIX_CONFIG"] = SampleProject.NixConfig }).EnsureSuccess();
-    }
 }

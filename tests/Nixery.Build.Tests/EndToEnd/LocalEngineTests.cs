@@ -100,7 +100,7 @@ public sealed class LocalEngineTests
     private static string RealPath(string path) => new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
 
     /// <summary>podman with a storage of the test's own (CONTAINERS_STORAGE_CONF), never the machine's.</summary>
-    private static Dictionary<string, string?> PodmanStorage(TempDirectory folder, string driver)
+    internal static Dictionary<string, string?> PodmanStorage(TempDirectory folder, string driver)
     {
         var conf = folder.Combine($"storage-{driver}.conf");
         File.WriteAllText(conf, $"""
