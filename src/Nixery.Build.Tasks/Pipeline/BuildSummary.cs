@@ -11,33 +11,11 @@ namespace Nixery.Build.Pipeline;
 
 /// <summary>
 /// The build summary beside the archive (<see cref="ImageRequest.SummaryPath"/>): what the last build made, for the
-/// user and the tests, and what the pipeline needs to tell next time that nothing changed: the digest of
-/// everything that decided the image (<see cref="Inputs"/>) and the archive file as it was written.
+/// user and the tests, and what <see cref="ImageFreshness"/> needs to tell next time that nothing changed: the digest
+/// of everything that decided the image (<see cref="Inputs"/>) and the archive file as it was written.
 /// </summary>
 public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? Archive, long ArchiveSize, long ArchiveModified)
 {
-    /// <summary>
-    /// Hex SHA-256 of what decides the image: the request (every setting and the package set; as the bytes of its
-    /// request file when the caller has them, else serialised here), the publish folder's entries with their sizes
-    /// and times (read now), and the engine that builds it.
-    /// </summary>
-    /// <param name="baseManifest">The base image's manifest, when the request names one: what its tag resolved to decides the image too.</param>
-    public static string InputsOf(ImageRequest request, byte[]? requestFileBytes = null, Digest? baseManifest = null) =>
-        InputsOf(request, requestFileBytes, (PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty) + (baseManifest is { } b ? "\nbase " + b : string.Empty));
-
-    /// <summary>
-    /// Hex SHA-256 of the request (its file's bytes, else serialised here), <paramref name="rest"/> (what else decides
-    /// the output: the publish folder as it is now, or an index's digest) and the engine that builds it.
-    /// </summary>
-    internal static string InputsOf(ImageRequest request, byte[]? requestFileBytes, string rest)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(requestFileBytes ?? RequestFile.Serialize(request));
-        hash.AppendData(Encoding.UTF8.GetBytes("\n" + rest + "\n"));
-        hash.AppendData(Encoding.UTF8.GetBytes(typeof(BuildSummary).Assembly.ManifestModule.ModuleVersionId.ToString("N")));
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
     /// <summary>The summary the last build left, or null when there is none or it cannot be read (then nothing is up to date).</summary>
     public static BuildSummary? TryRead(string path)
     {
@@ -81,7 +59,7 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
 
     /// <summary>Writes the summary of a build (atomically) and returns its path.</summary>
     /// <param name="nixReused">Whether the Nix closure was reused; null for an index (its platforms' own summaries say).</param>
-    public static string Write(ImageRequest request, string inputs, ImageArtifact artifact, bool? nixReused, CacheCounters counters)
+    internal static string Write(ImageRequest request, string inputs, ImageArtifact artifact, bool? nixReused, CacheCounters counters)
     {
         var summaryPath = request.SummaryPath;
         var archive = request.WriteArchive ? new FileInfo(Path.GetFullPath(request.ArchivePath)) : null;

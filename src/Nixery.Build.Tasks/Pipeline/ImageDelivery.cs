@@ -62,7 +62,7 @@ internal static class ImageDelivery
             if (archive?.Wrote == true)
             {
                 // Written again from the cache (it had been deleted or changed): the summary records the new file.
-                BuildSummary.Write(request, freshness.Inputs, artifact, nixReused, cache.Counters);
+                freshness.Record(request, artifact, nixReused, cache.Counters);
                 log.Info($"Image archive: {archive.References[0]} (written again from the layer cache)");
             }
 
@@ -74,7 +74,7 @@ internal static class ImageDelivery
             Prune(cache, request, artifact, log);
         }
 
-        var summaryPath = BuildSummary.Write(request, freshness.Inputs, artifact, nixReused, cache.Counters);
+        var summaryPath = freshness.Record(request, artifact, nixReused, cache.Counters);
         log.Info(builtMessage());
         if (archive is not null)
         {

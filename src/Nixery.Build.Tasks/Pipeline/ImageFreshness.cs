@@ -1,17 +1,104 @@
+using System.Security.Cryptography;
+using System.Text;
+using Nixery.Build.Cache;
+using Nixery.Build.Nix;
+using Nixery.Build.Oci;
 using Nixery.Build.Settings;
 using Nixery.Build.Sinks;
+using Nixery.Build.Sources;
 
 namespace Nixery.Build.Pipeline;
 
 /// <summary>
-/// Whether the image (or index) is the one the last build made, and whether each destination still holds it as far
-/// as the build can tell: decided once per run from <see cref="BuildSummary.InputsOf(ImageRequest, byte[], Oci.Digest?)"/>
-/// against the last summary, and asked by every sink.
+/// The one owner of "up to date" in the image step. It says what each output depends on: the request file
+/// (<see cref="RequestKey"/>: every input, the package set, the popularity file, the engine), the image
+/// (<see cref="ImageInputs"/>: the request file's bytes, the publish folder as it is now, the base's manifest, the
+/// engine), the index (the same, with the joined platforms' digest) and each destination (<see cref="IsUpToDate"/>).
+/// It decides once per run, against the last summary, and writes the summary (<see cref="Record"/>); the sinks ask it.
+/// Below it the caches are content-addressed and check what they reuse: the closure (<c>Nix/ClosureCache</c>, keyed by
+/// the package set and the packages), each layer (<c>Cache/LayerCache</c>, keyed by what decides its bytes) and each
+/// blob (its digest).
 /// </summary>
 /// <param name="Inputs">The digest of everything that decides the image this time.</param>
 /// <param name="Previous">The last build's summary, if it can be read.</param>
 public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool UpToDate)
 {
+    /// <summary>
+    /// Hex SHA-256 of what decides the image: the request (every setting and the package set; as the bytes of its
+    /// request file when the caller has them, else serialised here), the publish folder's entries with their sizes
+    /// and times (read now), and the engine that builds it.
+    /// </summary>
+    /// <param name="baseManifest">The base image's manifest, when the request names one: what its tag resolved to decides the image too.</param>
+    public static string ImageInputs(ImageRequest request, byte[]? requestFileBytes = null, Digest? baseManifest = null) =>
+        IndexOrImageInputs(request, requestFileBytes, (PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty) + (baseManifest is { } b ? "\nbase " + b : string.Empty));
+
+    /// <summary>
+    /// Hex SHA-256 of the request (its file's bytes, else serialised here), <paramref name="rest"/> (what else decides
+    /// the output: the publish folder as it is now, or an index's digest) and the engine that builds it.
+    /// </summary>
+    internal static string IndexOrImageInputs(ImageRequest request, byte[]? requestFileBytes, string rest)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(requestFileBytes ?? RequestFile.Serialize(request));
+        hash.AppendData(Encoding.UTF8.GetBytes("\n" + rest + "\n"));
+        hash.AppendData(Encoding.UTF8.GetBytes(typeof(ImageFreshness).Assembly.ManifestModule.ModuleVersionId.ToString("N")));
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// A digest of everything the request is made from: every input (all of <see cref="ImageInputs"/>' members, by
+    /// reflection, so none is forgotten), what is on disk that the request names (package set, popularity file) and the
+    /// engine. Null when nothing pins the package set: such a request is new every time.
+    /// </summary>
+    public static string? RequestKey(ImageInputs inputs, ImageRequest request)
+    {
+        if (request.NixSourceIdentity is null)
+        {
+            return null;
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (var property in typeof(ImageInputs).GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            text.Append(property.Name).Append('=');
+            Append(text, property.GetValue(inputs));
+            text.Append('\n');
+        }
+
+        text.Append(request.NixSourceIdentity).Append('\n');
+        text.Append(request.PopularityFile is { } popularity ? NixSourceIdentity.OfLocalPath(popularity) : string.Empty).Append('\n');
+        text.Append(typeof(ImageFreshness).Assembly.ManifestModule.ModuleVersionId.ToString("N"));
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    private static void Append(System.Text.StringBuilder text, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                text.Append('\u0001');
+                break;
+            case string s:
+                text.Append(s.Length).Append(':').Append(s);
+                break;
+            case KeyValuePair<string, string> pair:
+                Append(text, pair.Key);
+                Append(text, pair.Value);
+                break;
+            case System.Collections.IEnumerable list:
+                text.Append('[');
+                foreach (var item in list)
+                {
+                    Append(text, item);
+                }
+
+                text.Append(']');
+                break;
+            default:
+                throw new InvalidOperationException($"ImageInputs has a member of type {value.GetType().Name}, which its key does not know.");
+        }
+    }
+
     /// <summary>Up to date when the last summary was made from the same inputs.</summary>
     public static ImageFreshness Of(ImageRequest request, string inputs)
     {
@@ -28,4 +115,8 @@ public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool 
     /// </summary>
     public bool IsUpToDate(IImageSink sink) =>
         UpToDate && (sink is not ArchiveSink archive || Previous?.ArchiveIsIntact(archive.Path) == true);
+
+    /// <summary>Writes the summary of what was delivered, with these inputs, for the next run to compare; returns its path.</summary>
+    public string Record(ImageRequest request, ImageArtifact artifact, bool? nixReused, CacheCounters counters) =>
+        BuildSummary.Write(request, Inputs, artifact, nixReused, counters);
 }

@@ -64,7 +64,7 @@ public sealed class ImagePipeline
         var baseImage = request.BaseImage is null
             ? null
             : await (_bases ?? throw new InvalidOperationException("The request names a base image, and the pipeline has no base image source.")).GetAsync(request, cancellationToken);
-        var freshness = ImageFreshness.Of(request, BuildSummary.InputsOf(request, requestFileBytes, baseImage?.ManifestDigest));
+        var freshness = ImageFreshness.Of(request, ImageFreshness.ImageInputs(request, requestFileBytes, baseImage?.ManifestDigest));
         if (repairing)
         {
             freshness = freshness.Rebuilt();

@@ -16,7 +16,7 @@ public static class ImagePreparation
         // image is up to date, so a code change leaves the request file as it is.
         request = WithClosureMode(request, inputs);
         LeftoverFiles.Remove(request);
-        return RequestFile.WriteIfChanged(request, requestFile, InputsKey(inputs, request));
+        return RequestFile.WriteIfChanged(request, requestFile, ImageFreshness.RequestKey(inputs, request));
     }
 
     /// <summary>
@@ -37,59 +37,5 @@ public static class ImagePreparation
         }
 
         return request with { NixMode = mode, NixSourceIdentity = NixSourceIdentity.Of(request.Source, inputs.NixPath) };
-    }
-
-    /// <summary>
-    /// A digest of everything the request is made from: every input (all of <see cref="ImageInputs"/>' members, by
-    /// reflection, so none is forgotten), what is on disk that the request names (package set, popularity file) and the
-    /// engine. Null when nothing pins the package set: such a request is new every time.
-    /// </summary>
-    internal static string? InputsKey(ImageInputs inputs, ImageRequest request)
-    {
-        if (request.NixSourceIdentity is null)
-        {
-            return null;
-        }
-
-        var text = new System.Text.StringBuilder();
-        foreach (var property in typeof(ImageInputs).GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
-        {
-            text.Append(property.Name).Append('=');
-            Append(text, property.GetValue(inputs));
-            text.Append('\n');
-        }
-
-        text.Append(request.NixSourceIdentity).Append('\n');
-        text.Append(request.PopularityFile is { } popularity ? NixSourceIdentity.OfLocalPath(popularity) : string.Empty).Append('\n');
-        text.Append(typeof(ImagePreparation).Assembly.ManifestModule.ModuleVersionId.ToString("N"));
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
-    }
-
-    private static void Append(System.Text.StringBuilder text, object? value)
-    {
-        switch (value)
-        {
-            case null:
-                text.Append('\u0001');
-                break;
-            case string s:
-                text.Append(s.Length).Append(':').Append(s);
-                break;
-            case KeyValuePair<string, string> pair:
-                Append(text, pair.Key);
-                Append(text, pair.Value);
-                break;
-            case System.Collections.IEnumerable list:
-                text.Append('[');
-                foreach (var item in list)
-                {
-                    Append(text, item);
-                }
-
-                text.Append(']');
-                break;
-            default:
-                throw new InvalidOperationException($"ImageInputs has a member of type {value.GetType().Name}, which its key does not know.");
-        }
     }
 }

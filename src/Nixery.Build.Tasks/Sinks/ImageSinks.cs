@@ -93,9 +93,9 @@ public sealed class LayoutSink(string directory, RepositoryTags names, IBuildLog
         var path = Path.GetFullPath(directory);
         try
         {
-            var copied = OciLayoutWriter.Write(image, names.Repository, names.Tags, path, cancellationToken);
-            log.Info($"OCI layout {path}: {string.Join(", ", names.Tags)} → {image.Digest} ({copied} blob(s) written, the rest were there)");
-            return Task.FromResult(new SinkResult(Kind, names.Tags.Select(t => $"{path}:{t}").ToList(), copied > 0));
+            var (copied, indexWritten) = OciLayoutWriter.Write(image, names.Repository, names.Tags, path, cancellationToken);
+            log.Info($"OCI layout {path}: {string.Join(", ", names.Tags)} → {image.Digest} ({copied} blob(s) written, the rest were there{(indexWritten ? string.Empty : "; index.json unchanged")})");
+            return Task.FromResult(new SinkResult(Kind, names.Tags.Select(t => $"{path}:{t}").ToList(), copied > 0 || indexWritten));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

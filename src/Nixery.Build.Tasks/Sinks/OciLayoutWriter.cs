@@ -8,15 +8,15 @@ namespace Nixery.Build.Sinks;
 /// Writes an image into an OCI image layout directory (<c>oci-layout</c>, <c>index.json</c>, <c>blobs/sha256/…</c>),
 /// as <c>skopeo … oci:DIR:TAG</c> and <c>umoci</c> read it. A blob already there with its size is not written
 /// again; a new one is copied (checked against its digest) to a temporary file and renamed into place, so the folder
-/// never holds a part of a blob under a blob's name. <c>index.json</c> is replaced whole, last: it keeps the entries
+/// never holds a part of a blob under a blob's name. <c>index.json</c> is replaced whole, last, when it changes: it keeps the entries
 /// of other images (other tag names) and points this image's tags at the new manifest.
 /// </summary>
 public static class OciLayoutWriter
 {
     private const string RefName = "org.opencontainers.image.ref.name";
 
-    /// <summary>Writes the image; returns how many blobs were copied (the rest were there already).</summary>
-    public static int Write(ImageArtifact image, string repository, IReadOnlyList<string> tags, string directory, CancellationToken cancellationToken)
+    /// <summary>Writes the image; returns how many blobs were copied (the rest were there already) and whether <c>index.json</c> changed.</summary>
+    public static (int BlobsCopied, bool IndexWritten) Write(ImageArtifact image, string repository, IReadOnlyList<string> tags, string directory, CancellationToken cancellationToken)
     {
         var blobs = Path.Combine(directory, "blobs", "sha256");
         Directory.CreateDirectory(blobs);
@@ -36,15 +36,21 @@ public static class OciLayoutWriter
             copied++;
         }
 
-        var layout = Path.Combine(directory, "oci-layout");
-        var layoutBytes = """{"imageLayoutVersion":"1.0.0"}"""u8.ToArray();
-        if (!File.Exists(layout) || !File.ReadAllBytes(layout).AsSpan().SequenceEqual(layoutBytes))
+        WriteIfChanged(Path.Combine(directory, "oci-layout"), """{"imageLayoutVersion":"1.0.0"}"""u8.ToArray());
+        var index = Path.Combine(directory, "index.json");
+        return (copied, WriteIfChanged(index, IndexJson(image, repository, tags, index)));
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> unless the file holds exactly them (an unchanged publish writes nothing); true if it wrote.</summary>
+    private static bool WriteIfChanged(string path, byte[] bytes)
+    {
+        if (File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
         {
-            PartialFiles.WriteAllBytes(layout, layoutBytes);
+            return false;
         }
 
-        PartialFiles.WriteAllBytes(Path.Combine(directory, "index.json"), IndexJson(image, repository, tags, Path.Combine(directory, "index.json")));
-        return copied;
+        PartialFiles.WriteAllBytes(path, bytes);
+        return true;
     }
 
     private static void Copy(ImageBlob blob, string target)

@@ -142,9 +142,9 @@ public sealed class ImageRequestFactoryTests : IDisposable
     {
         var inputs = Inputs();
         var request = ImageRequestFactory.Create(inputs) with { NixSourceIdentity = "pinned" };
-        var key = ImagePreparation.InputsKey(inputs, request);
+        var key = ImageFreshness.RequestKey(inputs, request);
         Assert.NotNull(key);
-        Assert.Equal(key, ImagePreparation.InputsKey(inputs with { }, request));
+        Assert.Equal(key, ImageFreshness.RequestKey(inputs with { }, request));
 
         foreach (var property in typeof(ImageInputs).GetProperties())
         {
@@ -153,11 +153,11 @@ public sealed class ImageRequestFactoryTests : IDisposable
                 : property.PropertyType == typeof(IReadOnlyList<string>) ? new List<string> { "changed" }
                 : new List<KeyValuePair<string, string>> { new("changed", "x") };
             property.SetValue(changed, value);
-            Assert.NotEqual(key, ImagePreparation.InputsKey(changed, request));
+            Assert.NotEqual(key, ImageFreshness.RequestKey(changed, request));
         }
 
-        Assert.NotEqual(key, ImagePreparation.InputsKey(inputs, request with { NixSourceIdentity = "another package set" }));
-        Assert.Null(ImagePreparation.InputsKey(inputs, request with { NixSourceIdentity = null }));
+        Assert.NotEqual(key, ImageFreshness.RequestKey(inputs, request with { NixSourceIdentity = "another package set" }));
+        Assert.Null(ImageFreshness.RequestKey(inputs, request with { NixSourceIdentity = null }));
     }
 
     [Fact]
