@@ -15,8 +15,8 @@ public partial class ArchitectureTests
         // MSBuild's side, then orchestration, then the flow: settings → sources → the image → sinks.
         ["Tasks"] = ["Pipeline", "Settings"],
         ["Pipeline"] = ["Settings", "Sources", "Image", "Sinks", "Nix", "Cache", "LayerFormat", "Streams", "Oci", "Engines"],
-        ["Settings"] = ["Nix", "BinaryCache", "Registry", "Layers", "Engines", "Oci"],
-        ["Sources"] = ["Settings", "Nix", "BinaryCache", "Registry", "Layers", "Cache", "Oci"],
+        ["Settings"] = ["Nix", "BinaryCache", "Registry", "Layers", "Engines", "Cache", "Streams", "Oci"],
+        ["Sources"] = ["Settings", "Nix", "BinaryCache", "Registry", "Layers", "Cache", "LayerFormat", "Oci"],
         ["Image"] = ["Settings", "Sources", "Layers", "LayerFormat", "Cache", "Nix", "Oci"],
         ["Sinks"] = ["Settings", "Registry", "Engines", "LayerFormat", "Streams", "Oci"],
 
@@ -56,7 +56,10 @@ public partial class ArchitectureTests
         {
             foreach (var file in Files(folder))
             {
-                var used = NamespaceUse().Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal);
+                var text = File.ReadAllText(file);
+                var used = NamespaceUse().Matches(text).Select(m => m.Groups[1].Value)
+                    .Concat(QualifiedUse().Matches(text).Where(m => TypesOf(m.Groups[1].Value).Contains(m.Groups[2].Value)).Select(m => m.Groups[1].Value))
+                    .Distinct(StringComparer.Ordinal);
                 offences.AddRange(used
                     .Where(u => Allowed.ContainsKey(u) && u != folder && u != "Diagnostics" && !allowed.Contains(u))
                     .Select(u => $"{Path.GetRelativePath(Source, file)} uses {u}"));
@@ -113,6 +116,16 @@ public partial class ArchitectureTests
         .Where(file => pattern.IsMatch(File.ReadAllText(file)))
         .Select(file => Path.GetRelativePath(Source, file));
 
+    /// <summary>
+    /// The types a folder declares: inside <c>Nixery.Build.*</c>, a file can name another folder's type as
+    /// <c>Folder.Type</c> without a using directive, which the namespace check alone would not see.
+    /// </summary>
+    private static HashSet<string> TypesOf(string folder) => TypeNames.GetOrAdd(folder, f => Files(f)
+        .SelectMany(file => TypeDeclaration().Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value))
+        .ToHashSet(StringComparer.Ordinal));
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> TypeNames = new(StringComparer.Ordinal);
+
     private static IEnumerable<string> Files(string folder)
     {
         var path = Path.Combine(Source, folder);
@@ -121,6 +134,13 @@ public partial class ArchitectureTests
 
     [GeneratedRegex(@"\bNixery\.Build\.([A-Z][A-Za-z]*)\b")]
     private static partial Regex NamespaceUse();
+
+    /// <summary><c>Folder.Name</c> not preceded by a dot or a word (a member access such as <c>writer.Settings</c> is not a folder).</summary>
+    [GeneratedRegex(@"(?<![.\w])([A-Z][A-Za-z]*)\.([A-Z][A-Za-z0-9]*)\b")]
+    private static partial Regex QualifiedUse();
+
+    [GeneratedRegex(@"\b(?:class|record|interface|enum|struct)\s+([A-Z][A-Za-z0-9]*)")]
+    private static partial Regex TypeDeclaration();
 
     [GeneratedRegex(@"\bMicrosoft\.Build\b")]
     private static partial Regex MicrosoftBuild();

@@ -30,13 +30,17 @@ public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool 
     /// </summary>
     /// <param name="baseManifest">The base image's manifest, when the request names one: what its tag resolved to decides the image too.</param>
     public static string ImageInputs(ImageRequest request, byte[]? requestFileBytes = null, Digest? baseManifest = null) =>
-        IndexOrImageInputs(request, requestFileBytes, (PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty) + (baseManifest is { } b ? "\nbase " + b : string.Empty));
+        InputsOf(request, requestFileBytes, (PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty) + (baseManifest is { } b ? "\nbase " + b : string.Empty));
+
+    /// <summary>Hex SHA-256 of what decides an index: the request (as for an image) and the joined platforms' index.</summary>
+    public static string IndexInputs(ImageRequest request, byte[]? requestFileBytes, Digest index) =>
+        InputsOf(request, requestFileBytes, "index " + index.Value);
 
     /// <summary>
     /// Hex SHA-256 of the request (its file's bytes, else serialised here), <paramref name="rest"/> (what else decides
     /// the output: the publish folder as it is now, or an index's digest) and the engine that builds it.
     /// </summary>
-    internal static string IndexOrImageInputs(ImageRequest request, byte[]? requestFileBytes, string rest)
+    private static string InputsOf(ImageRequest request, byte[]? requestFileBytes, string rest)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(requestFileBytes ?? RequestFile.Serialize(request));
@@ -57,7 +61,7 @@ public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool 
             return null;
         }
 
-        var text = new System.Text.StringBuilder();
+        var text = new StringBuilder();
         foreach (var property in typeof(ImageInputs).GetProperties().OrderBy(p => p.Name, StringComparer.Ordinal))
         {
             text.Append(property.Name).Append('=');
@@ -68,10 +72,10 @@ public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool 
         text.Append(request.NixSourceIdentity).Append('\n');
         text.Append(request.PopularityFile is { } popularity ? NixSourceIdentity.OfLocalPath(popularity) : string.Empty).Append('\n');
         text.Append(typeof(ImageFreshness).Assembly.ManifestModule.ModuleVersionId.ToString("N"));
-        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
-    private static void Append(System.Text.StringBuilder text, object? value)
+    private static void Append(StringBuilder text, object? value)
     {
         switch (value)
         {

@@ -29,7 +29,7 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
     {
         var cache = new LayerCache(request.LayerCacheDirectory, clock);
         var artifact = Join(request, platforms, cache.Blobs);
-        var freshness = ImageFreshness.Of(request, ImageFreshness.IndexOrImageInputs(request, requestFileBytes, "index " + artifact.Digest.Value));
+        var freshness = ImageFreshness.Of(request, ImageFreshness.IndexInputs(request, requestFileBytes, artifact.Digest));
         var described = string.Join(", ", platforms.Select(p => $"{p.RuntimeIdentifier} {p.ManifestDigest.Value[..19]}…"));
         try
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
@@ -279,7 +280,7 @@ public static class ImageRequestFactory
     {
         try
         {
-            return Cache.LayerCache.ParseSize(string.IsNullOrWhiteSpace(value) ? DefaultCacheMaxSize : value);
+            return LayerCache.ParseSize(string.IsNullOrWhiteSpace(value) ? DefaultCacheMaxSize : value);
         }
         catch (FormatException)
         {

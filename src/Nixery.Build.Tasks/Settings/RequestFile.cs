@@ -4,6 +4,7 @@ using Nixery.Build.Diagnostics;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
+using Nixery.Build.Streams;
 
 namespace Nixery.Build.Settings;
 
@@ -34,15 +35,11 @@ public static class RequestFile
         }
 
         var json = Serialize(request);
-        var changed = !File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(json);
-        if (changed)
-        {
-            Streams.PartialFiles.WriteAllBytes(path, json);
-        }
+        var changed = PartialFiles.WriteIfChanged(path, json);
 
         if (inputsKey is not null)
         {
-            Streams.PartialFiles.WriteAllBytes(keyFile, System.Text.Encoding.UTF8.GetBytes(KeyLine(inputsKey, path)));
+            PartialFiles.WriteAllBytes(keyFile, System.Text.Encoding.UTF8.GetBytes(KeyLine(inputsKey, path)));
         }
         else
         {

@@ -138,11 +138,14 @@ public static class SettingCatalog
         ItemOutput("NixImageResolvedLabel", r => [.. r.Request.Labels.Select(l => ResolvedItem.Of(l.Key, ("Value", l.Value)))]),
     ];
 
+    /// <summary>The declaration of the setting MSBuild knows as <paramref name="name"/>, or null.</summary>
+    public static SettingDeclaration? Find(string name) => ByName.GetValueOrDefault(name);
+
     /// <summary>The inputs from what the targets handed over: each declared setting's value (absent: empty).</summary>
     /// <exception cref="InvalidOperationException">A value names no declared setting (the targets and this catalog disagree).</exception>
     public static ImageInputs Inputs(IReadOnlyDictionary<string, SettingValue> values)
     {
-        var unknown = values.Keys.Where(k => !All.Any(d => d.Apply is not null && d.Name == k)).ToList();
+        var unknown = values.Keys.Where(k => Find(k)?.Apply is null).ToList();
         if (unknown.Count > 0)
         {
             throw new InvalidOperationException($"The targets hand over settings no declaration reads: {string.Join(", ", unknown)}.");
@@ -160,6 +163,8 @@ public static class SettingCatalog
     /// <summary>Every value ComputeNixImageProperties sets back, by the property or item it goes into.</summary>
     public static IEnumerable<(SettingDeclaration Declaration, IReadOnlyList<ResolvedItem> Items)> Resolved(ResolvedRequest resolved) =>
         All.Where(d => d.Resolve is not null).Select(d => (d, d.Resolve!(resolved)));
+
+    private static readonly Dictionary<string, SettingDeclaration> ByName = All.ToDictionary(d => d.Name, StringComparer.Ordinal);
 
     private static SettingDeclaration Property(string name, Func<ImageInputs, SettingValue, ImageInputs> apply, string? documentedDefault = null, string? shownAs = null, Func<ResolvedRequest, string?>? resolved = null) => new()
     {

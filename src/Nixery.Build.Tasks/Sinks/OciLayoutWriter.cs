@@ -36,21 +36,10 @@ public static class OciLayoutWriter
             copied++;
         }
 
-        WriteIfChanged(Path.Combine(directory, "oci-layout"), """{"imageLayoutVersion":"1.0.0"}"""u8.ToArray());
+        // Written only when they change: an unchanged publish writes nothing.
+        PartialFiles.WriteIfChanged(Path.Combine(directory, "oci-layout"), """{"imageLayoutVersion":"1.0.0"}"""u8);
         var index = Path.Combine(directory, "index.json");
-        return (copied, WriteIfChanged(index, IndexJson(image, repository, tags, index)));
-    }
-
-    /// <summary>Writes <paramref name="bytes"/> unless the file holds exactly them (an unchanged publish writes nothing); true if it wrote.</summary>
-    private static bool WriteIfChanged(string path, byte[] bytes)
-    {
-        if (File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
-        {
-            return false;
-        }
-
-        PartialFiles.WriteAllBytes(path, bytes);
-        return true;
+        return (copied, PartialFiles.WriteIfChanged(index, IndexJson(image, repository, tags, index)));
     }
 
     private static void Copy(ImageBlob blob, string target)

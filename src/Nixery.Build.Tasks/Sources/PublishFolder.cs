@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Nixery.Build.LayerFormat;
 
 namespace Nixery.Build.Sources;
 
@@ -38,7 +39,7 @@ public static class PublishFolder
     {
         var root = Path.GetFullPath(publishDirectory);
         return Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint })
-            .Where(f => !LayerFormat.FileKind.IsRegularFile(f))
+            .Where(f => !FileKind.IsRegularFile(f))
             .Select(f => Path.GetRelativePath(root, f))
             .Order(StringComparer.Ordinal)
             .ToList();

@@ -35,6 +35,18 @@ public static class PartialFiles
         }
     }
 
+    /// <summary>Writes <paramref name="content"/> as <see cref="WriteAllBytes"/> does, unless the file holds exactly it already; true if it wrote.</summary>
+    public static bool WriteIfChanged(string path, ReadOnlySpan<byte> content)
+    {
+        if (File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(content))
+        {
+            return false;
+        }
+
+        WriteAllBytes(path, content);
+        return true;
+    }
+
     /// <summary>Deletes the files matching <paramref name="pattern"/> in <paramref name="folder"/> that no live process holds; returns their bytes.</summary>
     public static long RemoveAbandoned(string folder, string pattern)
     {

@@ -62,7 +62,7 @@ public sealed class ComputeNixImageRequest : CancelableNixTask
                 continue;
             }
 
-            var metadata = SettingCatalog.All.FirstOrDefault(d => d.Name == group.Key)?.Metadata;
+            var metadata = SettingCatalog.Find(group.Key)?.Metadata;
             values[group.Key] = new SettingValue(
                 null,
                 group.Select(i => i.ItemSpec).ToList(),

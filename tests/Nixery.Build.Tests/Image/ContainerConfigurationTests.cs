@@ -135,7 +135,7 @@ public sealed class ContainerConfigurationTests : IDisposable
 
         public void Set(string property, string value)
         {
-            _items.RemoveAll(i => i.ItemSpec == property && i.GetMetadata("NixImageSetting").Length == 0);
+            _items.RemoveAll(i => i.ItemSpec == property && i.GetMetadata(ComputeNixImageRequest.SettingMetadata).Length == 0);
             var item = new TaskItem(property);
             item.SetMetadata("Value", value);
             _items.Add(item);
@@ -144,7 +144,7 @@ public sealed class ContainerConfigurationTests : IDisposable
         public void Add(string setting, string spec, params (string Name, string Value)[] metadata)
         {
             var item = new TaskItem(spec);
-            item.SetMetadata("NixImageSetting", setting);
+            item.SetMetadata(ComputeNixImageRequest.SettingMetadata, setting);
             foreach (var (name, value) in metadata)
             {
                 item.SetMetadata(name, value);

@@ -1,5 +1,6 @@
 using System.Text;
 using Nixery.Build.Settings;
+using Nixery.Build.Tasks;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Settings;
@@ -56,13 +57,14 @@ public sealed class SettingCatalogTests
     /// <summary>The settings handed to ComputeNixImageRequest, the task call, and every resolved value set back.</summary>
     internal static string TargetsText()
     {
+        const string setting = ComputeNixImageRequest.SettingMetadata;
         var text = new StringBuilder();
         text.Append("    <ItemGroup>\n");
         foreach (var d in SettingCatalog.All.Where(d => d.Apply is not null))
         {
             text.Append(d.Shape == SettingShape.Property
                 ? $"      <_NixImageSetting Include=\"{d.Name}\" Value=\"$({d.Name})\" />\n"
-                : $"      <_NixImageSetting Include=\"@({d.Name})\" NixImageSetting=\"{d.Name}\" />\n");
+                : $"      <_NixImageSetting Include=\"@({d.Name})\" {setting}=\"{d.Name}\" />\n");
         }
 
         text.Append("    </ItemGroup>\n");
@@ -73,7 +75,7 @@ public sealed class SettingCatalogTests
         text.Append("    <PropertyGroup>\n");
         foreach (var d in SettingCatalog.All.Where(d => d.Resolve is not null && d.Shape == SettingShape.Property))
         {
-            text.Append($"      <{d.Name}>@(_NixImageResolved->WithMetadataValue('NixImageSetting', '{d.Name}')->'%(Value)')</{d.Name}>\n");
+            text.Append($"      <{d.Name}>@(_NixImageResolved->WithMetadataValue('{setting}', '{d.Name}')->'%(Value)')</{d.Name}>\n");
         }
 
         text.Append("    </PropertyGroup>\n");
@@ -81,7 +83,7 @@ public sealed class SettingCatalogTests
         foreach (var d in SettingCatalog.All.Where(d => d.Resolve is not null && d.Shape == SettingShape.Item))
         {
             var condition = d.ResolveOnlyWhenEmpty ? $" Condition=\"'@({d.Name})' == ''\"" : string.Empty;
-            text.Append($"      <{d.Name} Include=\"@(_NixImageResolved->WithMetadataValue('NixImageSetting', '{d.Name}'))\" RemoveMetadata=\"NixImageSetting\"{condition} />\n");
+            text.Append($"      <{d.Name} Include=\"@(_NixImageResolved->WithMetadataValue('{setting}', '{d.Name}'))\" RemoveMetadata=\"{setting}\"{condition} />\n");
         }
 
         text.Append("    </ItemGroup>\n");
