@@ -70,22 +70,6 @@ public sealed class LayerCache
 
     public CacheCounters Counters { get; } = new();
 
-    /// <summary>The cache key of a layer: a digest of its kind, the writer's settings and its ordered inputs.</summary>
-    public static string Key(string kind, LayerWriterSettings settings, IEnumerable<string> inputs)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        void Line(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
-        Line("nixery-build layer");
-        Line(kind);
-        Line(settings.ToString());
-        foreach (var input in inputs)
-        {
-            Line(input);
-        }
-
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
-    }
-
     /// <summary>
     /// The cached layer for <paramref name="key"/> when its blob is present and intact; otherwise null
     /// (and a damaged entry is removed, with <paramref name="onDamaged"/> told why).

@@ -13,13 +13,20 @@ namespace Nixery.Build.Image;
 public sealed record LayerJob(string Description, Func<IEnumerable<LayerEntry>> Entries, string Detail, Func<string> Key);
 
 /// <summary>
+/// Turns what decides a layer's bytes (its kind and ordered inputs, as the planner names them) into its cache key. The
+/// pipeline passes the freshness owner's (<c>ImageFreshness.LayerKey</c>, which adds the writer's settings).
+/// </summary>
+public delegate string LayerKeyOf(string kind, IEnumerable<string> inputs);
+
+/// <summary>
 /// Plans the image's layers, bottom first: Nix's groups (Nixery's algorithm under the budget), the symlink layer,
 /// then the app's layers. Pure planning: nothing is read from the store or written here.
 /// </summary>
 public static class LayerPlanner
 {
+    /// <param name="layerKey">The cache key of a layer from what decides it; the planner names what that is for each layer.</param>
     /// <param name="baseImage">The base image the layers go on: its layers count towards the limit, and the symlink layer keeps its root's files.</param>
-    public static IReadOnlyList<LayerJob> Plan(ImageRequest request, RuntimeClosure closure, IStoreView store, LayerWriterSettings settings, IBuildLog log, BaseImage? baseImage = null)
+    public static IReadOnlyList<LayerJob> Plan(ImageRequest request, RuntimeClosure closure, IStoreView store, LayerKeyOf layerKey, IBuildLog log, BaseImage? baseImage = null)
     {
         var groups = LayerGrouping.Group(
             LayerGrouping.WithClosureSizes(closure.Paths),
@@ -60,14 +67,14 @@ public static class LayerPlanner
             "nix: " + string.Join(' ', g.StorePaths.Select(RuntimeClosure.NameOf).Order(StringComparer.Ordinal)),
             () => StoreLayer.Entries(g.StorePaths, store),
             $"rating {g.Rating}, {g.StorePaths.Count} store path(s)",
-            () => LayerCache.Key("nix", settings, g.StorePaths))));
+            () => layerKey("nix", g.StorePaths))));
         if (baseImage is null)
         {
             jobs.Add(new LayerJob(
                 "symlinks",
                 () => SymlinkLayer.Build(topLevel, UserDatabase.Entries(), store, log),
                 "links to the top-level packages, users",
-                () => LayerCache.Key("symlinks", settings, topLevel)));
+                () => layerKey("symlinks", topLevel)));
         }
         else
         {
@@ -77,7 +84,7 @@ public static class LayerPlanner
                 "symlinks: " + SymlinkLayer.ProfilePath,
                 () => SymlinkLayer.BuildOverBase(topLevel, UserDatabase.EntriesOver(ReadBaseRoot(baseImage, request.User)), store, log),
                 "links to the top-level packages, users the base lacks",
-                () => LayerCache.Key("symlinks-over-base", settings, [.. topLevel, "base " + baseImage.ManifestDigest])));
+                () => layerKey("symlinks-over-base", [.. topLevel, "base " + baseImage.ManifestDigest])));
         }
 
         // App files change; their key is what a change would show: path, size, time, mode of every entry.
@@ -85,7 +92,7 @@ public static class LayerPlanner
             g.Description,
             () => AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches),
             g.Count > 0 ? $"{g.Count} file(s)" : "the rest of the publish folder",
-            () => LayerCache.Key("app", settings, AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches).Select(Describe)))));
+            () => layerKey("app", AppLayer.Entries(request.PublishDirectory, request.WorkingDirectory, g, patches).Select(Describe)))));
         return jobs;
     }
 

@@ -5,47 +5,28 @@ using System.Text.Json;
 namespace Nixery.Build.Nix;
 
 /// <summary>
-/// Remembers the last runtime closure of a project (in its obj folder) under a fingerprint of everything that
-/// decides it: the requested packages and where each came from, the Nix system, and the package set's identity.
-/// While the fingerprint is the same and every store path is still there, Nix is not asked again.
+/// Remembers the last runtime closure of a project (in its obj folder) under a key of everything that decides it
+/// (<c>ImageFreshness.ClosureKey</c>: the requested packages and where each came from, the Nix system, the package
+/// set's identity, and this file's format). While the key is the same and every store path is still there, Nix is not
+/// asked again.
 /// </summary>
 public sealed class ClosureCache
 {
     /// <summary>3: app-host packages resolve to their library output (resolve.nix), and packages record their output.</summary>
-    private const int Version = 3;
+    public const int FormatVersion = 3;
 
     private readonly string _path;
 
     public ClosureCache(string path) => _path = path;
 
-    /// <summary>The fingerprint of the Nix step, or null when the package set is not pinned (Nix must run).</summary>
-    public static string? Fingerprint(string? sourceIdentity, string system, IReadOnlyList<PackageRequest> packages)
-    {
-        if (sourceIdentity is null)
-        {
-            return null;
-        }
-
-        var text = new StringBuilder()
-            .Append("nixery-build closure ").Append(Version).Append('\n')
-            .Append(system).Append('\n')
-            .Append(sourceIdentity).Append('\n');
-        foreach (var package in packages)
-        {
-            text.Append(package.Name).Append(' ').Append(package.Origin).Append('\n');
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
-    }
-
-    /// <summary>The remembered closure when its fingerprint matches and all its store paths exist.</summary>
-    public RuntimeClosure? TryLoad(string fingerprint)
+    /// <summary>The remembered closure when it was saved under <paramref name="key"/> and all its store paths exist.</summary>
+    public RuntimeClosure? TryLoad(string key)
     {
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(_path));
             var root = document.RootElement;
-            if (root.GetProperty("fingerprint").GetString() != fingerprint)
+            if (root.GetProperty("fingerprint").GetString() != key)
             {
                 return null;
             }
@@ -72,13 +53,13 @@ public sealed class ClosureCache
         }
     }
 
-    public void Save(string fingerprint, RuntimeClosure closure)
+    public void Save(string key, RuntimeClosure closure)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteString("fingerprint", fingerprint);
+            w.WriteString("fingerprint", key);
             w.WriteStartArray("packages");
             foreach (var p in closure.Packages)
             {

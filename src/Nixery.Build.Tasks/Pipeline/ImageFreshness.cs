@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Nixery.Build.Cache;
+using Nixery.Build.Diagnostics;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Nix;
 using Nixery.Build.Oci;
 using Nixery.Build.Settings;
@@ -11,13 +13,13 @@ namespace Nixery.Build.Pipeline;
 
 /// <summary>
 /// The one owner of "up to date" in the image step. It says what each output depends on: the request file
-/// (<see cref="RequestKey"/>: every input, the package set, the popularity file, the engine), the image
-/// (<see cref="ImageInputs"/>: the request file's bytes, the publish folder as it is now, the base's manifest, the
-/// engine), the index (the same, with the joined platforms' digest) and each destination (<see cref="IsUpToDate"/>).
-/// It decides once per run, against the last summary, and writes the summary (<see cref="Record"/>); the sinks ask it.
-/// Below it the caches are content-addressed and check what they reuse: the closure (<c>Nix/ClosureCache</c>, keyed by
-/// the package set and the packages), each layer (<c>Cache/LayerCache</c>, keyed by what decides its bytes) and each
-/// blob (its digest).
+/// (<see cref="RequestKey"/>: every input, the package set, the popularity file, the engine), the closure
+/// (<see cref="ClosureKey"/>), each layer (<see cref="LayerKey"/>), the image (<see cref="ImageInputs"/>: the request
+/// file's bytes, the publish folder as it is now, the base's manifest, the engine), the index (<see cref="IndexInputs"/>),
+/// the lock file (<see cref="LockIsCurrent"/>, <see cref="WriteLock"/>) and each destination (<see cref="IsUpToDate"/>).
+/// It decides once per run, against the last summary, and writes the summary (<see cref="Record"/>). The closure
+/// source, the layer planner and the sinks are handed its keys or ask it; the caches below (<c>Nix/ClosureCache</c>,
+/// <c>Cache/LayerCache</c>, blobs by digest) only store under those keys and check what they give back.
 /// </summary>
 /// <param name="Inputs">The digest of everything that decides the image this time.</param>
 /// <param name="Previous">The last build's summary, if it can be read.</param>
@@ -48,6 +50,95 @@ public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool 
         hash.AppendData(Encoding.UTF8.GetBytes(typeof(ImageFreshness).Assembly.ManifestModule.ModuleVersionId.ToString("N")));
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    /// <summary>
+    /// The closure's key: the requested packages and the setting each came from, the Nix system, the package set's
+    /// identity and the closure cache's format. Null when nothing pins the package set: Nix is asked on every build.
+    /// </summary>
+    public static string? ClosureKey(ImageRequest request)
+    {
+        if (request.NixSourceIdentity is null)
+        {
+            return null;
+        }
+
+        var text = new StringBuilder()
+            .Append("nixery-build closure ").Append(ClosureCache.FormatVersion).Append('\n')
+            .Append(request.Platform.NixSystem).Append('\n')
+            .Append(request.NixSourceIdentity).Append('\n');
+        foreach (var package in request.Packages)
+        {
+            text.Append(package.Name).Append(' ').Append(package.Origin).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    /// <summary>
+    /// A layer's key: its kind and ordered inputs (what the planner says decides its entries: store paths, or every
+    /// app file's path, size, time and mode) and the writer's settings (time, codec, level).
+    /// </summary>
+    public static string LayerKey(string kind, LayerWriterSettings settings, IEnumerable<string> inputs)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Line(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
+        Line("nixery-build layer");
+        Line(kind);
+        Line(settings.ToString());
+        foreach (var input in inputs)
+        {
+            Line(input);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Whether the lock file already holds this platform's closure for the request's packages and package set. A
+    /// build without Nix reads the lock (it is an input, so always current); a build with Nix writes it, and an up-to-date
+    /// build checks it here, so a deleted or stale lock is written again even when the image is not rebuilt.
+    /// </summary>
+    public static bool LockIsCurrent(ImageRequest request)
+    {
+        if (request.NixMode == NixMode.Lock)
+        {
+            return true;
+        }
+
+        try
+        {
+            return File.Exists(request.LockFile)
+                && LockFile.Read(request.LockFile).TryGetValue(request.Platform.NixSystem, out var locked)
+                && LockFile.Mismatch(locked, LockSource(request), request.Packages) is null
+                && LockFile.Inconsistency(locked) is null;
+        }
+        catch (NixImageException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Records a closure Nix gave in the lock file, for builds without Nix (rewritten only when it changes).</summary>
+    public static void WriteLock(ImageRequest request, RuntimeClosure closure, IBuildLog log)
+    {
+        var locked = new LockedPlatform(LockSource(request), closure.Packages, closure.Paths);
+        try
+        {
+            if (LockFile.Update(request.LockFile, request.Platform.NixSystem, locked))
+            {
+                log.Info($"Nix: wrote the closure for {request.Platform.NixSystem} to {request.LockFile}; commit it to build without Nix");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new NixImageException(
+                ErrorCodes.WriteFailed,
+                $"The lock file '{request.LockFile}' cannot be written ({e.Message}). Make its folder writable, or set NixLockFile to a path that is.",
+                e);
+        }
+    }
+
+    private static string LockSource(ImageRequest request) => LockFile.SourceOf(request.Source, Path.GetDirectoryName(request.LockFile)!);
 
     /// <summary>
     /// A digest of everything the request is made from: every input (all of <see cref="ImageInputs"/>' members, by

@@ -40,7 +40,8 @@ public static class ImageJob
     public static async Task LockAsync(string requestFile, IBuildLog log, Func<string, string?> environment, CancellationToken cancellationToken)
     {
         var request = RequestFile.Read(requestFile);
-        await new NixClosureSource(log, environment("PATH")).GetAsync(request, cancellationToken);
+        var closure = await new NixClosureSource(log, environment("PATH")).GetAsync(request, ImageFreshness.ClosureKey(request), cancellationToken);
+        ImageFreshness.WriteLock(request, closure.Closure, log);
     }
 
     /// <summary>Joins the platforms' images (built by their own <see cref="RunAsync"/> with platformOnly) into one index and runs the sinks.</summary>

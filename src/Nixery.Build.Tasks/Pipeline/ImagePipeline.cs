@@ -78,6 +78,13 @@ public sealed class ImagePipeline
         }
 
         var (image, nixReused) = cached is not null ? (cached, true) : await BuildAsync(request, cache, baseImage, cancellationToken);
+        if (cached is not null && !ImageFreshness.LockIsCurrent(request))
+        {
+            // The image is up to date, and the lock (an output of a build with Nix) was deleted or went stale: the
+            // closure is remembered, so writing it again costs no Nix run.
+            ImageFreshness.WriteLock(request, (await _closures.GetAsync(request, ImageFreshness.ClosureKey(request), cancellationToken)).Closure, _log);
+        }
+
         var built = _clock.GetTimestamp();
         try
         {
@@ -123,11 +130,16 @@ public sealed class ImagePipeline
     /// <summary>The closure, the planned layers built or reused, then the config and manifest, all in the layer cache.</summary>
     private async Task<(BuiltImage Image, bool NixReused)> BuildAsync(ImageRequest request, LayerCache cache, BaseImage? baseImage, CancellationToken cancellationToken)
     {
-        var (closure, nixReused, storeView) = await _closures.GetAsync(request, cancellationToken);
+        var (closure, nixReused, storeView) = await _closures.GetAsync(request, ImageFreshness.ClosureKey(request), cancellationToken);
+        if (request.NixMode != NixMode.Lock)
+        {
+            ImageFreshness.WriteLock(request, closure, _log);
+        }
+
         var media = request.Format == ImageFormat.Docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci;
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
-        var jobs = LayerPlanner.Plan(request, closure, storeView, writer.Settings, _log, baseImage);
+        var jobs = LayerPlanner.Plan(request, closure, storeView, (kind, inputs) => ImageFreshness.LayerKey(kind, writer.Settings, inputs), _log, baseImage);
         var built = LayerProducer.Produce(jobs, cache, writer, media.Layer(writer.Settings.Compression)!, _log, cancellationToken);
         var baseLayers = baseImage?.Layers ?? [];
         var layers = baseLayers.Concat(built).ToList();

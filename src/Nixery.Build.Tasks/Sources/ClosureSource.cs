@@ -11,10 +11,17 @@ public sealed record ClosureResult(RuntimeClosure Closure, bool Reused, IStoreVi
 /// <summary>Where the pipeline gets the closure from: Nix (<see cref="NixClosureSource"/>), or a fake in tests.</summary>
 public interface IClosureSource
 {
-    Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken);
+    /// <param name="closureKey">
+    /// What decides the closure, from the freshness owner (<c>ImageFreshness.ClosureKey</c>): a source that remembers
+    /// closures reuses one only under the same key. Null: nothing pins the package set, so it is asked again.
+    /// </param>
+    Task<ClosureResult> GetAsync(ImageRequest request, string? closureKey, CancellationToken cancellationToken);
 }
 
-/// <summary>The runtime closure from Nix: the last one when nothing that decides it changed, otherwise Nix's answer.</summary>
+/// <summary>
+/// The runtime closure from Nix: the last one (<see cref="ClosureCache"/>) when its key is the same, otherwise Nix's
+/// answer. Writing it to the lock file is the pipeline's (the freshness owner decides when the lock is current).
+/// </summary>
 public sealed class NixClosureSource : IClosureSource
 {
     private readonly IBuildLog _log;
@@ -27,18 +34,16 @@ public sealed class NixClosureSource : IClosureSource
         _pathVariable = pathVariable;
     }
 
-    public async Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken)
+    public async Task<ClosureResult> GetAsync(ImageRequest request, string? closureKey, CancellationToken cancellationToken)
     {
         var closureCache = new ClosureCache(Path.Combine(request.IntermediateDirectory, "closure.json"));
-        var fingerprint = ClosureCache.Fingerprint(request.NixSourceIdentity, request.Platform.NixSystem, request.Packages);
-        if (fingerprint is not null && closureCache.TryLoad(fingerprint) is { } cached)
+        if (closureKey is not null && closureCache.TryLoad(closureKey) is { } cached)
         {
             _log.Info($"Nix: packages, system and package set unchanged; reusing the runtime closure of {cached.Paths.Count} store paths without running Nix");
-            WriteLock(request, cached);
             return new(cached, true, DiskStore.Instance);
         }
 
-        if (fingerprint is null)
+        if (closureKey is null)
         {
             _log.Detail($"Nix: {request.Source.Describe()} is not pinned to a revision, so Nix runs on every build");
         }
@@ -50,32 +55,11 @@ public sealed class NixClosureSource : IClosureSource
             request.Packages,
             Path.Combine(request.IntermediateDirectory, "gcroots"),
             cancellationToken);
-        if (fingerprint is not null)
+        if (closureKey is not null)
         {
-            closureCache.Save(fingerprint, closure);
+            closureCache.Save(closureKey, closure);
         }
 
-        WriteLock(request, closure);
         return new(closure, false, DiskStore.Instance);
-    }
-
-    /// <summary>Records the closure in the lock file, for builds without Nix (rewritten only when it changes).</summary>
-    private void WriteLock(ImageRequest request, RuntimeClosure closure)
-    {
-        var locked = new LockedPlatform(LockFile.SourceOf(request.Source, Path.GetDirectoryName(request.LockFile)!), closure.Packages, closure.Paths);
-        try
-        {
-            if (LockFile.Update(request.LockFile, request.Platform.NixSystem, locked))
-            {
-                _log.Info($"Nix: wrote the closure for {request.Platform.NixSystem} to {request.LockFile}; commit it to build without Nix");
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new NixImageException(
-                ErrorCodes.WriteFailed,
-                $"The lock file '{request.LockFile}' cannot be written ({e.Message}). Make its folder writable, or set NixLockFile to a path that is.",
-                e);
-        }
     }
 }

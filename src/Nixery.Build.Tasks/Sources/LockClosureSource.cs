@@ -26,7 +26,8 @@ public sealed class LockClosureSource : IClosureSource
         _handler = handler;
     }
 
-    public async Task<ClosureResult> GetAsync(ImageRequest request, CancellationToken cancellationToken)
+    /// <param name="closureKey">Not used: the lock file is the closure, read again on every build that needs it.</param>
+    public async Task<ClosureResult> GetAsync(ImageRequest request, string? closureKey, CancellationToken cancellationToken)
     {
         var locked = Locked(request);
         _log.Info($"Nix: not run; the closure of {locked.Paths.Count} store paths is the lock file's ({request.LockFile})");

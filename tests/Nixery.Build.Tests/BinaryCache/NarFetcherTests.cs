@@ -651,7 +651,7 @@ public sealed partial class NarFetcherTests : IDisposable
             CompressionLevel = 1,
         };
 
-        var result = await new LockClosureSource(_log).GetAsync(request, CancellationToken.None);
+        var result = await new LockClosureSource(_log).GetAsync(request, closureKey: null, CancellationToken.None);
 
         Assert.False(result.Reused);
         Assert.Equal([Cacert, Hello], result.Closure.Packages.Select(p => p.StorePath));

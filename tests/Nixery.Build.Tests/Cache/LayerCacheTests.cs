@@ -1,5 +1,4 @@
 using Nixery.Build.Cache;
-using Nixery.Build.LayerFormat;
 using Nixery.Build.Oci;
 using Nixery.Build.Tests.Support;
 
@@ -7,23 +6,8 @@ namespace Nixery.Build.Tests.Cache;
 
 public sealed class LayerCacheTests : IDisposable
 {
-    private static readonly LayerWriterSettings Settings = new(DateTimeOffset.FromUnixTimeSeconds(1), 6);
-
     private readonly TempDirectory _temp = new();
     private readonly List<string> _damage = [];
-
-    [Fact]
-    public void KeysDependOnKindSettingsAndOrderedInputs()
-    {
-        var key = LayerCache.Key("nix", Settings, ["/nix/store/a", "/nix/store/b"]);
-
-        Assert.Equal(key, LayerCache.Key("nix", Settings, ["/nix/store/a", "/nix/store/b"]));
-        Assert.NotEqual(key, LayerCache.Key("nix", Settings, ["/nix/store/b", "/nix/store/a"]));
-        Assert.NotEqual(key, LayerCache.Key("app", Settings, ["/nix/store/a", "/nix/store/b"]));
-        Assert.NotEqual(key, LayerCache.Key("nix", Settings with { CompressionLevel = 1 }, ["/nix/store/a", "/nix/store/b"]));
-        Assert.NotEqual(key, LayerCache.Key("nix", Settings with { ModificationTime = DateTimeOffset.FromUnixTimeSeconds(2) }, ["/nix/store/a", "/nix/store/b"]));
-        Assert.Matches("^[0-9a-f]{64}$", key);
-    }
 
     [Fact]
     public void MissThenHitAfterPut()

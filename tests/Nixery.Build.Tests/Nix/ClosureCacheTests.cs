@@ -8,19 +8,6 @@ public sealed class ClosureCacheTests : IDisposable
     private readonly TempDirectory _temp = new();
 
     [Fact]
-    public void FingerprintChangesWithEveryInputAndIsNullWhenUnpinned()
-    {
-        PackageRequest[] packages = [new("jq", "NixPackage")];
-        var fingerprint = ClosureCache.Fingerprint("git x y", "x86_64-linux", packages);
-
-        Assert.Null(ClosureCache.Fingerprint(null, "x86_64-linux", packages));
-        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x z", "x86_64-linux", packages));
-        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x y", "aarch64-linux", packages));
-        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x y", "x86_64-linux", [new("jq", "NixDefaultPackages")]));
-        Assert.NotEqual(fingerprint, ClosureCache.Fingerprint("git x y", "x86_64-linux", [.. packages, new("curl", "NixPackage")]));
-    }
-
-    [Fact]
     public void SavedClosureLoadsWhileItsPathsExist()
     {
         var jq = _temp.CreateDirectory("store/aaaa-jq-1.6");

@@ -93,6 +93,22 @@ public sealed class ImagePipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task ALockFileDeletedSinceIsWrittenAgainThoughTheImageIsUpToDate()
+    {
+        var request = Request();
+        var first = await Run(request);
+        var lockBytes = File.ReadAllBytes(request.LockFile);
+        File.Delete(request.LockFile);
+
+        var again = await Run(Request());
+
+        Assert.True(again.UpToDate);
+        Assert.Equal(first.Image.Digest, again.Image.Digest);
+        Assert.Equal(lockBytes, File.ReadAllBytes(request.LockFile));
+        Assert.Equal(2, _closure.Calls); // the closure (remembered, in a real build: no Nix run), and no layer work
+    }
+
+    [Fact]
     public async Task AChangedAppFileRebuildsOnlyTheAppLayerAndPushesOnlyItAndTheDocuments()
     {
         await Run(Request(), withRegistry: true);
@@ -206,6 +222,7 @@ public sealed class ImagePipelineTests : IDisposable
             DefaultArchiveDirectory = Path.Combine(_root, "out"),
             AssemblyName = "App",
             Packages = ["tool"],
+            DefaultPackages = "none", // the closure above is the one Nix gives for exactly this
             NixPkgsPath = Path.Combine(_root, "pkgs"),
             NixSystem = "x86_64-linux",
             Repository = "demo/app",
