@@ -146,7 +146,7 @@ public sealed record AppPackages(IReadOnlyList<NuGetPackage> Packages, IReadOnly
         IReadOnlyList<string> Edges(IEnumerable<string> from) => ListedThrough(entries, listed, from);
 
         var packages = listed.Values.Where(e => !e.IsProject)
-            .Select(e => new NuGetPackage(e.Id, e.Version, e.Sha512, License(root, e), Edges(e.Dependencies)))
+            .Select(e => new NuGetPackage(e.Id, e.Version, Sha512(root, e), License(root, e), Edges(e.Dependencies)))
             .OrderBy(p => p.Id, StringComparer.Ordinal)
             .ToList();
         var projects = listed.Values.Where(e => e.IsProject)
@@ -260,17 +260,12 @@ public sealed record AppPackages(IReadOnlyList<NuGetPackage> Packages, IReadOnly
         var hasFiles = FileGroups.Any(g => value.TryGetProperty(g, out var files) && HasRealFile(files, property.Name, g))
             || (value.TryGetProperty("contentFiles", out var content) && CopiesContent(content, property.Name));
 
-        string? sha512 = null;
         string? libraryPath = null;
         string? nuspec = null;
+        string? nupkgHash = null;
         if (!isProject && libraries.TryGetProperty(property.Name, out var library))
         {
             RequireObject(library, $"libraries.{property.Name}");
-            if (library.TryGetProperty("sha512", out var hash) && hash.ValueKind == JsonValueKind.String)
-            {
-                sha512 = Sha512Hex(hash.GetString()!, property.Name);
-            }
-
             if (library.TryGetProperty("path", out var path) && path.ValueKind == JsonValueKind.String)
             {
                 libraryPath = path.GetString();
@@ -278,14 +273,14 @@ public sealed record AppPackages(IReadOnlyList<NuGetPackage> Packages, IReadOnly
 
             if (library.TryGetProperty("files", out var files) && files.ValueKind == JsonValueKind.Array)
             {
-                nuspec = files.EnumerateArray()
-                    .Where(f => f.ValueKind == JsonValueKind.String)
-                    .Select(f => f.GetString()!)
-                    .FirstOrDefault(f => f.EndsWith(".nuspec", StringComparison.OrdinalIgnoreCase) && f.IndexOfAny(['/', '\\']) < 0);
+                var names = files.EnumerateArray().Where(f => f.ValueKind == JsonValueKind.String).Select(f => f.GetString()!)
+                    .Where(f => f.IndexOfAny(['/', '\\']) < 0).ToList();
+                nuspec = names.FirstOrDefault(f => f.EndsWith(".nuspec", StringComparison.OrdinalIgnoreCase));
+                nupkgHash = names.FirstOrDefault(f => f.EndsWith(".nupkg.sha512", StringComparison.OrdinalIgnoreCase));
             }
         }
 
-        return new Entry(id, version, isProject, hasFiles, dependencies, sha512, libraryPath, nuspec);
+        return new Entry(id, version, isProject, hasFiles, dependencies, libraryPath, nuspec, nupkgHash);
     }
 
     private static bool HasRealFile(JsonElement files, string library, string group)
@@ -304,15 +299,32 @@ public sealed record AppPackages(IReadOnlyList<NuGetPackage> Packages, IReadOnly
             && copy.ValueKind == JsonValueKind.True);
     }
 
-    private static string Sha512Hex(string base64, string library)
+    /// <summary>
+    /// The SHA-512 of the .nupkg, as NuGet wrote it next to the package when it extracted it
+    /// (<c>&lt;id&gt;.&lt;version&gt;.nupkg.sha512</c>, base64): the hash of the package file as it was downloaded.
+    /// </summary>
+    /// <remarks>
+    /// Not the assets file's <c>sha512</c>: that is NuGet's content hash, which leaves out the package's signature,
+    /// so for a signed package (every package on nuget.org) it is not the hash of any file one can download.
+    /// </remarks>
+    private static string? Sha512(JsonElement root, Entry entry)
     {
-        Span<byte> bytes = stackalloc byte[66];
-        if (!Convert.TryFromBase64String(base64, bytes, out var written) || written != 64)
+        if (entry.NupkgHash is null || PackageFile(root, entry, entry.NupkgHash) is not { } file || file.Length > 1024)
         {
-            throw new AssetsFileException($"the sha512 of {library} is not the base64 of 64 bytes");
+            return null;
         }
 
-        return Convert.ToHexStringLower(bytes[..written]);
+        try
+        {
+            Span<byte> bytes = stackalloc byte[66];
+            return Convert.TryFromBase64String(File.ReadAllText(file.FullName).Trim(), bytes, out var written) && written == 64
+                ? Convert.ToHexStringLower(bytes[..written])
+                : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Every library reachable from <paramref name="roots"/> through the target's dependencies.</summary>
@@ -367,9 +379,18 @@ public sealed record AppPackages(IReadOnlyList<NuGetPackage> Packages, IReadOnly
     /// The licence expression of the package's nuspec, found in the first package folder that has it; null when there
     /// is none, the nuspec names a licence URL or file only, or it cannot be read (a licence is omitted, never guessed).
     /// </summary>
-    private static string? License(JsonElement root, Entry entry)
+    private static string? License(JsonElement root, Entry entry) =>
+        entry.Nuspec is not null && PackageFile(root, entry, entry.Nuspec) is { } nuspec && nuspec.Length <= MaxNuspecBytes
+            ? LicenseExpression(nuspec.FullName)
+            : null;
+
+    /// <summary>
+    /// A file of the package's folder, in the first package folder that has it (a regular file, not a link); null
+    /// when none has it, or when the library's path (which comes from the assets file) leads out of the folder.
+    /// </summary>
+    private static FileInfo? PackageFile(JsonElement root, Entry entry, string name)
     {
-        if (entry.LibraryPath is null || entry.Nuspec is null || !root.TryGetProperty("packageFolders", out var folders) || folders.ValueKind != JsonValueKind.Object)
+        if (entry.LibraryPath is null || !root.TryGetProperty("packageFolders", out var folders) || folders.ValueKind != JsonValueKind.Object)
         {
             return null;
         }
@@ -382,18 +403,16 @@ public sealed record AppPackages(IReadOnlyList<NuGetPackage> Packages, IReadOnly
             }
 
             var packageFolder = Path.GetFullPath(folder.Name);
-            var nuspec = Path.GetFullPath(Path.Combine(packageFolder, entry.LibraryPath, entry.Nuspec));
-
-            // The library's path comes from the file: it must not lead out of the package folder.
-            if (!nuspec.StartsWith(Path.TrimEndingDirectorySeparator(packageFolder) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            var path = Path.GetFullPath(Path.Combine(packageFolder, entry.LibraryPath, name));
+            if (!path.StartsWith(Path.TrimEndingDirectorySeparator(packageFolder) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
             {
                 continue;
             }
 
-            var info = new FileInfo(nuspec);
+            var info = new FileInfo(path);
             if (info.Exists && info.LinkTarget is null)
             {
-                return info.Length <= MaxNuspecBytes ? LicenseExpression(nuspec) : null;
+                return info;
             }
         }
 
@@ -454,7 +473,7 @@ public sealed record AppPackages(IReadOnlyList<NuGetPackage> Packages, IReadOnly
         return names.Count == 0 ? "nothing" : string.Join(", ", names);
     }
 
-    private sealed record Entry(string Id, string Version, bool IsProject, bool HasFiles, IReadOnlyList<string> Dependencies, string? Sha512, string? LibraryPath, string? Nuspec);
+    private sealed record Entry(string Id, string Version, bool IsProject, bool HasFiles, IReadOnlyList<string> Dependencies, string? LibraryPath, string? Nuspec, string? NupkgHash);
 
     private sealed class AssetsFileException(string message) : Exception(message);
 }

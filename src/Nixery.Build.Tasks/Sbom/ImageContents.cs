@@ -44,7 +44,10 @@ public sealed record SbomBaseImage(string Reference, Digest ManifestDigest);
 /// <summary>A NuGet package whose files are in the app.</summary>
 /// <param name="Id">The package id as the assets file spells it (<c>Newtonsoft.Json</c>).</param>
 /// <param name="Version">The version, normalised by NuGet.Versioning (<c>1.0</c> becomes <c>1.0.0</c>; build metadata dropped).</param>
-/// <param name="Sha512">The SHA-512 of the .nupkg from the assets file, as 128 lower-case hex digits; null when the file had none.</param>
+/// <param name="Sha512">
+/// The SHA-512 of the .nupkg file, as 128 lower-case hex digits: what NuGet recorded in the package folder
+/// (<c>.nupkg.sha512</c>) when it extracted the file it downloaded; null when the package folder has no such record.
+/// </param>
 /// <param name="License">The licence expression from the package's nuspec (<c>&lt;license type="expression"&gt;</c>); null for none or a licence URL or file only.</param>
 /// <param name="Dependencies">The ids of the listed packages it depends on, sorted (through packages that put no files in the app).</param>
 public sealed record NuGetPackage(string Id, string Version, string? Sha512, string? License, IReadOnlyList<string> Dependencies);

@@ -29,6 +29,7 @@ public sealed class AppPackagesTests : IDisposable
         Assert.Equal("13.0.3", package.Version);
         Assert.Equal("MIT", package.License);
         Assert.Equal(Convert.ToHexStringLower(SHA512.HashData(Encoding.UTF8.GetBytes("Newtonsoft.Json13.0.3"))), package.Sha512);
+        Assert.Equal(128, package.Sha512!.Length);
         Assert.Equal(["Newtonsoft.Json"], packages.Direct);
     }
 
@@ -101,6 +102,18 @@ public sealed class AppPackagesTests : IDisposable
     }
 
     [Fact]
+    public void TheHashIsTheNupkgsAsNuGetRecordedItNotTheContentHash()
+    {
+        var assets = Assets()
+            .Package("Recorded", "1.0.0", Runtime, direct: true)
+            .Package("Garbled", "1.0.0", Runtime, direct: true, sha512: "not base64!");
+        var packages = Read(assets, assets.Write());
+
+        Assert.Equal(Convert.ToHexStringLower(Convert.FromBase64String(AssetsFileBuilder.NupkgHash("Recorded", "1.0.0"))), packages.Packages.Single(p => p.Id == "Recorded").Sha512);
+        Assert.Null(packages.Packages.Single(p => p.Id == "Garbled").Sha512);
+    }
+
+    [Fact]
     public void ALicenceUrlGivesNoLicence()
     {
         var assets = Assets().Package("Old.Package", "1.0.0", Runtime, licenseUrl: "https://example.invalid/license", direct: true);
@@ -134,7 +147,6 @@ public sealed class AppPackagesTests : IDisposable
     [InlineData("[]")]
     [InlineData("""{"targets":{}}""")]
     [InlineData("""{"project":{"frameworks":{"net10.0":{}}},"targets":{"net10.0/linux-x64":{"A/not-a-version":{"type":"package"}}},"libraries":{},"projectFileDependencyGroups":{"net10.0":[]}}""")]
-    [InlineData("""{"project":{"frameworks":{"net10.0":{}}},"targets":{"net10.0/linux-x64":{"A/1.0.0":{"type":"package"}}},"libraries":{"A/1.0.0":{"sha512":"not base64!"}},"projectFileDependencyGroups":{"net10.0":[]}}""")]
     [InlineData("""{"project":{"frameworks":{"net10.0":{}}},"targets":{"net10.0/linux-x64":{"A/1.0.0":"package"}},"libraries":{},"projectFileDependencyGroups":{"net10.0":[]}}""")]
     [InlineData("""{"project":{"frameworks":{"net10.0":{}}},"targets":{"net10.0/linux-x64":{"A":{}}},"libraries":{},"projectFileDependencyGroups":{"net10.0":[]}}""")]
     public void AMalformedAssetsFileIsNiximg059(string text)

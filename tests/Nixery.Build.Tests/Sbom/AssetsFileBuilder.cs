@@ -54,18 +54,21 @@ internal sealed class AssetsFileBuilder
         _target[$"{id}/{version}"] = entry;
         var path = libraryPath ?? $"{id.ToLowerInvariant()}/{version.ToLowerInvariant()}";
         var nuspecName = id.ToLowerInvariant() + ".nuspec";
+        var hashName = $"{id.ToLowerInvariant()}.{version.ToLowerInvariant()}.nupkg.sha512";
         _libraries[$"{id}/{version}"] = new JsonObject
         {
-            ["sha512"] = sha512 ?? Convert.ToBase64String(System.Security.Cryptography.SHA512.HashData(System.Text.Encoding.UTF8.GetBytes(id + version))),
+            // NuGet's content hash: what the reader does not use (it is not the .nupkg's hash for a signed package).
+            ["sha512"] = Convert.ToBase64String(new byte[64]),
             ["type"] = "package",
             ["path"] = path,
-            ["files"] = new JsonArray(nuspecName, "lib/net10.0/" + id + ".dll"),
+            ["files"] = new JsonArray(nuspecName, hashName, "lib/net10.0/" + id + ".dll"),
         };
 
         var license = licenseExpression is not null ? $"<license type=\"expression\">{licenseExpression}</license>"
             : licenseUrl is not null ? $"<licenseUrl>{licenseUrl}</licenseUrl>" : string.Empty;
         if (libraryPath is null)
         {
+            _root.CreateFile(Path.Combine("packages", path, hashName), sha512 ?? NupkgHash(id, version));
             _root.CreateFile(Path.Combine("packages", path, nuspecName), $"""
                 <?xml version="1.0" encoding="utf-8"?>
                 <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
@@ -92,6 +95,10 @@ internal sealed class AssetsFileBuilder
 
         return this;
     }
+
+    /// <summary>The .nupkg.sha512 the builder writes for a package unless told otherwise (base64 of 64 bytes).</summary>
+    public static string NupkgHash(string id, string version) =>
+        Convert.ToBase64String(System.Security.Cryptography.SHA512.HashData(System.Text.Encoding.UTF8.GetBytes(id + version)));
 
     public AssetsFileBuilder Project(string name, string version, string[]? dependencies = null, bool direct = true)
     {

@@ -1,0 +1,146 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Nixery.Build.Sbom;
+using Nixery.Build.Tests.Sbom;
+using Nixery.Build.Tests.Support;
+
+namespace Nixery.Build.Tests.EndToEnd;
+
+/// <summary>
+/// The SBOM documents checked by tools nobody here wrote: the CycloneDX project's own validator (npm
+/// <c>@cyclonedx/cyclonedx-library</c>, strict JSON validation for 1.6), and the NuGet part against what the
+/// <c>CycloneDX</c> dotnet tool reports for the same restored project.
+/// </summary>
+[Collection(EndToEndTests.Name)]
+public sealed class SbomValidationTests : IDisposable
+{
+    private readonly PackageFeed _feed;
+    private readonly TempDirectory _temp = new("nixery-sbom");
+
+    public SbomValidationTests(PackageFeed feed) => _feed = feed;
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void CycloneDxValidatesWithTheCycloneDxLibrary()
+    {
+        var bom = _temp.Combine("image.cdx.json");
+        File.WriteAllBytes(bom, CycloneDxWriter.Write(SbomSamples.Contents()));
+
+        var (exitCode, output) = SbomValidators.ValidateCycloneDx(bom);
+        Assert.True(exitCode == 0, $"The CycloneDX library rejects the document:\n{output}");
+        Assert.Contains("valid", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The validator is no rubber stamp: the same document with a field 1.6 does not have, or a bad hash, fails.</summary>
+    [Theory]
+    [InlineData("unknown-field")]
+    [InlineData("bad-hash")]
+    public void TheCycloneDxValidatorRejectsABrokenDocument(string breakage)
+    {
+        var document = JsonNode.Parse(CycloneDxWriter.Write(SbomSamples.Contents()))!;
+        var component = document["components"]!.AsArray().First(c => c!["hashes"] is not null)!;
+        if (breakage == "unknown-field")
+        {
+            component["narHash"] = "not in the schema";
+        }
+        else
+        {
+            component["hashes"]![0]!["content"] = "xyz";
+        }
+
+        var bom = _temp.Combine("broken.cdx.json");
+        File.WriteAllText(bom, document.ToJsonString());
+        var (exitCode, output) = SbomValidators.ValidateCycloneDx(bom);
+        Assert.True(exitCode == 1, $"Expected the validator to reject the document (exit 1), got {exitCode}:\n{output}");
+    }
+
+    [Fact]
+    public void TheNuGetPartIsWhatTheCycloneDxDotnetToolReports()
+    {
+        using var project = RestoredProject();
+        var assetsFile = Path.Combine(project.Directory, "obj", "project.assets.json");
+        var ours = AppPackages.Read(assetsFile, "net10.0", "linux-x64");
+
+        // The tool, on the same restored project, for the same framework and RID, without restoring again.
+        var output = _temp.CreateDirectory("cyclonedx-dotnet");
+        Command.Run(
+            SbomValidators.CycloneDxTool(),
+            [project.ProjectFile, "--output", output, "--output-format", "Json", "--spec-version", "1.6", "--framework", "net10.0", "--runtime", "linux-x64", "--disable-package-restore"],
+            project.Directory,
+            new Dictionary<string, string?> { ["NUGET_PACKAGES"] = _feed.NuGetPackages, ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" }).EnsureSuccess();
+        using var toolBom = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(output, "bom.json")));
+        var toolPackages = toolBom.RootElement.GetProperty("components").EnumerateArray()
+            .Where(c => c.TryGetProperty("purl", out var purl) && purl.GetString()!.StartsWith("pkg:nuget/", StringComparison.Ordinal))
+            .ToList();
+
+        // What the tool lists beyond ours, stated exactly: the tool lists every package of the target, also those
+        // `dotnet publish` leaves out because the project references them with PrivateAssets="all" (here SharpZipLib
+        // and Nixery.Build) and those with no files for the app (here the analyzer package, which the tool marks
+        // scope "excluded").
+        var privateAssets = new[] { "Nixery.Build", "SharpZipLib" };
+        var expected = toolPackages
+            .Where(c => !(c.TryGetProperty("scope", out var scope) && scope.GetString() == "excluded"))
+            .Where(c => !privateAssets.Contains(c.GetProperty("name").GetString()))
+            .ToDictionary(c => c.GetProperty("purl").GetString()!, c => c, StringComparer.Ordinal);
+        var ourPurls = ours.Packages.ToDictionary(p => Purl.NuGet(p.Id, p.Version), StringComparer.Ordinal);
+
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), ourPurls.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["Newtonsoft.Json", "System.IO.Hashing"], ours.Packages.Select(p => p.Id));
+        foreach (var (purl, package) in ourPurls)
+        {
+            var hash = expected[purl].GetProperty("hashes").EnumerateArray().Single(h => h.GetProperty("alg").GetString() == "SHA-512");
+            Assert.Equal(hash.GetProperty("content").GetString()!.ToLowerInvariant(), package.Sha512);
+            var licence = expected[purl].GetProperty("licenses")[0];
+            var toolLicence = licence.TryGetProperty("expression", out var e) ? e.GetString() : licence.GetProperty("license").GetProperty("id").GetString();
+            Assert.Equal(toolLicence, package.License);
+        }
+
+        // The tool saw the packages we leave out: the comparison above is not vacuous.
+        Assert.Contains(toolPackages, c => c.GetProperty("name").GetString() == "SharpZipLib");
+        Assert.Contains(toolPackages, c => c.GetProperty("name").GetString() == "xunit.analyzers");
+        Assert.Equal(["Lib"], ours.Projects.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void TheDocumentsOfARealRestoreValidate()
+    {
+        using var project = RestoredProject();
+        var packages = AppPackages.Read(Path.Combine(project.Directory, "obj", "project.assets.json"), "net10.0", "linux-x64");
+        var contents = SbomSamples.Contents() with { AppPackages = packages };
+
+        var bom = _temp.Combine("real.cdx.json");
+        File.WriteAllBytes(bom, CycloneDxWriter.Write(contents));
+        var (exitCode, output) = SbomValidators.ValidateCycloneDx(bom);
+        Assert.True(exitCode == 0, $"The CycloneDX library rejects the document:\n{output}");
+    }
+
+    /// <summary>
+    /// HelloNix with what a real app has: a package with files (Newtonsoft.Json), a PrivateAssets="all" package with
+    /// files that publish leaves out (SharpZipLib), an analyzer package (xunit.analyzers), Nixery.Build itself, and a
+    /// project reference that brings its own package (System.IO.Hashing). Restored for linux-x64.
+    /// </summary>
+    private SampleProject RestoredProject()
+    {
+        var project = SampleProject.Copy(_feed);
+        var lib = Path.Combine(project.Root, "Lib");
+        Directory.CreateDirectory(lib);
+        File.WriteAllText(Path.Combine(lib, "Lib.csproj"), """
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework><Version>1.2.3</Version></PropertyGroup>
+              <ItemGroup><PackageReference Include="System.IO.Hashing" Version="10.0.0" /></ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(lib, "L.cs"), "namespace Lib; public static class L { public static int X => 1; }\n");
+        project.AddToProject("""
+            <ItemGroup>
+              <PackageReference Include="Newtonsoft.Json" Version="13.0.3" />
+              <PackageReference Include="SharpZipLib" Version="1.4.2" PrivateAssets="all" />
+              <PackageReference Include="xunit.analyzers" Version="1.18.0" />
+              <ProjectReference Include="../Lib/Lib.csproj" />
+            </ItemGroup>
+            """);
+        project.Dotnet(["restore", project.ProjectFile, "-r", "linux-x64"], binaryLog: false).EnsureSuccess();
+        return project;
+    }
+}
