@@ -47,7 +47,7 @@ public static class Purl
         var separator = '?';
         foreach (var (key, value) in qualifiers)
         {
-            purl.Append(separator).Append(key).Append('=').Append(Encode(value, keepSlash: key == "repository_url"));
+            purl.Append(separator).Append(key).Append('=').Append(Encode(value));
             separator = '&';
         }
 
@@ -55,13 +55,13 @@ public static class Purl
     }
 
     /// <summary>Percent-encodes <paramref name="text"/> as the purl spec asks of a name, version or qualifier value.</summary>
-    public static string Encode(string text, bool keepSlash = false)
+    public static string Encode(string text)
     {
         var result = new StringBuilder(text.Length);
         foreach (var b in Encoding.UTF8.GetBytes(text))
         {
             var c = (char)b;
-            if (char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '~' or ':' || (keepSlash && c == '/'))
+            if (char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '~' or ':')
             {
                 result.Append(c);
             }

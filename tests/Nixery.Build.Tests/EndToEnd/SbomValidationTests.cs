@@ -116,6 +116,56 @@ public sealed class SbomValidationTests : IDisposable
     }
 
     /// <summary>
+    /// Every purl parses with the package-url project's own library to the name and version the document gives the
+    /// component, and every licence expression parses as SPDX; in both formats.
+    /// </summary>
+    [Theory]
+    [InlineData("CycloneDX")]
+    [InlineData("SPDX")]
+    public void EveryPurlAndLicenceParsesWithIndependentParsers(string format)
+    {
+        var contents = SbomSamples.Contents();
+        var file = _temp.Combine("document." + format + ".json");
+        File.WriteAllBytes(file, format == "SPDX" ? SpdxWriter.Write(contents) : CycloneDxWriter.Write(contents));
+        using var document = JsonDocument.Parse(File.ReadAllBytes(file));
+        var named = format == "SPDX"
+            ? document.RootElement.GetProperty("packages").EnumerateArray()
+                .Where(p => p.TryGetProperty("externalRefs", out _))
+                .ToDictionary(p => p.GetProperty("externalRefs")[0].GetProperty("referenceLocator").GetString()!, p => (Name: p.GetProperty("name").GetString(), Version: p.TryGetProperty("versionInfo", out var v) ? v.GetString() : null))
+            : document.RootElement.GetProperty("components").EnumerateArray().Append(document.RootElement.GetProperty("metadata").GetProperty("component"))
+                .Where(c => c.TryGetProperty("purl", out _))
+                .ToDictionary(c => c.GetProperty("purl").GetString()!, c => (Name: c.GetProperty("name").GetString(), Version: c.TryGetProperty("version", out var v) ? v.GetString() : null));
+
+        using var parsed = SbomValidators.ParsePurlsAndLicences(file);
+        var purls = parsed.RootElement.GetProperty("purls").EnumerateArray().ToList();
+        Assert.Equal(named.Count, purls.Count);
+        foreach (var purl in purls)
+        {
+            var text = purl.GetProperty("purl").GetString()!;
+            Assert.True(purl.GetProperty("error").ValueKind == JsonValueKind.Null, $"{text}: {purl.GetProperty("error")}");
+            var type = purl.GetProperty("type").GetString();
+            if (type is "nix" or "nuget")
+            {
+                // Store paths and packages: the purl says the component's name and version.
+                Assert.Equal(named[text].Name, purl.GetProperty("name").GetString());
+                Assert.Equal(named[text].Version, purl.GetProperty("version").GetString());
+            }
+            else
+            {
+                // Images: named by their last path segment, versioned by the manifest digest.
+                Assert.Equal("oci", type);
+                Assert.Equal(named[text].Name!.Split('/')[^1], purl.GetProperty("name").GetString());
+                Assert.Equal(named[text].Version, purl.GetProperty("version").GetString());
+            }
+        }
+
+        var licences = parsed.RootElement.GetProperty("licences").EnumerateArray().ToList();
+        Assert.NotEmpty(licences);
+        Assert.All(licences, l => Assert.True(l.GetProperty("error").ValueKind == JsonValueKind.Null, $"{l.GetProperty("expression")}: {l.GetProperty("error")}"));
+        Assert.Contains(purls, p => p.GetProperty("name").GetString() == "libstdc++-compat" && p.GetProperty("version").GetString() == "1.0+git20240101");
+    }
+
+    /// <summary>
     /// HelloNix with what a real app has: a package with files (Newtonsoft.Json), a PrivateAssets="all" package with
     /// files that publish leaves out (SharpZipLib), an analyzer package (xunit.analyzers), Nixery.Build itself, and a
     /// project reference that brings its own package (System.IO.Hashing). Restored for linux-x64.

@@ -128,7 +128,7 @@ public sealed class SbomWriterTests
         var baseImage = components.Values.Single(c => c.GetProperty("bom-ref").GetString()!.StartsWith("base-image:", StringComparison.Ordinal));
         Assert.Equal("container", baseImage.GetProperty("type").GetString());
         Assert.StartsWith("pkg:oci/runtime-deps@sha256:", baseImage.GetProperty("purl").GetString(), StringComparison.Ordinal);
-        Assert.EndsWith("?arch=arm64&repository_url=mcr.microsoft.com/dotnet/runtime-deps&tag=10.0", baseImage.GetProperty("purl").GetString(), StringComparison.Ordinal);
+        Assert.EndsWith("?arch=arm64&repository_url=mcr.microsoft.com%2Fdotnet%2Fruntime-deps&tag=10.0", baseImage.GetProperty("purl").GetString(), StringComparison.Ordinal);
 
         var image = bom.RootElement.GetProperty("metadata").GetProperty("component");
         Assert.Equal("container", image.GetProperty("type").GetString());
