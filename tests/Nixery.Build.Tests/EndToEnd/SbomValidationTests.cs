@@ -9,7 +9,10 @@ namespace Nixery.Build.Tests.EndToEnd;
 /// <summary>
 /// The SBOM documents checked by tools nobody here wrote: the CycloneDX project's own validator (npm
 /// <c>@cyclonedx/cyclonedx-library</c>, strict JSON validation for 1.6), and the NuGet part against what the
-/// <c>CycloneDX</c> dotnet tool reports for the same restored project.
+/// <c>CycloneDX</c> dotnet tool reports for the same restored project. The SPDX document's purls and licences are
+/// parsed by the package-url project's packageurl-js and spdx-expression-parse; the official SPDX 2.3 JSON schema
+/// itself is not served by any registry these tests can reach (npm, Debian 12, NuGet), so a schema check of the SPDX
+/// document is not part of this suite.
 /// </summary>
 [Collection(EndToEndTests.Name)]
 public sealed class SbomValidationTests : IDisposable
