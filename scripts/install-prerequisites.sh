@@ -5,7 +5,9 @@
 # python3 (tarfile reads back our tars), docker-registry
 # (CNCF distribution, the registry pushes are tested against), apache2-utils (htpasswd) and openssl, and the host packages the
 # offline package set in samples/nixpkgs is built from (qemu-user-static among them, for its aarch64-linux set), plus
-# binfmt-support (registers qemu-aarch64 with binfmt_misc, so arm64 programs run transparently). Fetches the aarch64-linux
+# binfmt-support (registers qemu-aarch64 with binfmt_misc, so arm64 programs run transparently), and Node.js with npm
+# where `node` or `npm` is missing (the SBOM tests install the CycloneDX project's validator with npm; a Node.js that
+# is already there, from Debian or elsewhere, is kept). Fetches the aarch64-linux
 # set's content (samples/nixpkgs/fetch-arm64.sh). Runs `apt-get update` once, only when something
 # is missing. Needs root (or sudo). The .NET 10 SDK is expected to be installed already.
 set -euo pipefail
@@ -17,6 +19,9 @@ while read -r line; do
   [ -n "${line// /}" ] && packages+=("$line")
 done < "$root/samples/nixpkgs/host-packages.txt"
 packages+=("$@")
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

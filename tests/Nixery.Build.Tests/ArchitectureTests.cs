@@ -18,6 +18,7 @@ public partial class ArchitectureTests
         ["Settings"] = ["Nix", "BinaryCache", "Registry", "Layers", "Engines", "Cache", "Streams", "Oci"],
         ["Sources"] = ["Settings", "Nix", "BinaryCache", "Registry", "Layers", "Cache", "LayerFormat", "Oci"],
         ["Image"] = ["Settings", "Sources", "Layers", "LayerFormat", "Cache", "Nix", "Oci"],
+        ["Sbom"] = ["Nix", "Oci"],
         ["Sinks"] = ["Settings", "Registry", "Engines", "LayerFormat", "Streams", "Oci"],
 
         // The parts they are made of.

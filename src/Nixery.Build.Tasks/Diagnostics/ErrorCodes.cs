@@ -175,6 +175,11 @@ public static class ErrorCodes
     /// <summary>Warning: an app-host package's output (its library output, as lib.getLib chooses) has no lib folder.</summary>
     public const string AppHostPackageWithoutLibraries = "NIXIMG053";
 
+    // SBOMs: NIXIMG059.
+
+    /// <summary>The app's NuGet assets file (obj/project.assets.json), which the SBOM's package list comes from, cannot be read.</summary>
+    public const string AssetsFileUnreadable = "NIXIMG059";
+
     /// <summary>An unexpected failure inside Nixery.Build: a bug, reported without a stack trace.</summary>
     public const string InternalError = "NIXIMG099";
 }
