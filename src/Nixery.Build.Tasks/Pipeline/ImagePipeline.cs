@@ -124,6 +124,7 @@ public sealed class ImagePipeline
     private async Task<(BuiltImage Image, bool NixReused)> BuildAsync(ImageRequest request, LayerCache cache, BaseImage? baseImage, CancellationToken cancellationToken)
     {
         var (closure, nixReused, storeView) = await _closures.GetAsync(request, cancellationToken);
+        RuntimeFrameworkCheck.Check(request, closure, storeView, _log, baseImage);
         var media = request.Format == ImageFormat.Docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci;
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);

@@ -34,6 +34,7 @@ public sealed class PackageContentsTests
                 "tasks/net10.0/BouncyCastle.Cryptography.dll",
                 "tasks/net10.0/ICSharpCode.SharpZipLib.dll",
                 "tasks/net10.0/Nixery.Build.Tasks.dll",
+                "tasks/net10.0/NuGet.Versioning.dll",
                 "tasks/net10.0/SharpCompress.dll",
                 "tasks/net10.0/System.IO.Hashing.dll",
             ],
