@@ -72,7 +72,7 @@ public static class RuntimeFrameworkCheck
     }
 
     /// <summary>The version folders of one framework (symlinks to folders count, as the host follows them), in name order.</summary>
-    private static List<string> Installed(IStoreView store, string root, string framework) =>
+    internal static List<string> Installed(IStoreView store, string root, string framework) =>
         store.Children(root + "/shared/" + framework)
             .Where(c => store.IsFolder(c.Path))
             .Select(c => c.Name)
