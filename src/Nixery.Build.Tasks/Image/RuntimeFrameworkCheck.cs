@@ -111,7 +111,7 @@ public static class RuntimeFrameworkCheck
                 ? $"Set the ContainerEnvironmentVariable {RuntimeConfig.RollForwardVariable} to {policy} (or a more permissive policy), or remove it"
                 : $"Set RollForward to {policy} (or a more permissive policy) in the project";
             return $"{has} {where}, and {chosen} would be used; "
-                + $"or pin the exact version with a package set or NixDotnetRuntimePackage whose runtime is {framework.Name} {framework.VersionText}.";
+                + $"or use a package set or NixDotnetRuntimePackage whose runtime has {framework.Name} {framework.VersionText} itself.";
         }
 
         return $"{has} It needs a newer runtime than the image has: use a package set (NixPkgsChannel, NixPkgsPath) or NixDotnetRuntimePackage with {framework.Name} {framework.VersionText} or later, "

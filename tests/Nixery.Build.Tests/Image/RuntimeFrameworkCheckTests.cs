@@ -2,7 +2,9 @@ using Nixery.Build.Diagnostics;
 using Nixery.Build.Image;
 using Nixery.Build.Layers;
 using Nixery.Build.Nix;
+using Nixery.Build.Oci;
 using Nixery.Build.Settings;
+using Nixery.Build.Sources;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Image;
@@ -113,14 +115,39 @@ public sealed class RuntimeFrameworkCheckTests : IDisposable
         Assert.Contains(_log.Lines, l => l == "Nixery.Build: the app needs Microsoft.NETCore.App 11.0.0, and NixDotnetRuntimePackage is none; whether a runtime in the image can start it is not checked.");
     }
 
+    [Fact]
+    public void OnABaseImageWithoutANixRuntimeTheCheckIsSkippedAndSaid()
+    {
+        RuntimeConfig("""{"runtimeOptions":{"framework":{"name":"Microsoft.NETCore.App","version":"11.0.0"}}}""");
+        Check(Request() with { DotnetRuntimePackage = null }, Base());
+        Assert.Contains(_log.Lines, l => l == "Nixery.Build: the app needs Microsoft.NETCore.App 11.0.0, which the base image 'registry.test/dotnet/runtime:11.0' is to provide (NixDotnetRuntimePackage is none); whether it can start on that runtime is not checked.");
+    }
+
+    [Fact]
+    public void TheBaseImagesDotnetRollForwardCountsUnlessTheProjectsOverridesIt()
+    {
+        RuntimeConfig("""{"runtimeOptions":{"framework":{"name":"Microsoft.NETCore.App","version":"9.0.0"}}}""");
+        Check(Request(), Base("DOTNET_ROLL_FORWARD=Major"));
+        Assert.Contains(_log.Lines, l => l.Contains("9.0.0 (Major, DOTNET_ROLL_FORWARD in the image's environment) resolves to 10.0.12", StringComparison.Ordinal));
+
+        var e = Assert.Throws<NixImageException>(() => Check(Request() with { Environment = [new("DOTNET_ROLL_FORWARD", "Minor")] }, Base("DOTNET_ROLL_FORWARD=Major")));
+        Assert.Equal(ErrorCodes.RuntimeFrameworkMissing, e.Code);
+    }
+
+    private static BaseImage Base(params string[] env)
+    {
+        var digest = Digest.Parse("sha256:" + new string('0', 64));
+        return new BaseImage("registry.test/dotnet/runtime:11.0", digest, digest, new BaseImageConfig { Os = "linux", Architecture = "amd64", DiffIds = [], Env = env }, []);
+    }
+
     private void RuntimeConfig(string json) => File.WriteAllText(_temp.Combine("publish/App.runtimeconfig.json"), json);
 
-    private void Check(ImageRequest request)
+    private void Check(ImageRequest request, BaseImage? baseImage = null)
     {
         var closure = new RuntimeClosure(
             [new ResolvedPackage(Runtime, Runtime, _wrapper, "NixDotnetRuntimePackage")],
             new Dictionary<string, StorePathInfo>(StringComparer.Ordinal) { [_wrapper] = new(_wrapper, 1, [_wrapper, _unwrapped]) });
-        RuntimeFrameworkCheck.Check(request, closure, DiskStore.Instance, _log);
+        RuntimeFrameworkCheck.Check(request, closure, DiskStore.Instance, _log, baseImage);
     }
 
     private ImageRequest Request() => ImageRequestFactory.Create(new ImageInputs
