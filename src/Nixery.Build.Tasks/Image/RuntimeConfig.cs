@@ -63,7 +63,7 @@ public sealed record RuntimeConfig(IReadOnlyList<FrameworkReference> Frameworks)
 
         public RuntimeConfig Read(JsonElement options)
         {
-            if (environment.TryGetValue(RollForwardOnNoCandidateFxVariable, out var legacy)
+            if (Variable(RollForwardOnNoCandidateFxVariable) is { } legacy
                 && int.TryParse(legacy, NumberStyles.Integer, CultureInfo.InvariantCulture, out var legacyValue)
                 && FromLegacy(legacyValue) is { } legacyPolicy)
             {
@@ -128,7 +128,7 @@ public sealed record RuntimeConfig(IReadOnlyList<FrameworkReference> Frameworks)
             var applyPatches = _applyPatches;
             var source = _source;
             ApplySettings(framework, $"the {name} entry's ", ref rollForward, ref applyPatches, ref source);
-            if (environment.TryGetValue(RollForwardVariable, out var fromEnvironment))
+            if (Variable(RollForwardVariable) is { } fromEnvironment)
             {
                 if (!FrameworkResolution.TryParse(fromEnvironment, out rollForward))
                 {
@@ -138,7 +138,7 @@ public sealed record RuntimeConfig(IReadOnlyList<FrameworkReference> Frameworks)
                 source = $"{RollForwardVariable} in the image's environment";
             }
 
-            var toPrerelease = environment.TryGetValue(RollForwardToPrereleaseVariable, out var prerelease)
+            var toPrerelease = Variable(RollForwardToPrereleaseVariable) is { } prerelease
                 && int.TryParse(prerelease, NumberStyles.Integer, CultureInfo.InvariantCulture, out var flag) && flag == 1;
             return new FrameworkReference(name, versionText, version, rollForward, applyPatches, PreferRelease: !version.IsPrerelease && !toPrerelease, source);
         }
@@ -186,6 +186,10 @@ public sealed record RuntimeConfig(IReadOnlyList<FrameworkReference> Frameworks)
                 throw Unusable(fileName, "it uses both rollForward and one of rollForwardOnNoCandidateFx or applyPatches, which the host refuses");
             }
         }
+
+        /// <summary>A variable of the image's environment; null when unset or empty, as the host reads an empty one.</summary>
+        private string? Variable(string name) =>
+            environment.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
 
         private string String(JsonElement element, string property, string what) =>
             element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String

@@ -58,7 +58,33 @@ public sealed class HostResolutionTests : IDisposable
         Assert.True(failures.Count == 0, string.Join('\n', failures));
     }
 
-    /// <summary>The version folder the real host picks for the app, or "-" when it finds none.</summary>
+    [Theory]
+    // DOTNET_ROLL_FORWARD wins over the file; an empty one is none; one that is no policy stops the host.
+    [InlineData("Disable", "LatestMajor", "10.1.0")]
+    [InlineData("Major", "", "10.0.12")]
+    [InlineData("Disable", "latestpatch", "10.0.12")]
+    [InlineData("LatestMinor", "Newest", "refused")]
+    public void TheEnvironmentsPolicyIsReadAsTheHostReadsIt(string inFile, string variable, string expected)
+    {
+        var json = "{\"runtimeOptions\": {\"rollForward\": \"" + inFile + "\", \"framework\": {\"name\": \"Microsoft.NETCore.App\", \"version\": \"10.0.0\"}}}";
+        var environment = new Dictionary<string, string> { ["DOTNET_ROLL_FORWARD"] = variable };
+        string[] installed = ["10.0.3", "10.0.12", "10.1.0"];
+
+        Assert.Equal(expected, AskTheHost(0, json, installed, environment));
+        string ours;
+        try
+        {
+            ours = FrameworkResolution.Resolve(Assert.Single(RuntimeConfig.Parse(json, "app.runtimeconfig.json", environment).Frameworks), installed) ?? "-";
+        }
+        catch (Nixery.Build.Diagnostics.NixImageException e) when (e.Code == Nixery.Build.Diagnostics.ErrorCodes.RuntimeConfigUnusable)
+        {
+            ours = "refused";
+        }
+
+        Assert.Equal(expected, ours);
+    }
+
+    /// <summary>The version folder the real host picks for the app, "-" when it finds none, "refused" when it refuses a setting.</summary>
     private string AskTheHost(int index, string runtimeConfig, string[] versions, Dictionary<string, string> environment)
     {
         var root = _temp.CreateDirectory($"case{index}/dotnet");
@@ -96,6 +122,11 @@ public sealed class HostResolutionTests : IDisposable
         if (chosen.Success)
         {
             return Path.GetFileName(chosen.Groups["path"].Value);
+        }
+
+        if (run.Output.Contains("Invalid value for ", StringComparison.Ordinal))
+        {
+            return "refused";
         }
 
         Assert.True(

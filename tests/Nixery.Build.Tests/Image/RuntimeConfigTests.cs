@@ -56,6 +56,15 @@ public sealed class RuntimeConfigTests
     }
 
     [Fact]
+    public void AnEmptyVariableIsNoVariableAsTheHostReadsIt()
+    {
+        var framework = Assert.Single(Parse(
+            """{"runtimeOptions":{"rollForward":"Major","framework":{"name":"X","version":"1.0.0"}}}""",
+            new() { ["DOTNET_ROLL_FORWARD"] = string.Empty, ["DOTNET_ROLL_FORWARD_ON_NO_CANDIDATE_FX"] = string.Empty }).Frameworks);
+        Assert.Equal(RollForward.Major, framework.RollForward);
+    }
+
+    [Fact]
     public void RollForwardToPrereleaseMakesReleaseReferencesConsiderEveryVersion()
     {
         var config = Parse(
