@@ -175,6 +175,14 @@ public static class ErrorCodes
     /// <summary>Warning: an app-host package's output (its library output, as lib.getLib chooses) has no lib folder.</summary>
     public const string AppHostPackageWithoutLibraries = "NIXIMG053";
 
+    // The app's runtime: NIXIMG057 and NIXIMG058.
+
+    /// <summary>No framework version in the image's .NET runtime satisfies what the app's runtimeconfig.json asks for (with its roll-forward policy).</summary>
+    public const string RuntimeFrameworkMissing = "NIXIMG057";
+
+    /// <summary>The app's runtimeconfig.json, or a roll-forward variable of the image's environment, is something the .NET host would refuse.</summary>
+    public const string RuntimeConfigUnusable = "NIXIMG058";
+
     // SBOMs: NIXIMG059.
 
     /// <summary>The app's NuGet assets file (obj/project.assets.json), which the SBOM's package list comes from, cannot be read.</summary>

@@ -136,6 +136,7 @@ public sealed class ImagePipeline
             ImageFreshness.WriteLock(request, closure, _log);
         }
 
+        RuntimeFrameworkCheck.Check(request, closure, storeView, _log, baseImage);
         var media = request.Format == ImageFormat.Docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci;
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
         var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);

@@ -13,7 +13,7 @@ namespace Nixery.Build.Tests.EndToEnd;
 /// Layers from NARs equal layers from the store, path by path: every store path of the sample closure is dumped with
 /// <c>nix-store --dump</c>, and the tar written from its NAR (<see cref="NarStore"/>) must be byte for byte the tar
 /// written from the store on disk (<see cref="DiskStore"/>). So do the symlink layer of the top-level packages, the
-/// store paths native files are linked to, and DOTNET_ROOT.
+/// store paths native files are linked to, DOTNET_ROOT, and the framework versions under it.
 /// </summary>
 public sealed class NarStoreTests : IDisposable
 {
@@ -41,6 +41,13 @@ public sealed class NarStoreTests : IDisposable
             TarDigest(SymlinkLayer.Build(roots, UserDatabase.Entries(), store, NullBuildLog.Instance)));
         var runtime = new ResolvedPackage("dotnetCorePackages.runtime_10_0", "dotnetCorePackages.runtime_10_0", roots[1], "NixDotnetRuntimePackage");
         Assert.Equal(DotnetRoot.Find(runtime, DiskStore.Instance), DotnetRoot.Find(runtime, store));
+
+        // The framework versions the runtime check chooses from, through the wrapper's share/dotnet link into the
+        // unwrapped runtime's NAR: the same as on disk.
+        var root = DotnetRoot.Find(runtime, store);
+        var fromNars = RuntimeFrameworkCheck.Installed(store, root, "Microsoft.NETCore.App");
+        Assert.Equal(RuntimeFrameworkCheck.Installed(DiskStore.Instance, root, "Microsoft.NETCore.App"), fromNars);
+        Assert.Matches("^10\\.0\\.[0-9]+$", Assert.Single(fromNars));
     }
 
     [Fact]
