@@ -124,11 +124,11 @@ public sealed class ImagePipeline
     private async Task<(BuiltImage Image, bool NixReused)> BuildAsync(ImageRequest request, LayerCache cache, BaseImage? baseImage, CancellationToken cancellationToken)
     {
         var (closure, nixReused, storeView) = await _closures.GetAsync(request, cancellationToken);
-        var media = request.Format == ImageFormat.Docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci;
+        var media = ImageRequestChecks.MediaTypes(request);
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
-        var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
+        var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel, request.LayerCompression), workers);
         var jobs = LayerPlanner.Plan(request, closure, storeView, writer.Settings, _log, baseImage);
-        var built = LayerProducer.Produce(jobs, cache, writer, media.Layer(writer.Settings.Compression)!, _log, cancellationToken);
+        var built = LayerProducer.Produce(jobs, cache, writer, ImageRequestChecks.LayerMediaType(request), _log, cancellationToken);
         var baseLayers = baseImage?.Layers ?? [];
         var layers = baseLayers.Concat(built).ToList();
         var baseHistory = baseImage is null ? [] : ContainerConfiguration.BaseHistory(baseImage);
