@@ -31,8 +31,8 @@ public static class ImageRequestFactory
     /// <summary>zlib-ng level 5: measured the fastest level within 5% of gzip -6's size (bench/README.md).</summary>
     public const int DefaultCompressionLevel = 5;
 
-    /// <summary>zstd level 3 (zstd's own default): measured over 2× our gzip's speed at a smaller size (bench/README.md).</summary>
-    public const int DefaultZstdCompressionLevel = 3;
+    /// <summary>zstd level 2: measured the fastest level no larger than our gzip at its default (bench/README.md, "zstd layers").</summary>
+    public const int DefaultZstdCompressionLevel = 2;
 
     /// <summary>The highest zstd level NixImageCompressionLevel takes (20–22 need far more memory per thread).</summary>
     public const int MaxZstdCompressionLevel = 19;

@@ -120,7 +120,7 @@ public static class SettingCatalog
         Property("ContainerGenerateLabelsImageCreated", (i, v) => i with { GenerateCreatedLabel = v.Text }),
         Property("NixImageCacheDirectory", (i, v) => i with { CacheDirectory = v.Text }, documentedDefault: "`$XDG_CACHE_HOME/nixery-build`, else `$HOME/.cache/nixery-build`", resolved: r => r.Request.CacheDirectory),
         Property("NixImageCacheMaxSize", (i, v) => i with { CacheMaxSize = v.Text }, documentedDefault: "`10GB` (10×10⁹ bytes)", resolved: r => Number(r.Request.CacheMaxSize)),
-        Property("NixImageCompressionLevel", (i, v) => i with { CompressionLevel = v.Text }, documentedDefault: "`5` with gzip, `3` with zstd", resolved: r => Number(r.Request.CompressionLevel)),
+        Property("NixImageCompressionLevel", (i, v) => i with { CompressionLevel = v.Text }, documentedDefault: "`5` with gzip, `2` with zstd", resolved: r => Number(r.Request.CompressionLevel)),
         Property("NixImageLayerCompression", (i, v) => i with { LayerCompression = v.Text }, documentedDefault: "`gzip`", resolved: r => r.Request.LayerCompression.ToString().ToLowerInvariant()),
         Property("_NixImageSourceDateEpoch", (i, v) => i with { SourceDateEpoch = v.Text }),
         Property("NIX_PATH", (i, v) => i with { NixPath = v.Text }),

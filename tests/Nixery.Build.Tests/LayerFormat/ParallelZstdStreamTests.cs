@@ -48,6 +48,19 @@ public sealed class ParallelZstdStreamTests : IDisposable
     }
 
     [Fact]
+    public void AFrameDependsOnlyOnItsChunkNotOnTheFramesBefore()
+    {
+        // | chunk A | chunk B | + | chunk B |: B's frame is the same bytes either way (compressors are reused across frames).
+        var a = LayerData.Mixed(Chunk);
+        var b = a.Select((x, i) => (byte)(x ^ (i % 7))).ToArray();
+
+        var both = Compress([.. a, .. b], 3);
+        var alone = Compress(b, 3);
+
+        Assert.Equal(alone, both[^alone.Length..]);
+    }
+
+    [Fact]
     public void StreamThatNeverFillsAChunkStartsNoThread()
     {
         var input = LayerData.Mixed(Chunk - 1);

@@ -179,8 +179,8 @@ public sealed class ImageRequestFactoryTests : IDisposable
     [Theory]
     [InlineData("gzip", LayerCompression.Gzip, 5)]
     [InlineData(" GZip ", LayerCompression.Gzip, 5)]
-    [InlineData("zstd", LayerCompression.Zstd, 3)]
-    [InlineData("ZSTD", LayerCompression.Zstd, 3)]
+    [InlineData("zstd", LayerCompression.Zstd, 2)]
+    [InlineData("ZSTD", LayerCompression.Zstd, 2)]
     public void LayerCompressionIsGzipOrZstdInAnyCaseEachWithItsDefaultLevel(string value, LayerCompression expected, int level)
     {
         var request = ImageRequestFactory.Create(Inputs() with { LayerCompression = value });
