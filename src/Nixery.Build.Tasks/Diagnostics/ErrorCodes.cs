@@ -81,7 +81,7 @@ public static class ErrorCodes
     /// <summary>Warning: a cached layer's blob was missing, truncated or corrupt; the layer is built again.</summary>
     public const string CacheEntryDamaged = "NIXIMG025";
 
-    /// <summary>A cache or compression setting (NixImageCacheMaxSize, NixImageCompressionLevel) is invalid.</summary>
+    /// <summary>A cache or compression setting (NixImageCacheMaxSize, NixImageCompressionLevel, NixImageLayerCompression) is invalid.</summary>
     public const string InvalidCacheSetting = "NIXIMG026";
 
     /// <summary>Warning: an ELF file of the app needs a library that no Nix package of the image provides.</summary>
@@ -174,6 +174,14 @@ public static class ErrorCodes
 
     /// <summary>Warning: an app-host package's output (its library output, as lib.getLib chooses) has no lib folder.</summary>
     public const string AppHostPackageWithoutLibraries = "NIXIMG053";
+
+    // zstd layers: NIXIMG054 and NIXIMG055.
+
+    /// <summary>zstd layers (NixImageLayerCompression=zstd) asked for in a format that has no zstd layer type (ContainerImageFormat=Docker).</summary>
+    public const string LayerCompressionNotInFormat = "NIXIMG054";
+
+    /// <summary>An image with zstd layers is loaded into a local engine too old to read them (docker before 23).</summary>
+    public const string EngineCannotReadZstd = "NIXIMG055";
 
     // The app's runtime: NIXIMG057 and NIXIMG058.
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Processes;
 
@@ -43,8 +45,14 @@ public sealed class LocalEngine
         return new LocalEngine(kind, cli, log);
     }
 
-    /// <summary>A coded error unless the engine answers (Docker's daemon runs; Podman can reach its storage).</summary>
-    public async Task EnsureRunningAsync(CancellationToken cancellationToken)
+    /// <summary>The first Docker Engine release that reads zstd layers (moby 23.0, February 2023).</summary>
+    public const int FirstDockerWithZstd = 23;
+
+    /// <summary>
+    /// A coded error unless the engine answers (Docker's daemon runs; Podman can reach its storage), and, for an image
+    /// with zstd layers, unless it can read them (<see cref="CheckReadsZstd"/>).
+    /// </summary>
+    public async Task EnsureRunningAsync(CancellationToken cancellationToken, bool zstdLayers = false)
     {
         var result = await RunAsync(["info", "--format", "{{json .}}"], null, cancellationToken);
         if (result.ExitCode != 0)
@@ -55,6 +63,57 @@ public sealed class LocalEngine
                 + (Kind == LocalEngineKind.Docker ? "Start the Docker daemon (or point DOCKER_HOST at one), " : "Check that podman works for this user ('podman info'), ")
                 + "or remove LocalRegistry to write the image archive instead.");
         }
+
+        if (zstdLayers)
+        {
+            CheckReadsZstd(Kind, ServerVersion(Kind, result.StandardOutput));
+        }
+    }
+
+    /// <summary>
+    /// A coded error when the engine cannot read zstd layers: Docker before <see cref="FirstDockerWithZstd"/>. Podman
+    /// reads them (containers/image, since 2020); an engine whose version is unknown is let try.
+    /// </summary>
+    /// <param name="version">The engine's version as <c>info</c> reports it (<c>20.10.24+dfsg1</c>, <c>28.3.2</c>), or null.</param>
+    public static void CheckReadsZstd(LocalEngineKind kind, string? version)
+    {
+        if (kind != LocalEngineKind.Docker || MajorOf(version) is not { } major || major >= FirstDockerWithZstd)
+        {
+            return;
+        }
+
+        throw new NixImageException(
+            ErrorCodes.EngineCannotReadZstd,
+            $"The image has zstd layers, but the Docker Engine here is {version}, and Docker reads zstd layers from {FirstDockerWithZstd}.0 on. Upgrade Docker, load into podman (LocalRegistry=Podman), or build gzip layers (NixImageLayerCompression=gzip).");
+    }
+
+    /// <summary>The server's version from <c>info --format '{{json .}}'</c>: Docker's <c>ServerVersion</c>, podman's <c>version.Version</c>; null when absent.</summary>
+    public static string? ServerVersion(LocalEngineKind kind, string infoJson)
+    {
+        try
+        {
+            using var info = JsonDocument.Parse(infoJson);
+            var root = info.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            var version = kind == LocalEngineKind.Docker
+                ? root.TryGetProperty("ServerVersion", out var server) ? server : default
+                : root.TryGetProperty("version", out var podman) && podman.ValueKind == JsonValueKind.Object && podman.TryGetProperty("Version", out var inner) ? inner : default;
+            return version.ValueKind == JsonValueKind.String ? version.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static int? MajorOf(string? version)
+    {
+        var digits = new string((version ?? string.Empty).Trim().TakeWhile(char.IsAsciiDigit).ToArray());
+        return int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var major) ? major : null;
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ public sealed record WrittenLayer(Digest Digest, Digest DiffId, long Size, long 
 /// Everything besides the entries that decides a layer's bytes; part of every layer cache key.
 /// </summary>
 /// <param name="ModificationTime">The mtime of every entry.</param>
-/// <param name="CompressionLevel">The codec's level (zlib: 1, fastest, to 9, smallest).</param>
+/// <param name="CompressionLevel">The codec's level, 1 (fastest) up to its <see cref="ILayerCodec.MaxLevel"/> (gzip 9, zstd 19).</param>
 /// <param name="Compression">The codec (<see cref="LayerCodecs"/>).</param>
 public sealed record LayerWriterSettings(DateTimeOffset ModificationTime, int CompressionLevel, LayerCompression Compression = LayerCompression.Gzip)
 {
@@ -25,7 +25,7 @@ public sealed record LayerWriterSettings(DateTimeOffset ModificationTime, int Co
 }
 
 /// <summary>
-/// Streams layer entries through tar → SHA-256 (diffID) → the codec (gzip) → SHA-256 (digest) → destination,
+/// Streams layer entries through tar → SHA-256 (diffID) → the codec (gzip or zstd) → SHA-256 (digest) → destination,
 /// in one pass: no layer is ever held in memory.
 /// </summary>
 public sealed class LayerWriter
@@ -36,12 +36,12 @@ public sealed class LayerWriter
 
     private readonly CompressionWorkers? _workers;
 
-    /// <param name="settings">The mtime and gzip level.</param>
+    /// <param name="settings">The mtime, the codec and its level.</param>
     /// <param name="workers">Threads that compress chunks, shared by all layers of a build; null to use one of its own per layer.</param>
     public LayerWriter(LayerWriterSettings settings, CompressionWorkers? workers = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.CompressionLevel, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(settings.CompressionLevel, 9);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(settings.CompressionLevel, settings.Codec.MaxLevel);
         Settings = settings;
         _workers = workers;
     }

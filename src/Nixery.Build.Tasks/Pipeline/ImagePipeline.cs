@@ -137,11 +137,11 @@ public sealed class ImagePipeline
         }
 
         RuntimeFrameworkCheck.Check(request, closure, storeView, _log, baseImage);
-        var media = request.Format == ImageFormat.Docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci;
+        var media = ImageRequestChecks.MediaTypes(request);
         using var workers = new CompressionWorkers(System.Environment.ProcessorCount);
-        var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel), workers);
+        var writer = new LayerWriter(new LayerWriterSettings(request.Created, request.CompressionLevel, request.LayerCompression), workers);
         var jobs = LayerPlanner.Plan(request, closure, storeView, (kind, inputs) => ImageFreshness.LayerKey(kind, writer.Settings, inputs), _log, baseImage);
-        var built = LayerProducer.Produce(jobs, cache, writer, media.Layer(writer.Settings.Compression)!, _log, cancellationToken);
+        var built = LayerProducer.Produce(jobs, cache, writer, ImageRequestChecks.LayerMediaType(request), _log, cancellationToken);
         var baseLayers = baseImage?.Layers ?? [];
         var layers = baseLayers.Concat(built).ToList();
         var baseHistory = baseImage is null ? [] : ContainerConfiguration.BaseHistory(baseImage);

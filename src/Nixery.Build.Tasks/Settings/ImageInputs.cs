@@ -157,8 +157,11 @@ public sealed record ImageInputs
     /// <summary>NixImageCacheMaxSize: 10GB, 500MB, 2GiB or bytes.</summary>
     public string? CacheMaxSize { get; init; }
 
-    /// <summary>NixImageCompressionLevel: gzip level 1 to 9.</summary>
+    /// <summary>NixImageCompressionLevel: the codec's level (gzip 1 to 9, zstd 1 to 19).</summary>
     public string? CompressionLevel { get; init; }
+
+    /// <summary>NixImageLayerCompression: gzip or zstd.</summary>
+    public string? LayerCompression { get; init; }
 
     /// <summary>The SOURCE_DATE_EPOCH environment variable.</summary>
     public string? SourceDateEpoch { get; init; }

@@ -123,8 +123,11 @@ public sealed record ImageRequest
     /// <summary>The time written into the config and every tar entry.</summary>
     public required DateTimeOffset Created { get; init; }
 
-    /// <summary>zlib level for layers.</summary>
+    /// <summary>The codec's level for layers (gzip 1 to 9, zstd 1 to 19).</summary>
     public required int CompressionLevel { get; init; }
+
+    /// <summary>How the layers this image makes are compressed (a base image's layers stay as they are).</summary>
+    public required LayerCompression LayerCompression { get; init; }
 }
 
 /// <summary>Constants of the image format and of Nix that are not settings (the settings' defaults are in <see cref="ImageRequestFactory"/>).</summary>

@@ -42,6 +42,7 @@ public static class ImageRequestChecks
             ImageNames.ValidateTag(tag);
         }
 
+        LayerMediaType(request);
         if (request.LayerBudget < 1)
         {
             throw new NixImageException(ErrorCodes.LayerLimit, $"NixLayerBudget is {request.LayerBudget}, but it must be at least 1. Set it to a number from 1 to {ImageDefaults.MaxLayers - 2}.");
@@ -67,4 +68,14 @@ public static class ImageRequestChecks
             ImageSettings.ValidateUser(user, namesKnown: request.BaseImage is null);
         }
     }
+
+    /// <summary>The media types of the request's format (ContainerImageFormat).</summary>
+    public static ImageMediaTypes MediaTypes(ImageRequest request) => request.Format == ImageFormat.Docker ? ImageMediaTypes.Docker : ImageMediaTypes.Oci;
+
+    /// <summary>The media type of the layers the image makes, in its format; a coded error when the format has none for the compression.</summary>
+    public static string LayerMediaType(ImageRequest request) =>
+        MediaTypes(request).Layer(request.LayerCompression)
+        ?? throw new NixImageException(
+            ErrorCodes.LayerCompressionNotInFormat,
+            $"NixImageLayerCompression is {request.LayerCompression.ToString().ToLowerInvariant()}, but ContainerImageFormat {request.Format} has no media type for such layers (Docker's v2 schema knows only gzip and plain tar). Use ContainerImageFormat=OCI (the default) with zstd, or NixImageLayerCompression=gzip.");
 }

@@ -31,6 +31,15 @@ public static class ImageRequestFactory
     /// <summary>zlib-ng level 5: measured the fastest level within 5% of gzip -6's size (bench/README.md).</summary>
     public const int DefaultCompressionLevel = 5;
 
+    /// <summary>zstd level 2: measured the fastest level no larger than our gzip at its default (bench/README.md, "zstd layers").</summary>
+    public const int DefaultZstdCompressionLevel = 2;
+
+    /// <summary>The highest zstd level NixImageCompressionLevel takes (20–22 need far more memory per thread).</summary>
+    public const int MaxZstdCompressionLevel = 19;
+
+    /// <summary>NixImageLayerCompression when empty.</summary>
+    public const LayerCompression DefaultLayerCompression = Oci.LayerCompression.Gzip;
+
     /// <summary>NixImageCacheMaxSize, as the docs write it: 10GB, that is 10×10⁹ bytes (GiB would be 2³⁰).</summary>
     public const string DefaultCacheMaxSize = "10GB";
 
@@ -70,6 +79,7 @@ public static class ImageRequestFactory
             inputs.AppCommand.Count > 0 ? inputs.AppCommand : DefaultAppCommand(inputs, workingDirectory, baseImage is not null), inputs.AppCommandArgs, inputs.DefaultArgs, inputs.AppCommandInstruction, inputs.Entrypoint, inputs.EntrypointArgs);
         var created = CreatedFrom(inputs.SourceDateEpoch);
         var localEngine = ImageSettings.LocalEngine(inputs.LocalRegistry);
+        var compression = LayerCompressionOf(inputs.LayerCompression);
         // As the SDK: a registry or a local engine is the destination instead of the archive, unless the archive is asked for too.
         var writeArchive = (string.IsNullOrWhiteSpace(inputs.Registry) && localEngine is null) || !string.IsNullOrWhiteSpace(inputs.ArchiveOutputPath);
         if (!string.IsNullOrWhiteSpace(inputs.Registry))
@@ -113,7 +123,8 @@ public static class ImageRequestFactory
             PopularityFile = popularityFile,
             CacheDirectory = CacheDirectory(inputs.CacheDirectory, baseDirectory, inputs.XdgCacheHome, inputs.HomeDirectory),
             CacheMaxSize = CacheMaxSize(inputs.CacheMaxSize),
-            CompressionLevel = CompressionLevel(inputs.CompressionLevel),
+            CompressionLevel = CompressionLevel(inputs.CompressionLevel, compression),
+            LayerCompression = compression,
             IntermediateDirectory = Path.GetFullPath(inputs.IntermediateDirectory, baseDirectory),
             Created = created,
         };
@@ -288,16 +299,26 @@ public static class ImageRequestFactory
         }
     }
 
-    private static int CompressionLevel(string? value)
+    private static LayerCompression LayerCompressionOf(string? value) => (value ?? string.Empty).Trim().ToLowerInvariant() switch
     {
+        "" => DefaultLayerCompression,
+        "gzip" => Oci.LayerCompression.Gzip,
+        "zstd" => Oci.LayerCompression.Zstd,
+        _ => throw new NixImageException(ErrorCodes.InvalidCacheSetting, $"NixImageLayerCompression '{value}' is not a layer compression this package writes. Use gzip (the default) or zstd."),
+    };
+
+    /// <summary>NixImageCompressionLevel: the codec's own level (gzip 1–9, zstd 1–19), else its default.</summary>
+    private static int CompressionLevel(string? value, LayerCompression compression)
+    {
+        var (name, max, fallback) = compression == Oci.LayerCompression.Zstd ? ("zstd", MaxZstdCompressionLevel, DefaultZstdCompressionLevel) : ("gzip", 9, DefaultCompressionLevel);
         if (string.IsNullOrWhiteSpace(value))
         {
-            return DefaultCompressionLevel;
+            return fallback;
         }
 
-        if (!int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var level) || level is < 1 or > 9)
+        if (!int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var level) || level < 1 || level > max)
         {
-            throw new NixImageException(ErrorCodes.InvalidCacheSetting, $"NixImageCompressionLevel '{value}' is not a gzip level. Use a number from 1 (fastest) to 9 (smallest).");
+            throw new NixImageException(ErrorCodes.InvalidCacheSetting, $"NixImageCompressionLevel '{value}' is not a {name} level. Use a number from 1 (fastest) to {max} (smallest).");
         }
 
         return level;

@@ -8,7 +8,8 @@ namespace Nixery.Build.Sinks;
 /// LocalRegistry (Docker or Podman, as in the SDK): the image archive streamed into the engine's <c>load</c>, so
 /// <c>docker images</c> / <c>podman images</c> show it under its repository and every tag. An image that is up to date
 /// and that the engine already holds under every tag (its ID is the config digest) is not loaded again: one
-/// <c>image inspect</c>, no other call. Before a load the engine is asked whether it answers (a coded error if not).
+/// <c>image inspect</c>, no other call. Before a load the engine is asked whether it answers (a coded error if not),
+/// and for an image with zstd layers whether it reads them (Docker before 23 does not: a coded error).
 /// </summary>
 public sealed class LocalEngineSink(LocalEngine engine, RepositoryTags names, DateTimeOffset created, IBuildLog log) : IImageSink
 {
@@ -25,7 +26,9 @@ public sealed class LocalEngineSink(LocalEngine engine, RepositoryTags names, Da
             return new SinkResult(Kind, references, Wrote: false);
         }
 
-        await engine.EnsureRunningAsync(cancellationToken);
+        // Every layer is loaded, the base image's too: any zstd one needs an engine that reads zstd.
+        var zstdLayers = image.Images.SelectMany(i => i.Layers).Any(l => MediaTypes.CompressionOf(l.Blob.Descriptor.MediaType) == LayerCompression.Zstd);
+        await engine.EnsureRunningAsync(cancellationToken, zstdLayers);
         await engine.LoadAsync(
             (input, token) => Task.Run(() => OciArchiveWriter.WriteTo(input, image, names.Repository, names.Tags, created, token), token),
             cancellationToken);

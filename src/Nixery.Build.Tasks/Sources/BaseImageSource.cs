@@ -1,5 +1,6 @@
 using Nixery.Build.Cache;
 using Nixery.Build.Diagnostics;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Oci;
 using Nixery.Build.Registry;
 using Nixery.Build.Settings;
@@ -12,9 +13,16 @@ namespace Nixery.Build.Sources;
 /// </summary>
 public sealed record BaseImage(string Reference, Digest ResolvedDigest, Digest ManifestDigest, BaseImageConfig Config, IReadOnlyList<LayerBlob> Layers)
 {
-    /// <summary>Each layer's bytes and whether they are gzip-compressed (else a plain tar; zstd bases are refused when pulled), bottom first.</summary>
+    /// <summary>
+    /// Each layer's bytes, bottom first, and whether they are gzip-compressed (else a plain tar): a zstd layer is opened
+    /// through its decoder, so it is read as a plain tar (its blob stays as it is in the image).
+    /// </summary>
     public IReadOnlyList<(Func<Stream> Open, bool Gzip)> Tars =>
-        Layers.Select(l => (l.Blob.Open, MediaTypes.CompressionOf(l.Blob.Descriptor.MediaType) == LayerCompression.Gzip)).ToList();
+        Layers.Select(l => MediaTypes.CompressionOf(l.Blob.Descriptor.MediaType) switch
+        {
+            LayerCompression.Zstd => ((Func<Stream>)(() => new ZstdReadStream(l.Blob.Open())), false),
+            var compression => (l.Blob.Open, compression == LayerCompression.Gzip),
+        }).ToList();
 }
 
 /// <summary>Where the pipeline gets a request's base image from: its registry (<see cref="RegistryBaseImageSource"/>), or a fake in tests.</summary>
@@ -76,12 +84,14 @@ public sealed class RegistryBaseImageSource : IBaseImageSource
             throw Unusable(reference, $"its config names {config.DiffIds.Count} layer(s) and its manifest {pulled.Layers.Count}.");
         }
 
-        if (pulled.Layers.FirstOrDefault(l => MediaTypes.CompressionOf(l.Descriptor.MediaType) == LayerCompression.Zstd) is { } zstd)
+        var docker = format == ImageFormat.Docker;
+        if (docker && pulled.Layers.FirstOrDefault(l => MediaTypes.CompressionOf(l.Descriptor.MediaType) == LayerCompression.Zstd) is { } zstd)
         {
-            throw Unusable(reference, $"its layer {zstd.Descriptor.Digest} is compressed with zstd, which this package cannot read (to extend the base's /etc/passwd). Use a base image with gzip layers.");
+            throw new NixImageException(
+                ErrorCodes.LayerCompressionNotInFormat,
+                $"ContainerBaseImage '{reference}' has zstd layers ({zstd.Descriptor.Digest}), but ContainerImageFormat Docker has no media type for them (Docker's v2 schema knows only gzip and plain tar). Use ContainerImageFormat=OCI (the default), or a base image with gzip layers.");
         }
 
-        var docker = format == ImageFormat.Docker;
         var layers = pulled.Layers.Select((blob, i) => new LayerBlob(
             blob with { Descriptor = blob.Descriptor with { MediaType = MediaTypes.LayerIn(blob.Descriptor.MediaType, docker) } },
             config.DiffIds[i],

@@ -625,30 +625,12 @@ public sealed partial class NarFetcherTests : IDisposable
             LockFile.SourceOf(source, _temp.Path),
             [new ResolvedPackage("cacert", "cacert", Cacert, "NixDefaultPackages"), new ResolvedPackage("hello", "hello", Hello, "NixPackage")],
             Lock.ToDictionary(p => p.Path, StringComparer.Ordinal)));
-        var request = new ImageRequest
+        var request = LockRequests.Create(_temp, "hello", lockFile, source, [new("cacert", "NixDefaultPackages"), new("hello", "NixPackage")]) with
         {
-            PublishDirectory = _temp.Combine("publish"),
-            Packages = [new("cacert", "NixDefaultPackages"), new("hello", "NixPackage")],
-            Source = source,
-            Platform = Platform.FromNixSystem("x86_64-linux"),
-            NixMode = NixMode.Lock,
-            LockFile = lockFile,
             BinaryCaches = NixModeSettings.Caches("file://" + cache + "/"),
             TrustedPublicKeys = NixModeSettings.Keys(Trusted.PublicKeyText),
-            Repository = "hello",
-            Tags = ["latest"],
-            ArchivePath = _temp.Combine("image", "hello.tar"),
-            WriteArchive = true,
-            WorkingDirectory = "/app",
             Entrypoint = ["/app/hello"],
-            User = "1000:1000",
-            Format = ImageFormat.Oci,
-            LayerBudget = 50,
-            IntermediateDirectory = _temp.Combine("obj"),
             CacheDirectory = _temp.Combine("layer-cache"),
-            CacheMaxSize = 1 << 30,
-            Created = DateTimeOffset.FromUnixTimeSeconds(1700000000),
-            CompressionLevel = 1,
         };
 
         var result = await new LockClosureSource(_log).GetAsync(request, closureKey: null, CancellationToken.None);

@@ -1,13 +1,48 @@
 using Nixery.Build.Cache;
+using Nixery.Build.LayerFormat;
 using Nixery.Build.Oci;
+using Nixery.Build.Pipeline;
 using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.Cache;
 
 public sealed class LayerCacheTests : IDisposable
 {
+    private static readonly LayerWriterSettings Settings = new(DateTimeOffset.FromUnixTimeSeconds(1), 6);
+
     private readonly TempDirectory _temp = new();
     private readonly List<string> _damage = [];
+
+    [Fact]
+    public void GzipAndZstdLayersOfTheSameEntriesHaveTheirOwnKeysAndBothStay()
+    {
+        var cache = new LayerCache(_temp.Combine("cache"));
+        var content = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("the same content, twice over ", 2000)));
+        var entries = () => new LayerEntry[] { new InlineFileEntry("app/a.txt", 0b110_100_100, content) };
+        var gzip = new LayerWriter(Settings);
+        var zstd = new LayerWriter(Settings with { Compression = LayerCompression.Zstd, CompressionLevel = 3 });
+        var gzipKey = ImageFreshness.LayerKey("app", gzip.Settings, ["app/a.txt"]);
+        var zstdKey = ImageFreshness.LayerKey("app", zstd.Settings, ["app/a.txt"]);
+
+        Assert.NotEqual(gzipKey, zstdKey);
+        // Even at the same level: the codec, not only its level, is in the key.
+        Assert.NotEqual(ImageFreshness.LayerKey("app", Settings, ["x"]), ImageFreshness.LayerKey("app", Settings with { Compression = LayerCompression.Zstd }, ["x"]));
+        foreach (var (key, writer) in new[] { (gzipKey, gzip), (zstdKey, zstd) })
+        {
+            var written = cache.Blobs.Add(stream => writer.Write(entries(), stream, CancellationToken.None), w => w.Digest);
+            cache.Put(key, new CachedLayer(written.Digest, written.DiffId, written.Size, written.UncompressedSize));
+        }
+
+        var fromGzip = new LayerCache(cache.Root).TryGet(gzipKey, _damage.Add);
+        var fromZstd = new LayerCache(cache.Root).TryGet(zstdKey, _damage.Add);
+        Assert.NotNull(fromGzip);
+        Assert.NotNull(fromZstd);
+        Assert.NotEqual(fromGzip.Digest, fromZstd.Digest);
+        Assert.Equal(fromGzip.DiffId, fromZstd.DiffId);
+        Assert.Equal([0x1F, 0x8B], File.ReadAllBytes(cache.Blobs.PathOf(fromGzip.Digest))[..2]);
+        Assert.Equal([0x28, 0xB5, 0x2F, 0xFD], File.ReadAllBytes(cache.Blobs.PathOf(fromZstd.Digest))[..4]);
+        Assert.Empty(_damage);
+    }
 
     [Fact]
     public void MissThenHitAfterPut()

@@ -21,16 +21,24 @@ public sealed class BaseImageRegistry : IDisposable
         Build(layout, "amd64", "/bin/busybox");
         Build(layout, "arm64", Path.Combine(RepositoryRoot.Path, "samples", "nixpkgs", ".arm64", "root", "usr", "bin", "busybox"));
         AddIndex(layout);
+        // A base of its own content for zstd: pushing the amd64 one again with zstd would reuse its gzip blobs.
+        Build(layout, "amd64", "/bin/busybox", tag: "zstd");
         Run("skopeo", "copy", "--quiet", $"oci:{layout}:amd64", $"docker://{Registry.Name}/test/base:1", "--dest-tls-verify=false");
         Run("skopeo", "copy", "--quiet", "--multi-arch", "all", $"oci:{layout}:multi", $"docker://{Registry.Name}/test/base:multi", "--dest-tls-verify=false");
+        // The same amd64 base with zstd layers, as skopeo recompresses it.
+        Run("skopeo", "copy", "--quiet", "--dest-compress-format", "zstd", $"oci:{layout}:zstd", $"docker://{Registry.Name}/test/base:zstd", "--dest-tls-verify=false");
         OnePlatform = Manifest("test/base:1");
         Multi = Manifest("test/base:multi");
+        Zstd = Manifest("test/base:zstd");
     }
 
     public TestRegistry Registry { get; } = new();
 
     /// <summary>The single-platform base as the registry serves it: digest and raw manifest.</summary>
     public (string Digest, JsonElement Manifest) OnePlatform { get; }
+
+    /// <summary>The amd64 base with zstd layers (skopeo <c>--dest-compress-format zstd</c>): digest and raw manifest.</summary>
+    public (string Digest, JsonElement Manifest) Zstd { get; }
 
     /// <summary>The index: its digest, and the index itself.</summary>
     public (string Digest, JsonElement Manifest) Multi { get; }
@@ -49,11 +57,12 @@ public sealed class BaseImageRegistry : IDisposable
     }
 
     /// <summary>One platform's base: busybox as /bin/sh, cat and id, a user 'base' (1000), /etc/os-release, /tmp; user base, a label, a variable.</summary>
-    private void Build(string layout, string architecture, string busybox)
+    private void Build(string layout, string architecture, string busybox, string? tag = null)
     {
-        var bundle = _work.Combine("bundle-" + architecture);
-        Run("umoci", "new", "--image", $"{layout}:{architecture}");
-        Run("umoci", "unpack", "--image", $"{layout}:{architecture}", bundle);
+        var name = tag ?? architecture;
+        var bundle = _work.Combine("bundle-" + name);
+        Run("umoci", "new", "--image", $"{layout}:{name}");
+        Run("umoci", "unpack", "--image", $"{layout}:{name}", bundle);
         var root = Path.Combine(bundle, "rootfs");
         Directory.CreateDirectory(Path.Combine(root, "bin"));
         Directory.CreateDirectory(Path.Combine(root, "etc"));
@@ -65,12 +74,12 @@ public sealed class BaseImageRegistry : IDisposable
 
         File.WriteAllText(Path.Combine(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\nbase:x:1000:1000:base:/home/base:/bin/sh\n");
         File.WriteAllText(Path.Combine(root, "etc", "group"), "root:x:0:\nbase:x:1000:\n");
-        File.WriteAllText(Path.Combine(root, "etc", "os-release"), $"NAME=\"Nixery.Build test base {architecture}\"\n");
+        File.WriteAllText(Path.Combine(root, "etc", "os-release"), $"NAME=\"Nixery.Build test base {architecture}{(tag is null ? string.Empty : " " + tag)}\"\n");
         Directory.CreateDirectory(Path.Combine(root, "tmp"));
         File.SetUnixFileMode(Path.Combine(root, "tmp"), (UnixFileMode)0b1_111_111_111);
-        Run("umoci", "repack", "--image", $"{layout}:{architecture}", bundle);
+        Run("umoci", "repack", "--image", $"{layout}:{name}", bundle);
         Run(
-            "umoci", "config", "--image", $"{layout}:{architecture}", "--os", "linux", "--architecture", architecture,
+            "umoci", "config", "--image", $"{layout}:{name}", "--os", "linux", "--architecture", architecture,
             "--config.env", "BASE_VAR=from-base", "--config.label", "base.label=yes", "--config.user", "base", "--config.cmd", "/bin/sh");
     }
 
@@ -212,6 +221,32 @@ public sealed class BaseImageTests : IClassFixture<BaseImageRegistry>
         var run = image.Run();
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Contains("jq says: jq-1.6", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AZstdBaseIsTakenAndItsLayersKeptAsTheyAre()
+    {
+        using var project = SampleProject.Copy(_feed);
+        var baseLayer = _bases.Zstd.Manifest.GetProperty("layers")[0];
+        Assert.Equal("application/vnd.oci.image.layer.v1.tar+zstd", baseLayer.GetProperty("mediaType").GetString());
+
+        var publish = project.Publish("-r", "linux-x64", "-p:ContainerBaseImage=" + $"{Registry.Name}/test/base:zstd");
+
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        using var image = new ImageReader(project.DefaultArchive());
+        var layers = image.Manifest().GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(baseLayer.GetProperty("digest").GetString(), layers[0].GetProperty("digest").GetString());
+        Assert.Equal("application/vnd.oci.image.layer.v1.tar+zstd", layers[0].GetProperty("mediaType").GetString());
+        Assert.All(layers.Skip(1), l => Assert.Equal("application/vnd.oci.image.layer.v1.tar+gzip", l.GetProperty("mediaType").GetString()));
+
+        // umoci 0.4.7 reads no zstd: run it from skopeo's gzip copy (same config, so the same diff IDs).
+        using var work = new TempDirectory("nixery-zstd-base");
+        Command.Run("skopeo", ["copy", "--quiet", "--dest-compress-format", "gzip", $"oci-archive:{project.DefaultArchive()}", $"oci:{work.Combine("gzip")}:image"]).EnsureSuccess();
+        using var converted = ImageReader.FromLayout(work.Combine("gzip"), "image");
+        var run = converted.Run(["/bin/sh", "-c", "cat /etc/os-release; /app/HelloNix"]);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("Nixery.Build test base amd64 zstd", run.Output, StringComparison.Ordinal);
+        Assert.Contains("Hello from Nix!", run.Output, StringComparison.Ordinal);
     }
 
     [Fact]

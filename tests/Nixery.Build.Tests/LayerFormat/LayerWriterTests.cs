@@ -113,9 +113,34 @@ public sealed class LayerWriterTests : IDisposable
 
     private List<LayerEntry> Entries() => FileTree.Walk(_temp.Combine("app"), "app", FileTree.NormalizedMode).ToList();
 
-    private (WrittenLayer Layer, byte[] Bytes) Write(int compressionLevel)
+    [Fact]
+    public void ZstdLayerHasTheSameDiffIdAsGzipAndItsOwnDigest()
     {
-        var writer = new LayerWriter(ImageDefaults.Epoch, compressionLevel);
+        var (gzip, _) = Write(compressionLevel: 5);
+        var (zstd, bytes) = Write(compressionLevel: 3, LayerCompression.Zstd);
+
+        Assert.Equal([0x28, 0xB5, 0x2F, 0xFD], bytes[..4]);
+        var tar = ParallelZstdStreamTests.Decompress(bytes);
+        Assert.Equal(Digest.Of(tar), zstd.DiffId);
+        Assert.Equal(gzip.DiffId, zstd.DiffId);
+        Assert.Equal(Digest.Of(bytes), zstd.Digest);
+        Assert.NotEqual(gzip.Digest, zstd.Digest);
+    }
+
+    [Theory]
+    [InlineData(LayerCompression.Gzip, 10)]
+    [InlineData(LayerCompression.Zstd, 20)]
+    [InlineData(LayerCompression.Zstd, 0)]
+    public void LevelsBeyondTheCodecsAreRefused(LayerCompression compression, int level) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LayerWriter(new LayerWriterSettings(ImageDefaults.Epoch, level, compression)));
+
+    [Fact]
+    public void ZstdLevelsUpToNineteenAreTaken() =>
+        Assert.Equal(19, new LayerWriter(new LayerWriterSettings(ImageDefaults.Epoch, 19, LayerCompression.Zstd)).Settings.CompressionLevel);
+
+    private (WrittenLayer Layer, byte[] Bytes) Write(int compressionLevel, LayerCompression compression = LayerCompression.Gzip)
+    {
+        var writer = new LayerWriter(new LayerWriterSettings(ImageDefaults.Epoch, compressionLevel, compression));
         using var output = new MemoryStream();
         var layer = writer.Write(Entries(), output, CancellationToken.None);
         return (layer, output.ToArray());

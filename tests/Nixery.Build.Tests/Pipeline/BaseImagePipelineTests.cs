@@ -185,6 +185,79 @@ public sealed class BaseImagePipelineTests : IDisposable
         Assert.DoesNotContain("at most -", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AZstdBaseIsKeptAsItIsAndReadThroughItsDecoder()
+    {
+        var pushed = await PushBase("team/zstd", "1", Base("amd64", compression: LayerCompression.Zstd));
+
+        var result = await Run(Request("base.test/team/zstd:1"));
+
+        var image = result.Image;
+        Assert.Equal(pushed.Layers[0].Blob.Descriptor, image.Layers[0].Blob.Descriptor);
+        Assert.Equal(MediaTypes.OciLayerZstd, image.Layers[0].Blob.Descriptor.MediaType);
+        Assert.Equal(pushed.Layers[0].DiffId, image.Layers[0].DiffId);
+        Assert.All(image.Layers.Skip(1), l => Assert.Equal(MediaTypes.OciLayerGzip, l.Blob.Descriptor.MediaType));
+        // The base's passwd, read out of the zstd layer, gains the app user.
+        var symlinks = Entries(image.Layers.Single(l => l.Description.StartsWith("symlinks", StringComparison.Ordinal)).Blob);
+        Assert.Equal(Passwd + "app:x:1654:1654:app:/home/app:/bin/sh\n", symlinks["etc/passwd"]);
+    }
+
+    [Fact]
+    public async Task OurZstdLayersGoOnAGzipBaseWhichStaysGzip()
+    {
+        var pushed = await PushBase("team/base", "1", Base("amd64"));
+
+        var result = await Run(Request("base.test/team/base:1", layerCompression: "zstd"));
+
+        var image = result.Image;
+        Assert.Equal(pushed.Layers[0].Blob.Descriptor, image.Layers[0].Blob.Descriptor);
+        Assert.All(image.Layers.Skip(1), l => Assert.Equal(MediaTypes.OciLayerZstd, l.Blob.Descriptor.MediaType));
+        var symlinks = Entries(image.Layers.Single(l => l.Description.StartsWith("symlinks", StringComparison.Ordinal)).Blob);
+        Assert.Contains("nix/var/nix/profiles/nixery-build/bin/tool", symlinks.Keys);
+    }
+
+    [Fact]
+    public async Task AZstdBaseWhoseDiffIdIsWrongIsRefusedAfterDecompressingIt()
+    {
+        var good = Base("amd64", compression: LayerCompression.Zstd);
+        var configJson = Encoding.UTF8.GetString(Read(good.Config)).Replace(good.Layers[0].DiffId.Value, Nixery.Build.Oci.Digest.Of("other"u8).Value, StringComparison.Ordinal);
+        var config = Blob(MediaTypes.OciConfig, Encoding.UTF8.GetBytes(configJson));
+        var manifest = Blob(MediaTypes.OciManifest, OciJson.Serialize(new ImageManifest(MediaTypes.OciManifest, config.Descriptor, [good.Layers[0].Blob.Descriptor])));
+        await PushBase("team/wrong", "1", new BuiltImage(config, manifest, good.Layers));
+
+        var error = await Assert.ThrowsAsync<NixImageException>(() => Run(Request("base.test/team/wrong:1")));
+
+        Assert.Equal(ErrorCodes.BaseImageUnusable, error.Code);
+        Assert.Contains("diff_ids do not match", error.Message, StringComparison.Ordinal);
+        Assert.Contains(good.Layers[0].DiffId.Value, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACutShortZstdBaseLayerIsACodedError()
+    {
+        var good = Base("amd64", compression: LayerCompression.Zstd);
+        var bytes = Read(good.Layers[0].Blob);
+        var cut = Blob(MediaTypes.OciLayerZstd, bytes[..(bytes.Length / 2)]);
+        var manifest = Blob(MediaTypes.OciManifest, OciJson.Serialize(new ImageManifest(MediaTypes.OciManifest, good.Config.Descriptor, [cut.Descriptor])));
+        await PushBase("team/cut", "1", new BuiltImage(good.Config, manifest, [good.Layers[0] with { Blob = cut }]));
+
+        var error = await Assert.ThrowsAsync<NixImageException>(() => Run(Request("base.test/team/cut:1")));
+
+        Assert.Equal(ErrorCodes.BaseImageUnusable, error.Code);
+        Assert.Contains("not a tar archive this package can read", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AZstdBaseInTheDockerFormatIsACodedError()
+    {
+        await PushBase("team/zstd", "1", Base("amd64", compression: LayerCompression.Zstd));
+
+        var error = await Assert.ThrowsAsync<NixImageException>(() => Run(Request("base.test/team/zstd:1", format: "Docker")));
+
+        Assert.Equal(ErrorCodes.LayerCompressionNotInFormat, error.Code);
+        Assert.Contains("base.test/team/zstd:1", error.Message, StringComparison.Ordinal);
+    }
+
     private static byte[] Read(ImageBlob blob)
     {
         using var stream = blob.Open();
@@ -206,7 +279,7 @@ public sealed class BaseImagePipelineTests : IDisposable
         new ImagePipeline(_log, _closure, bases: new RegistryBaseImageSource(_log, new PullSettings(null, null), _ => null, _registry))
             .RunAsync(request, ImageJob.Sinks(request, push: null, _log, path: null), CancellationToken.None);
 
-    private ImageRequest Request(string baseImage, string nixSystem = "x86_64-linux") => ImageRequestFactory.Create(new ImageInputs
+    private ImageRequest Request(string baseImage, string nixSystem = "x86_64-linux", string? layerCompression = null, string? format = null) => ImageRequestFactory.Create(new ImageInputs
     {
         ProjectDirectory = _root,
         PublishDirectory = Path.Combine(_root, "publish"),
@@ -222,11 +295,14 @@ public sealed class BaseImagePipelineTests : IDisposable
         EnvironmentVariables = [new("OVERRIDDEN", "ours")],
         CacheDirectory = Path.Combine(_root, "cache"),
         HomeDirectory = _root,
+        LayerCompression = layerCompression,
+        ImageFormat = format,
     }) with
     { NixSourceIdentity = "fake-package-set-1" };
 
     /// <summary>A one-layer base: an /etc/passwd with a user of its own, a /bin, a config with what the merge must keep.</summary>
-    private static BuiltImage Base(string architecture, string? variant = null, string label = "yes")
+    /// <param name="compression">The layer's: gzip, or zstd (written by SharpCompress's stream encoder, not by our codec).</param>
+    private static BuiltImage Base(string architecture, string? variant = null, string label = "yes", LayerCompression compression = LayerCompression.Gzip)
     {
         using var tar = new MemoryStream();
         using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
@@ -239,13 +315,15 @@ public sealed class BaseImagePipelineTests : IDisposable
             writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, "tmp/") { Mode = (UnixFileMode)0b1_111_111_111 });
         }
 
-        using var gzipped = new MemoryStream();
-        using (var gzip = new GZipStream(gzipped, CompressionLevel.Fastest, leaveOpen: true))
+        using var compressed = new MemoryStream();
+        using (Stream compressing = compression == LayerCompression.Zstd
+            ? new SharpCompress.Compressors.ZStandard.CompressionStream(compressed, 3, leaveOpen: true)
+            : new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
         {
-            gzip.Write(tar.ToArray());
+            compressing.Write(tar.ToArray());
         }
 
-        var layer = Blob(MediaTypes.OciLayerGzip, gzipped.ToArray());
+        var layer = Blob(compression == LayerCompression.Zstd ? MediaTypes.OciLayerZstd : MediaTypes.OciLayerGzip, compressed.ToArray());
         var diffId = Nixery.Build.Oci.Digest.Of(tar.ToArray());
         var json = """
             {"architecture":"ARCH",VARIANT"os":"linux",
@@ -278,8 +356,10 @@ public sealed class BaseImagePipelineTests : IDisposable
     private static Dictionary<string, string> Entries(ImageBlob layer)
     {
         var entries = new Dictionary<string, string>(StringComparer.Ordinal);
-        using var gzip = new GZipStream(layer.Open(), CompressionMode.Decompress);
-        using var reader = new TarReader(gzip);
+        using Stream tar = layer.Descriptor.MediaType == MediaTypes.OciLayerZstd
+            ? new Nixery.Build.LayerFormat.ZstdReadStream(layer.Open())
+            : new GZipStream(layer.Open(), CompressionMode.Decompress);
+        using var reader = new TarReader(tar);
         while (reader.GetNextEntry() is { } entry)
         {
             using var content = new StreamReader(entry.DataStream ?? new MemoryStream());

@@ -95,27 +95,14 @@ public sealed class ImageFreshnessTests : IDisposable
             [Jq] = new StorePathInfo(Jq, 1000, [Jq], NarHash.FromBytes(new byte[32])),
         });
 
-    private ImageRequest Request() => new()
+    private ImageRequest Request() => LockRequests.Create(
+        _temp,
+        "shop/api",
+        _temp.Combine("nix-image.lock.json"),
+        new NixPackageSource.Git("https://github.com/NixOS/nixpkgs", "9f0c42f8bc7151b8e7e5840fb3bd454ad850d8c5"),
+        [new("jq", "NixPackage")]) with
     {
-        PublishDirectory = _temp.Combine("publish"),
-        Packages = [new("jq", "NixPackage")],
-        Source = new NixPackageSource.Git("https://github.com/NixOS/nixpkgs", "9f0c42f8bc7151b8e7e5840fb3bd454ad850d8c5"),
-        NixSourceIdentity = "git x y",
-        Platform = Platform.FromNixSystem("x86_64-linux"),
         NixMode = NixMode.Nix,
-        LockFile = _temp.Combine("nix-image.lock.json"),
-        Repository = "shop/api",
-        Tags = ["latest"],
-        ArchivePath = _temp.Combine("image", "shop-api.tar"),
-        WriteArchive = true,
-        WorkingDirectory = "/app",
-        Entrypoint = ["/app/Shop"],
-        User = "1000:1000",
-        Format = ImageFormat.Oci,
-        LayerBudget = 50,
-        IntermediateDirectory = _temp.Combine("obj"),
-        CacheMaxSize = 1 << 30,
-        Created = DateTimeOffset.FromUnixTimeSeconds(1700000000),
-        CompressionLevel = 1,
+        NixSourceIdentity = "git x y",
     };
 }

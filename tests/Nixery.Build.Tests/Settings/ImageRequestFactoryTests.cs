@@ -1,6 +1,7 @@
 using System.Text;
 using Nixery.Build.Diagnostics;
 using Nixery.Build.Engines;
+using Nixery.Build.Oci;
 using Nixery.Build.Pipeline;
 using Nixery.Build.Settings;
 using Nixery.Build.Tests.Support;
@@ -22,6 +23,7 @@ public sealed class ImageRequestFactoryTests : IDisposable
         Assert.Equal("1654", request.User);
         Assert.Equal(ImageFormat.Oci, request.Format);
         Assert.Equal(5, request.CompressionLevel);
+        Assert.Equal(LayerCompression.Gzip, request.LayerCompression);
         Assert.Equal(10_000_000_000L, request.CacheMaxSize);
         Assert.Equal(Path.Combine(_temp.Path, "xdg", "nixery-build"), request.CacheDirectory);
         Assert.Equal(Path.Combine(_temp.Path, "bin", "image", "shop.tar"), request.ArchivePath);
@@ -173,6 +175,76 @@ public sealed class ImageRequestFactoryTests : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
+
+    [Theory]
+    [InlineData("gzip", LayerCompression.Gzip, 5)]
+    [InlineData(" GZip ", LayerCompression.Gzip, 5)]
+    [InlineData("zstd", LayerCompression.Zstd, 2)]
+    [InlineData("ZSTD", LayerCompression.Zstd, 2)]
+    public void LayerCompressionIsGzipOrZstdInAnyCaseEachWithItsDefaultLevel(string value, LayerCompression expected, int level)
+    {
+        var request = ImageRequestFactory.Create(Inputs() with { LayerCompression = value });
+
+        Assert.Equal(expected, request.LayerCompression);
+        Assert.Equal(level, request.CompressionLevel);
+    }
+
+    [Theory]
+    [InlineData("xz")]
+    [InlineData("gzip;zstd")]
+    [InlineData("zst")]
+    public void AnotherLayerCompressionIsACodedErrorNamingTheAllowedValues(string value)
+    {
+        var error = Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { LayerCompression = value }));
+
+        Assert.Equal(ErrorCodes.InvalidCacheSetting, error.Code);
+        Assert.Contains($"'{value}'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("gzip (the default) or zstd", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("gzip", "9", 9)]
+    [InlineData("zstd", "19", 19)]
+    [InlineData("zstd", "1", 1)]
+    public void CompressionLevelIsTheCodecsOwn(string compression, string level, int expected) =>
+        Assert.Equal(expected, ImageRequestFactory.Create(Inputs() with { LayerCompression = compression, CompressionLevel = level }).CompressionLevel);
+
+    [Theory]
+    [InlineData("gzip", "10", "a gzip level", "to 9")]
+    [InlineData("zstd", "20", "a zstd level", "to 19")]
+    [InlineData("zstd", "0", "a zstd level", "to 19")]
+    public void CompressionLevelBeyondTheCodecIsACodedError(string compression, string level, string what, string range)
+    {
+        var error = Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { LayerCompression = compression, CompressionLevel = level }));
+
+        Assert.Equal(ErrorCodes.InvalidCacheSetting, error.Code);
+        Assert.Contains(what, error.Message, StringComparison.Ordinal);
+        Assert.Contains(range, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ZstdWithTheDockerFormatIsACodedErrorAtRequestTime()
+    {
+        var error = Assert.Throws<NixImageException>(() => ImageRequestFactory.Create(Inputs() with { LayerCompression = "zstd", ImageFormat = "Docker" }));
+
+        Assert.Equal(ErrorCodes.LayerCompressionNotInFormat, error.Code);
+        Assert.Contains("ContainerImageFormat=OCI", error.Message, StringComparison.Ordinal);
+        Assert.Equal(LayerCompression.Gzip, ImageRequestFactory.Create(Inputs() with { ImageFormat = "Docker" }).LayerCompression);
+    }
+
+    [Fact]
+    public void ARequestMadeElsewhereWithZstdAndDockerIsRefusedByTheChecksToo()
+    {
+        var request = ImageRequestFactory.Create(Inputs() with { LayerCompression = "zstd" }) with { Format = ImageFormat.Docker };
+
+        Assert.Equal(ErrorCodes.LayerCompressionNotInFormat, Assert.Throws<NixImageException>(() => ImageRequestChecks.LayerMediaType(request)).Code);
+        Assert.Equal(ErrorCodes.LayerCompressionNotInFormat, Assert.Throws<NixImageException>(() => ImageRequestChecks.ValidateSettings(request)).Code);
+        Assert.Equal(MediaTypes.OciLayerZstd, ImageRequestChecks.LayerMediaType(request with { Format = ImageFormat.Oci }));
+    }
+
+    [Fact]
+    public void TheFactorysHighestZstdLevelIsTheCodecs() =>
+        Assert.Equal(ImageRequestFactory.MaxZstdCompressionLevel, Nixery.Build.LayerFormat.ZstdLayerCodec.Instance.MaxLevel);
 
     private ImageInputs Inputs() => new()
     {

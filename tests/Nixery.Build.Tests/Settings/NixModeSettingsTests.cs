@@ -172,28 +172,11 @@ public sealed class NixModeSettingsTests : IDisposable
             [Cacert] = new StorePathInfo(Cacert, 500, [], HashOf(Cacert)),
         });
 
-    private ImageRequest Request(string system = "x86_64-linux", NixPackageSource? source = null, IReadOnlyList<PackageRequest>? packages = null) => new()
-    {
-        PublishDirectory = _temp.Combine("publish"),
-        Packages = packages ?? [new("cacert", "NixDefaultPackages"), new("jq", "NixPackage")],
-        Source = source ?? new NixPackageSource.Git("https://github.com/NixOS/nixpkgs", Revision),
-        Platform = Platform.FromNixSystem(system),
-        NixMode = NixMode.Lock,
-        LockFile = LockPath,
-        Repository = "shop/api",
-        Tags = ["latest"],
-        ArchivePath = _temp.Combine("image", "shop-api.tar"),
-        WriteArchive = true,
-        WorkingDirectory = "/app",
-        Entrypoint = ["/app/Shop"],
-        User = "1000:1000",
-        Format = ImageFormat.Oci,
-        LayerBudget = 50,
-        IntermediateDirectory = _temp.Combine("obj"),
-        CacheMaxSize = 1 << 30,
-        Created = DateTimeOffset.FromUnixTimeSeconds(1700000000),
-        CompressionLevel = 1,
-    };
+    private ImageRequest Request(string system = "x86_64-linux", NixPackageSource? source = null, IReadOnlyList<PackageRequest>? packages = null) =>
+        LockRequests.Create(_temp, "shop/api", LockPath, source ?? new NixPackageSource.Git("https://github.com/NixOS/nixpkgs", Revision), packages ?? [new("cacert", "NixDefaultPackages"), new("jq", "NixPackage")], system) with
+        {
+            Entrypoint = ["/app/Shop"],
+        };
 
     private const string GitSource = "git https://github.com/NixOS/nixpkgs " + Revision;
 

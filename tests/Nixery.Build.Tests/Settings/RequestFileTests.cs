@@ -42,6 +42,7 @@ public sealed class RequestFileTests : IDisposable
         CacheMaxSize = 123456,
         Created = DateTimeOffset.FromUnixTimeSeconds(1700000000),
         CompressionLevel = 3,
+        LayerCompression = LayerCompression.Gzip,
     };
 
     [Fact]
@@ -55,6 +56,16 @@ public sealed class RequestFileTests : IDisposable
         Assert.Equal(RequestFile.Serialize(Request), RequestFile.Serialize(read));
         Assert.Equal(Request.Platform, read.Platform);
         Assert.Equal(Request.Source, read.Source);
+    }
+
+    [Fact]
+    public void RoundTripsZstdLayers()
+    {
+        var path = _temp.Combine("request.json");
+        var zstd = Request with { Format = ImageFormat.Oci, LayerCompression = LayerCompression.Zstd };
+        RequestFile.WriteIfChanged(zstd, path);
+
+        Assert.Equal(LayerCompression.Zstd, RequestFile.Read(path).LayerCompression);
     }
 
     [Fact]
