@@ -2,7 +2,7 @@
 # Installs what building and testing Nixery.Build needs on Debian/Ubuntu, idempotently:
 # Nix (from Debian's nix-bin, with the build users Nix's installer makes), skopeo, umoci, bubblewrap, podman (to load archives), git,
 # mount and e2fsprogs (the fault tests mount a full tmpfs and make folders immutable with chattr), binutils (readelf),
-# python3 (tarfile reads back our tars), docker-registry
+# python3 (tarfile reads back our tars), zstd (checks our zstd layers), docker-registry
 # (CNCF distribution, the registry pushes are tested against), apache2-utils (htpasswd) and openssl, and the host packages the
 # offline package set in samples/nixpkgs is built from (qemu-user-static among them, for its aarch64-linux set), plus
 # binfmt-support (registers qemu-aarch64 with binfmt_misc, so arm64 programs run transparently), and Node.js with npm
@@ -13,7 +13,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-packages=(nix-bin skopeo umoci bubblewrap podman git ca-certificates tar gzip util-linux mount e2fsprogs binutils python3 docker-registry apache2-utils openssl binfmt-support)
+packages=(nix-bin skopeo umoci bubblewrap podman git ca-certificates tar gzip zstd util-linux mount e2fsprogs binutils python3 docker-registry apache2-utils openssl binfmt-support)
 while read -r line; do
   line="${line%%#*}"
   [ -n "${line// /}" ] && packages+=("$line")
