@@ -243,7 +243,7 @@ public sealed class HostileBinaryCacheTests
             foreach (var (name, _) in Packages)
             {
                 var path = $"/nix/store/{Hash(name)}-{name}";
-                UseNar(path, NarWriter.Write(new NarDirectory(new NarEntry("share", new NarDirectory(new NarEntry(name + ".txt", new NarFile(name + "\n")))))));
+                UseNar(path, NarWriter.Write(name == Runtime ? RuntimeShaped() : new NarDirectory(new NarEntry("share", new NarDirectory(new NarEntry(name + ".txt", new NarFile(name + "\n")))))));
             }
 
             Command.Run("mkfifo", [HostFile]).EnsureSuccess();
@@ -267,6 +267,8 @@ public sealed class HostileBinaryCacheTests
 
         public static string Jq => $"/nix/store/{Hash("jq")}-jq";
 
+        private const string Runtime = "dotnetCorePackages.runtime_10_0";
+
         public bool HostFileOpened => Volatile.Read(ref _opened) == 1;
 
         /// <summary>For HTTP rows: the file name ending on which the server stalls after the headers.</summary>
@@ -276,6 +278,18 @@ public sealed class HostileBinaryCacheTests
 
         public static string Hash(string name) =>
             new(SHA256.HashData(Encoding.UTF8.GetBytes(name)).Take(32).Select(b => "0123456789abcdfghijklmnpqrsvwxyz"[b % 32]).ToArray());
+
+        /// <summary>
+        /// A runtime as the image step checks it before any layer (host/fxr, a Microsoft.NETCore.App the app can roll
+        /// forward to), so a hostile row meets the check it is about, not a runtime that could never start the app.
+        /// </summary>
+        private static NarDirectory RuntimeShaped()
+        {
+            static NarEntry Version(string name, string file) => new(name, new NarDirectory(new NarEntry("10.0.12", new NarDirectory(new NarEntry(file, new NarFile("x\n"))))));
+            return new NarDirectory(new NarEntry("share", new NarDirectory(new NarEntry("dotnet", new NarDirectory(
+                new NarEntry("host", new NarDirectory(Version("fxr", "libhostfxr.so"))),
+                new NarEntry("shared", new NarDirectory(Version("Microsoft.NETCore.App", "Microsoft.NETCore.App.deps.json"))))))));
+        }
 
         /// <summary>Makes <paramref name="nar"/> the path's NAR: in the cache, signed, and in the lock.</summary>
         public void UseNar(string storePath, byte[] nar)
