@@ -17,7 +17,7 @@ public partial class ArchitectureTests
         ["Pipeline"] = ["Settings", "Sources", "Image", "Sinks", "Nix", "Cache", "LayerFormat", "Streams", "Oci", "Engines"],
         ["Settings"] = ["Nix", "BinaryCache", "Registry", "Layers", "Engines", "Cache", "Streams", "Oci"],
         ["Sources"] = ["Settings", "Nix", "BinaryCache", "Registry", "Layers", "Cache", "LayerFormat", "Oci"],
-        ["Image"] = ["Settings", "Sources", "Layers", "LayerFormat", "Cache", "Nix", "Oci"],
+        ["Image"] = ["Settings", "Sources", "Layers", "LayerFormat", "Cache", "Nix", "Oci", "Sbom"],
         ["Sbom"] = ["Nix", "Oci"],
         ["Sinks"] = ["Settings", "Registry", "Engines", "LayerFormat", "Streams", "Oci"],
 

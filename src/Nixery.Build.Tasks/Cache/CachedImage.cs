@@ -11,11 +11,14 @@ namespace Nixery.Build.Cache;
 /// </summary>
 public static class CachedImage
 {
-    public static BuiltImage? Read(BlobStore store, Digest manifestDigest)
+    /// <param name="referrers">The image's referrers (SBOM artifacts) to read with it, as <see cref="LayerCache.RecordedReferrers"/> lists them; the image is not whole without them.</param>
+    public static BuiltImage? Read(BlobStore store, Digest manifestDigest, IReadOnlyList<Descriptor>? referrers = null)
     {
         try
         {
-            return OciImageReader.Read(new CheckedBlobs(store), manifestDigest);
+            var blobs = new CheckedBlobs(store);
+            var image = OciImageReader.Read(blobs, manifestDigest);
+            return referrers is null or { Count: 0 } ? image : image with { Referrers = referrers.Select(r => Referrer.Read(blobs, r)).ToList() };
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or IOException or UnauthorizedAccessException)
         {

@@ -53,6 +53,7 @@ public sealed class LayerCache
     private static readonly TimeSpan PruneGrace = TimeSpan.FromMinutes(10);
 
     private readonly string _index;
+    private readonly string _referrers;
     private readonly TimeProvider _clock;
 
     /// <param name="clock">What "now" is for use times and pruning's grace period; null: the system clock.</param>
@@ -62,6 +63,7 @@ public sealed class LayerCache
         Root = Path.GetFullPath(root);
         Blobs = new BlobStore(Path.Combine(Root, "blobs"));
         _index = Path.Combine(Root, "layers");
+        _referrers = Path.Combine(Root, "referrers");
     }
 
     public string Root { get; }
@@ -212,8 +214,40 @@ public sealed class LayerCache
         return freed;
     }
 
+    /// <summary>
+    /// Records the referrers (SBOM artifacts) last built for the image <paramref name="subject"/>, whose blobs are in
+    /// <see cref="Blobs"/>: with the image, what an up-to-date build and the index step read back
+    /// (<c>referrers/&lt;hex&gt;.json</c>, an OCI index as a registry's referrers API answers it).
+    /// </summary>
+    public void RecordReferrers(Digest subject, IReadOnlyList<Descriptor> referrers)
+    {
+        Directory.CreateDirectory(_referrers);
+        PartialFiles.WriteIfChanged(Path.Combine(_referrers, subject.Hex + ".json"), OciJson.Serialize(new ImageIndex(referrers)));
+    }
+
+    /// <summary>The referrers last recorded for <paramref name="subject"/>; null when none were, or the record cannot be read.</summary>
+    public IReadOnlyList<Descriptor>? RecordedReferrers(Digest subject)
+    {
+        var path = Path.Combine(_referrers, subject.Hex + ".json");
+        try
+        {
+            if (!File.Exists(path) || new FileInfo(path).Length > 1 << 20)
+            {
+                return null;
+            }
+
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(OciDocuments.Descriptor).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Deletes what killed builds left (temporary blobs and index entries nobody holds); returns their bytes.</summary>
-    public long RemoveAbandonedWrites() => Blobs.RemoveAbandonedWrites() + PartialFiles.RemoveAbandoned(_index, ".*.partial");
+    public long RemoveAbandonedWrites() =>
+        Blobs.RemoveAbandonedWrites() + PartialFiles.RemoveAbandoned(_index, ".*.partial") + PartialFiles.RemoveAbandoned(_referrers, ".*.partial");
 
     /// <summary>Removes a blob found damaged, and every index entry that leads to it: its layer is built again.</summary>
     public void Forget(Digest digest)
@@ -243,7 +277,7 @@ public sealed class LayerCache
     /// <summary>Removes every blob and index entry.</summary>
     public void Clear()
     {
-        foreach (var folder in new[] { _index, Path.Combine(Root, "blobs") })
+        foreach (var folder in new[] { _index, _referrers, Path.Combine(Root, "blobs") })
         {
             if (Directory.Exists(folder))
             {

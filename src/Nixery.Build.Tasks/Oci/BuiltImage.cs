@@ -14,6 +14,9 @@ public sealed record LayerBlob(ImageBlob Blob, Digest DiffId, string Description
 /// <summary>One built image, the value every sink (archive, layout, registry) writes; none rebuilds layers.</summary>
 public sealed record BuiltImage(ImageBlob Config, ImageBlob Manifest, IReadOnlyList<LayerBlob> Layers)
 {
+    /// <summary>The artifacts that describe this image (its SBOMs), each with this image as its subject; none when none were asked for.</summary>
+    public IReadOnlyList<Referrer> Referrers { get; init; } = [];
+
     /// <summary>The manifest's digest: the image's identity.</summary>
     public Digest Digest => Manifest.Descriptor.Digest;
 }

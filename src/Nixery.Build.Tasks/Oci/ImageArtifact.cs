@@ -20,6 +20,13 @@ public sealed record ImageArtifact(ImageBlob Root, IReadOnlyList<BuiltImage> Ima
     /// <summary>The platform manifests an index names; none for a single image (its manifest is the root).</summary>
     public IReadOnlyList<ImageBlob> PlatformManifests => IsIndex ? Images.Select(i => i.Manifest).DistinctBy(b => b.Descriptor.Digest).ToList() : [];
 
+    /// <summary>Every image's referrers (its SBOMs), each once.</summary>
+    public IReadOnlyList<Referrer> Referrers => Images.SelectMany(i => i.Referrers).DistinctBy(r => r.Manifest.Descriptor.Digest).ToList();
+
+    /// <summary>The blobs of every referrer: configs and documents first, then their manifests, each once.</summary>
+    public IReadOnlyList<ImageBlob> ReferrerBlobs =>
+        [.. Referrers.SelectMany(r => r.Blobs).Concat(Referrers.Select(r => r.Manifest)).DistinctBy(b => b.Descriptor.Digest)];
+
     /// <summary>Every blob once: content, then the platform manifests, then the root.</summary>
     public IReadOnlyList<ImageBlob> AllBlobs => [.. ContentBlobs.Concat(PlatformManifests).Append(Root).DistinctBy(b => b.Descriptor.Digest)];
 }

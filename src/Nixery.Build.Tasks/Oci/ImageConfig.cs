@@ -51,6 +51,12 @@ public sealed record ImageConfig
 /// <summary>An image manifest: config and layers, bottom first.</summary>
 public sealed record ImageManifest(string MediaType, Descriptor Config, IReadOnlyList<Descriptor> Layers)
 {
+    /// <summary>What an artifact manifest holds (OCI 1.1), e.g. <c>application/vnd.cyclonedx+json</c>; null for an image.</summary>
+    public string? ArtifactType { get; init; }
+
+    /// <summary>The manifest this one refers to (OCI 1.1 referrers): the image an SBOM describes.</summary>
+    public Descriptor? Subject { get; init; }
+
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
 }
 

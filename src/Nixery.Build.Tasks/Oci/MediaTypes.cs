@@ -9,6 +9,12 @@ public static class MediaTypes
     public const string OciLayer = "application/vnd.oci.image.layer.v1.tar";
     public const string OciLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
 
+    /// <summary>The empty JSON object <c>{}</c>: an artifact manifest's config (OCI 1.1).</summary>
+    public const string OciEmpty = "application/vnd.oci.empty.v1+json";
+
+    public const string CycloneDxJson = "application/vnd.cyclonedx+json";
+    public const string SpdxJson = "application/spdx+json";
+
     public const string DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
     public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
     public const string DockerConfig = "application/vnd.docker.container.image.v1+json";

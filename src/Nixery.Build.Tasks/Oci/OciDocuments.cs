@@ -20,8 +20,17 @@ public static class OciDocuments
         var mediaType = element.GetProperty("mediaType").GetString() ?? throw new FormatException("a descriptor's mediaType is null");
         var digest = Digest.Parse(element.GetProperty("digest").GetString() ?? throw new FormatException("a descriptor's digest is null"));
         var size = element.GetProperty("size").GetInt64();
-        return size < 0 ? throw new FormatException($"the descriptor of {digest} has the size {size}") : new(mediaType, digest, size);
+        var artifactType = element.TryGetProperty("artifactType", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+        return size < 0 ? throw new FormatException($"the descriptor of {digest} has the size {size}") : new(mediaType, digest, size) { ArtifactType = artifactType };
     }
+
+    /// <summary>An index's entry: a descriptor with its annotations (a tag's name in a layout, a referrer's created time) kept.</summary>
+    public static Descriptor IndexEntry(JsonElement element) => Descriptor(element) with
+    {
+        Annotations = element.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object
+            ? a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal)
+            : null,
+    };
 
     public static (Descriptor Config, IReadOnlyList<Descriptor> Layers) Manifest(JsonElement manifest)
     {

@@ -69,6 +69,11 @@ public static class OciJson
         w.WriteStartObject();
         w.WriteNumber("schemaVersion", 2);
         w.WriteString("mediaType", manifest.MediaType);
+        if (manifest.ArtifactType is { } artifactType)
+        {
+            w.WriteString("artifactType", artifactType);
+        }
+
         w.WritePropertyName("config");
         WriteDescriptor(w, manifest.Config);
         w.WriteStartArray("layers");
@@ -78,6 +83,12 @@ public static class OciJson
         }
 
         w.WriteEndArray();
+        if (manifest.Subject is { } subject)
+        {
+            w.WritePropertyName("subject");
+            WriteDescriptor(w, subject);
+        }
+
         WriteMap(w, "annotations", manifest.Annotations);
         w.WriteEndObject();
     });
@@ -154,6 +165,11 @@ public static class OciJson
     {
         w.WriteStartObject();
         w.WriteString("mediaType", d.MediaType);
+        if (d.ArtifactType is { } artifactType)
+        {
+            w.WriteString("artifactType", artifactType);
+        }
+
         w.WriteString("digest", d.Digest.Value);
         w.WriteNumber("size", d.Size);
         WriteMap(w, "annotations", d.Annotations);

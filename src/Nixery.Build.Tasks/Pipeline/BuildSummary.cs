@@ -59,7 +59,7 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
 
     /// <summary>Writes the summary of a build (atomically) and returns its path.</summary>
     /// <param name="nixReused">Whether the Nix closure was reused; null for an index (its platforms' own summaries say).</param>
-    internal static string Write(ImageRequest request, string inputs, ImageArtifact artifact, bool? nixReused, CacheCounters counters)
+    internal static string Write(ImageRequest request, string inputs, ImageArtifact artifact, IReadOnlyList<SbomFile> sboms, bool? nixReused, CacheCounters counters)
     {
         var summaryPath = request.SummaryPath;
         var archive = request.WriteArchive ? new FileInfo(Path.GetFullPath(request.ArchivePath)) : null;
@@ -93,6 +93,20 @@ public sealed record BuildSummary(string Inputs, Digest ManifestDigest, string? 
             }
 
             w.WriteString("inputs", inputs);
+            w.WriteStartArray("sboms");
+            foreach (var sbom in sboms)
+            {
+                w.WriteStartObject();
+                w.WriteString("format", sbom.Format);
+                w.WriteString("mediaType", sbom.MediaType);
+                w.WriteString("platform", sbom.Platform);
+                w.WriteString("file", sbom.Path);
+                w.WriteString("subject", sbom.Subject.Value);
+                w.WriteString("referrer", sbom.Referrer.Value);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
             if (artifact.IsIndex)
             {
                 w.WriteString("mediaType", artifact.Root.Descriptor.MediaType);

@@ -11,6 +11,9 @@ namespace Nixery.Build.Pipeline;
 /// <summary>What a pipeline run produced: the image (or index), whether it was found up to date, and what each sink did.</summary>
 public sealed record ImageBuildResult(ImageArtifact Artifact, bool UpToDate, string SummaryPath, IReadOnlyList<SinkResult> Sinks)
 {
+    /// <summary>The SBOM documents written beside the summary, one per format and platform.</summary>
+    public IReadOnlyList<SbomFile> Sboms { get; init; } = [];
+
     /// <summary>The image, when the result is one image (not an index of several platforms).</summary>
     public BuiltImage Image => Artifact.IsIndex ? throw new InvalidOperationException("The result is an image index.") : Artifact.Images[0];
 
@@ -50,6 +53,7 @@ internal static class ImageDelivery
         CancellationToken cancellationToken)
     {
         var results = await RunSinksAsync(artifact, sinks, freshness.IsUpToDate, cancellationToken);
+        var sboms = SbomFiles.Write(request, artifact);
         if (!request.WriteArchive)
         {
             ArchiveSink.RemoveStale(request.ArchivePath, log);
@@ -62,11 +66,11 @@ internal static class ImageDelivery
             if (archive?.Wrote == true)
             {
                 // Written again from the cache (it had been deleted or changed): the summary records the new file.
-                freshness.Record(request, artifact, nixReused, cache.Counters);
+                freshness.Record(request, artifact, sboms, nixReused, cache.Counters);
                 log.Info($"Image archive: {archive.References[0]} (written again from the layer cache)");
             }
 
-            return new ImageBuildResult(artifact, UpToDate: true, request.SummaryPath, results);
+            return new ImageBuildResult(artifact, UpToDate: true, request.SummaryPath, results) { Sboms = sboms };
         }
 
         if (prune)
@@ -74,20 +78,25 @@ internal static class ImageDelivery
             Prune(cache, request, artifact, log);
         }
 
-        var summaryPath = freshness.Record(request, artifact, nixReused, cache.Counters);
+        var summaryPath = freshness.Record(request, artifact, sboms, nixReused, cache.Counters);
         log.Info(builtMessage());
         if (archive is not null)
         {
             log.Info($"Image archive: {archive.References[0]}");
         }
 
-        return new ImageBuildResult(artifact, UpToDate: false, summaryPath, results);
+        if (sboms.Count > 0)
+        {
+            log.Info($"SBOMs: {string.Join(", ", sboms.Select(f => f.Path))}");
+        }
+
+        return new ImageBuildResult(artifact, UpToDate: false, summaryPath, results) { Sboms = sboms };
     }
 
     /// <summary>Prunes the layer cache to its size, least recently used first, keeping every blob of <paramref name="artifact"/>.</summary>
     internal static void Prune(LayerCache cache, ImageRequest request, ImageArtifact artifact, IBuildLog log)
     {
-        var freed = cache.Prune(request.CacheMaxSize, artifact.AllBlobs.Select(b => b.Descriptor.Digest).ToHashSet());
+        var freed = cache.Prune(request.CacheMaxSize, artifact.AllBlobs.Concat(artifact.ReferrerBlobs).Select(b => b.Descriptor.Digest).ToHashSet());
         if (freed > 0)
         {
             log.Info($"Layer cache {cache.Root}: pruned {NixClient.FormatSize(freed)} of least recently used blobs to stay under {NixClient.FormatSize(request.CacheMaxSize)}");

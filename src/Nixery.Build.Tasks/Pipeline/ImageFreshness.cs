@@ -31,8 +31,20 @@ public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool 
     /// and times (read now), and the engine that builds it.
     /// </summary>
     /// <param name="baseManifest">The base image's manifest, when the request names one: what its tag resolved to decides the image too.</param>
+    /// <remarks>With SBOMs, the assets file (size and time) decides them too: its packages are what they list.</remarks>
     public static string ImageInputs(ImageRequest request, byte[]? requestFileBytes = null, Digest? baseManifest = null) =>
-        InputsOf(request, requestFileBytes, (PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty) + (baseManifest is { } b ? "\nbase " + b : string.Empty));
+        InputsOf(
+            request,
+            requestFileBytes,
+            (PublishFolder.Fingerprint(request.PublishDirectory) ?? string.Empty)
+                + (baseManifest is { } b ? "\nbase " + b : string.Empty)
+                + (request.SbomMediaTypes.Count > 0 && request.AssetsFile is { } assets ? "\nassets " + FileStamp(assets) : string.Empty));
+
+    private static string FileStamp(string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? $"{file.Length} {file.LastWriteTimeUtc.Ticks}" : "absent";
+    }
 
     /// <summary>Hex SHA-256 of what decides an index: the request (as for an image) and the joined platforms' index.</summary>
     public static string IndexInputs(ImageRequest request, byte[]? requestFileBytes, Digest index) =>
@@ -212,6 +224,6 @@ public sealed record ImageFreshness(string Inputs, BuildSummary? Previous, bool 
         UpToDate && (sink is not ArchiveSink archive || Previous?.ArchiveIsIntact(archive.Path) == true);
 
     /// <summary>Writes the summary of what was delivered, with these inputs, for the next run to compare; returns its path.</summary>
-    public string Record(ImageRequest request, ImageArtifact artifact, bool? nixReused, CacheCounters counters) =>
-        BuildSummary.Write(request, Inputs, artifact, nixReused, counters);
+    public string Record(ImageRequest request, ImageArtifact artifact, IReadOnlyList<SbomFile> sboms, bool? nixReused, CacheCounters counters) =>
+        BuildSummary.Write(request, Inputs, artifact, sboms, nixReused, counters);
 }

@@ -28,7 +28,7 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
     public async Task<ImageBuildResult> RunAsync(ImageRequest request, IReadOnlyList<PlatformImage> platforms, IReadOnlyList<IImageSink> sinks, CancellationToken cancellationToken, byte[]? requestFileBytes = null)
     {
         var cache = new LayerCache(request.LayerCacheDirectory, clock);
-        var artifact = Join(request, platforms, cache.Blobs);
+        var artifact = Join(request, platforms, cache);
         var freshness = ImageFreshness.Of(request, ImageFreshness.IndexInputs(request, requestFileBytes, artifact.Digest));
         var described = string.Join(", ", platforms.Select(p => $"{p.RuntimeIdentifier} {p.ManifestDigest.Value[..19]}…"));
         try
@@ -60,8 +60,9 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
     }
 
     /// <summary>The platforms' images from the cache, joined by an index (kept in the cache too); one platform is its image.</summary>
-    internal static ImageArtifact Join(ImageRequest request, IReadOnlyList<PlatformImage> platforms, BlobStore store)
+    internal static ImageArtifact Join(ImageRequest request, IReadOnlyList<PlatformImage> platforms, LayerCache cache)
     {
+        var store = cache.Blobs;
         if (platforms.Count == 0)
         {
             throw new NixImageException(ErrorCodes.PlatformImageUnusable, "No platform image was built. Set ContainerRuntimeIdentifiers to the Linux RIDs to build, e.g. linux-x64;linux-arm64.");
@@ -74,7 +75,8 @@ public sealed class ImageIndexPipeline(IBuildLog log, TimeProvider? clock = null
                 $"The runtime identifiers {string.Join(" and ", same.Select(p => p.RuntimeIdentifier))} are both {same.Key.Os}/{same.Key.Architecture}: an image index holds one image per platform. Keep one of them in ContainerRuntimeIdentifiers.");
         }
 
-        var images = platforms.Select(p => CachedImage.Read(store, p.ManifestDigest) ?? throw new NixImageException(
+        // Each with the referrers (SBOMs) its image step recorded, when the request asks for them.
+        var images = platforms.Select(p => CachedImage.Read(store, p.ManifestDigest, request.SbomMediaTypes.Count == 0 ? null : cache.RecordedReferrers(p.ManifestDigest)) ?? throw new NixImageException(
             ErrorCodes.PlatformImageUnusable,
             $"The {p.RuntimeIdentifier} image {p.ManifestDigest} is no longer whole in the layer cache {store.Root} (pruned or cleared while this publish ran). Publish again.")).ToList();
         if (images.Count == 1)

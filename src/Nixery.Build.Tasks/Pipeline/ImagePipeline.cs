@@ -70,10 +70,10 @@ public sealed class ImagePipeline
             freshness = freshness.Rebuilt();
         }
 
-        var cached = freshness.UpToDate ? CachedImage.Read(cache.Blobs, freshness.Previous!.ManifestDigest) : null;
+        var cached = freshness.UpToDate ? ImageSboms.WithRecordedReferrers(request, CachedImage.Read(cache.Blobs, freshness.Previous!.ManifestDigest), cache) : null;
         if (freshness.UpToDate && cached is null)
         {
-            _log.Info("Nixery.Build: the layer cache no longer holds the last image; building it again.");
+            _log.Info("Nixery.Build: the layer cache no longer holds the last image or its SBOMs; building it again.");
             freshness = freshness.Rebuilt();
         }
 
@@ -159,6 +159,7 @@ public sealed class ImagePipeline
         var configDescriptor = store.AddBytes(media.Config, OciJson.Serialize(config));
         var manifest = new ImageManifest(media.Manifest, configDescriptor, layers.Select(l => l.Blob.Descriptor).ToList());
         var manifestDescriptor = store.AddBytes(media.Manifest, OciJson.Serialize(manifest));
-        return (new BuiltImage(store.Blob(configDescriptor), store.Blob(manifestDescriptor), layers), nixReused);
+        var image = new BuiltImage(store.Blob(configDescriptor), store.Blob(manifestDescriptor), layers);
+        return (ImageSboms.Attach(request, image, closure, baseImage, cache), nixReused);
     }
 }

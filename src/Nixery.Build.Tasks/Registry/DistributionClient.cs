@@ -207,9 +207,12 @@ internal sealed class DistributionClient
         return Digest.TryParse(Header(response, "Docker-Content-Digest"), out var digest) ? digest : null;
     }
 
-    /// <summary>PUTs the manifest under a tag, with its media type, and checks the digest the registry reports.</summary>
-    /// <param name="reference">A tag, or the manifest's own digest (an index's platform manifests).</param>
-    public async Task PutManifestAsync(ImageBlob manifest, string reference, CancellationToken cancellationToken)
+    /// <summary>
+    /// PUTs the manifest under a tag, with its media type, and checks the digest the registry reports. Returns whether
+    /// the registry answered with <c>OCI-Subject</c>: it keeps the referrers of the manifest's subject itself (OCI 1.1).
+    /// </summary>
+    /// <param name="reference">A tag, or the manifest's own digest (an index's platform manifests, a referrer).</param>
+    public async Task<bool> PutManifestAsync(ImageBlob manifest, string reference, CancellationToken cancellationToken)
     {
         var what = reference.StartsWith("sha256:", StringComparison.Ordinal) ? $"push manifest {reference}" : $"push manifest for tag {reference}";
         byte[] bytes;
@@ -235,6 +238,44 @@ internal sealed class DistributionClient
         }
 
         CheckDigest(response, manifest.Descriptor.Digest, what);
+        return response.Headers.Contains("OCI-Subject");
+    }
+
+    /// <summary>
+    /// The referrers the registry lists for <paramref name="subject"/> (the OCI 1.1 referrers API, one page); null
+    /// when it has no such API (404, as distribution 2.8 answers) or answers with something that is not an index.
+    /// </summary>
+    public async Task<IReadOnlyList<Descriptor>?> ReferrersAsync(Digest subject, CancellationToken cancellationToken)
+    {
+        var what = $"list referrers of {Short(subject)}";
+        using var response = await SendAsync(
+            new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, Api($"referrers/{subject}"))) { Scopes = Scopes },
+            cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await _errors.FailedAsync(response, what, 1);
+        }
+
+        return ReferrersIn(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+    }
+
+    /// <summary>The descriptors an index of referrers lists; null when the bytes are not such an index.</summary>
+    public static IReadOnlyList<Descriptor>? ReferrersIn(byte[] index)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(index);
+            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(OciDocuments.IndexEntry).ToList();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

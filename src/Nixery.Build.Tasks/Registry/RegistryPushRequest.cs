@@ -26,4 +26,8 @@ public sealed record RegistryPushRequest
 
 /// <summary>What a push did.</summary>
 /// <param name="References">Every tag pushed or found in place, as <c>registry/repository:tag</c>.</param>
-public sealed record RegistryPushResult(IReadOnlyList<string> References, int Uploaded, int Mounted, int AlreadyThere, int TagsPushed, int TagsInPlace);
+public sealed record RegistryPushResult(IReadOnlyList<string> References, int Uploaded, int Mounted, int AlreadyThere, int TagsPushed, int TagsInPlace)
+{
+    /// <summary>How many referrers (SBOM artifacts) were attached now; those the registry already listed are not counted.</summary>
+    public int ReferrersPushed { get; init; }
+}

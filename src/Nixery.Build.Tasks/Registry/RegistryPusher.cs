@@ -166,6 +166,7 @@ public sealed class RegistryPusher
             _log.Info($"  pushed {request.Registry}/{request.Repository}:{tag}@{image.Digest}");
         }
 
+        var referrers = await PushReferrersAsync(image, connection, locations, cancellationToken);
         Remember(locations, request, image);
         var uploaded = outcomes.Count(o => o == BlobOutcome.Uploaded);
         var mounted = outcomes.Count(o => o == BlobOutcome.Mounted);
@@ -174,7 +175,55 @@ public sealed class RegistryPusher
         _log.Info(toTag.Count == 0
             ? $"Registry {request.Registry}/{request.Repository}: every tag already points at {image.Digest}; nothing pushed"
             : $"Pushed to {request.Registry}/{request.Repository} in {stopwatch.Elapsed.TotalSeconds:0.0} s: {uploaded} blob(s) uploaded, {mounted} mounted, {there} already there ({recorded} known from earlier pushes); {toTag.Count} tag(s) set");
-        return new RegistryPushResult(request.References.ToList(), uploaded, mounted, there, toTag.Count, inPlace.Count);
+        return new RegistryPushResult(request.References.ToList(), uploaded, mounted, there, toTag.Count, inPlace.Count) { ReferrersPushed = referrers };
+    }
+
+    /// <summary>
+    /// Attaches every image's referrers (its SBOMs) that the registry does not list yet: their blobs, then each artifact
+    /// manifest by digest. A registry with the referrers API says so (<c>OCI-Subject</c> on the PUT) and lists them
+    /// itself; for one without (distribution 2.8), the referrers tag schema: the index at tag <c>sha256-&lt;hex&gt;</c>
+    /// of the subject, merged with what it already lists. Already listed (by the tag or the API): nothing is sent.
+    /// Returns how many were attached.
+    /// </summary>
+    private async Task<int> PushReferrersAsync(ImageArtifact image, RegistryConnection connection, BlobLocations? locations, CancellationToken cancellationToken)
+    {
+        var client = connection.Client;
+        var attached = 0;
+        foreach (var subject in image.Referrers.GroupBy(r => r.Subject))
+        {
+            var ours = subject.ToList();
+            bool Lists(IReadOnlyList<Descriptor>? listed) => listed is not null && ours.All(r => listed.Any(d => d.Digest == r.Manifest.Descriptor.Digest));
+            var tag = "sha256-" + subject.Key.Hex;
+            var tagged = await client.GetManifestAsync(tag, cancellationToken) is { } index ? DistributionClient.ReferrersIn(index.Content) : null;
+            if (Lists(tagged) || Lists(await client.ReferrersAsync(subject.Key, cancellationToken)))
+            {
+                continue;
+            }
+
+            var uploader = new BlobUploader(connection, locations, _options, _log);
+            foreach (var blob in ours.SelectMany(r => r.Blobs).DistinctBy(b => b.Descriptor.Digest))
+            {
+                await uploader.PushAsync(blob, "SBOM", cancellationToken);
+            }
+
+            var api = false;
+            foreach (var referrer in ours)
+            {
+                api |= await client.PutManifestAsync(referrer.Manifest, referrer.Manifest.Descriptor.Digest.Value, cancellationToken);
+            }
+
+            if (!api)
+            {
+                var merged = (tagged ?? []).Where(d => !ours.Any(r => r.Manifest.Descriptor.Digest == d.Digest)).Concat(ours.Select(r => r.Descriptor)).ToList();
+                var bytes = OciJson.Serialize(new ImageIndex(merged));
+                await client.PutManifestAsync(new ImageBlob(new Descriptor(MediaTypes.OciIndex, Digest.Of(bytes), bytes.Length), () => new MemoryStream(bytes, writable: false)), tag, cancellationToken);
+            }
+
+            attached += ours.Count;
+            _log.Info($"  attached {ours.Count} SBOM(s) to {DistributionClient.Short(subject.Key)} ({(api ? "the registry's referrers API" : "referrers tag " + tag[..19] + "…")})");
+        }
+
+        return attached;
     }
 
     private async Task<List<BlobOutcome>> PushBlobsAsync(ImageArtifact image, RegistryConnection connection, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)

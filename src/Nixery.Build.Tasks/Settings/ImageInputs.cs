@@ -163,6 +163,18 @@ public sealed record ImageInputs
     /// <summary>NixImageLayerCompression: gzip or zstd.</summary>
     public string? LayerCompression { get; init; }
 
+    /// <summary>NixImageSbom: the SBOM formats (CycloneDX;SPDX), or none.</summary>
+    public string? Sbom { get; init; }
+
+    /// <summary>ProjectAssetsFile: the restore's project.assets.json (the app's NuGet packages, for the SBOM).</summary>
+    public string? AssetsFile { get; init; }
+
+    /// <summary>TargetFramework: the assets file's target.</summary>
+    public string? TargetFramework { get; init; }
+
+    /// <summary>Version: the app's version, as the SBOM names it.</summary>
+    public string? Version { get; init; }
+
     /// <summary>The SOURCE_DATE_EPOCH environment variable.</summary>
     public string? SourceDateEpoch { get; init; }
 

@@ -128,6 +128,21 @@ public sealed record ImageRequest
 
     /// <summary>How the layers this image makes are compressed (a base image's layers stay as they are).</summary>
     public required LayerCompression LayerCompression { get; init; }
+
+    /// <summary>The SBOM documents to attach, by media type (<see cref="MediaTypes.CycloneDxJson"/>, <see cref="MediaTypes.SpdxJson"/>); none: no SBOM.</summary>
+    public IReadOnlyList<string> SbomMediaTypes { get; init; } = [];
+
+    /// <summary>The project's <c>project.assets.json</c>, where the SBOM finds the app's NuGet packages; null: none.</summary>
+    public string? AssetsFile { get; init; }
+
+    /// <summary>The target framework the app was published for (<c>net10.0</c>): the assets file's target.</summary>
+    public string? TargetFramework { get; init; }
+
+    /// <summary>The runtime identifier the app was published for, if any: the assets file's target with it.</summary>
+    public string? RuntimeIdentifier { get; init; }
+
+    /// <summary>The app's version (the project's <c>Version</c>), as the SBOM names the app.</summary>
+    public string? AppVersion { get; init; }
 }
 
 /// <summary>Constants of the image format and of Nix that are not settings (the settings' defaults are in <see cref="ImageRequestFactory"/>).</summary>

@@ -37,6 +37,9 @@ public static class ImageRequestFactory
     /// <summary>The highest zstd level NixImageCompressionLevel takes (20–22 need far more memory per thread).</summary>
     public const int MaxZstdCompressionLevel = 19;
 
+    /// <summary>NixImageSbom when empty.</summary>
+    public const string DefaultSbom = "CycloneDX;SPDX";
+
     /// <summary>NixImageLayerCompression when empty.</summary>
     public const LayerCompression DefaultLayerCompression = Oci.LayerCompression.Gzip;
 
@@ -125,6 +128,11 @@ public static class ImageRequestFactory
             CacheMaxSize = CacheMaxSize(inputs.CacheMaxSize),
             CompressionLevel = CompressionLevel(inputs.CompressionLevel, compression),
             LayerCompression = compression,
+            SbomMediaTypes = SbomMediaTypes(inputs.Sbom),
+            AssetsFile = string.IsNullOrWhiteSpace(inputs.AssetsFile) ? null : Path.GetFullPath(inputs.AssetsFile.Trim(), baseDirectory),
+            TargetFramework = string.IsNullOrWhiteSpace(inputs.TargetFramework) ? null : inputs.TargetFramework.Trim(),
+            RuntimeIdentifier = string.IsNullOrWhiteSpace(inputs.RuntimeIdentifier) ? null : inputs.RuntimeIdentifier.Trim(),
+            AppVersion = string.IsNullOrWhiteSpace(inputs.Version) ? null : inputs.Version.Trim(),
             IntermediateDirectory = Path.GetFullPath(inputs.IntermediateDirectory, baseDirectory),
             Created = created,
         };
@@ -297,6 +305,34 @@ public static class ImageRequestFactory
         {
             throw new NixImageException(ErrorCodes.InvalidCacheSetting, $"NixImageCacheMaxSize '{value}' is not a size. Use e.g. 10GB, 500MB or 2GiB.");
         }
+    }
+
+    /// <summary>NixImageSbom: the formats named (CycloneDX, SPDX; any case, any order, once each), or none.</summary>
+    internal static IReadOnlyList<string> SbomMediaTypes(string? value)
+    {
+        var names = (string.IsNullOrWhiteSpace(value) ? DefaultSbom : value).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 1 && names[0].Equals("none", StringComparison.OrdinalIgnoreCase))
+        {
+            return [];
+        }
+
+        var mediaTypes = new List<string>();
+        foreach (var name in names)
+        {
+            var mediaType = name.ToLowerInvariant() switch
+            {
+                "cyclonedx" => MediaTypes.CycloneDxJson,
+                "spdx" => MediaTypes.SpdxJson,
+                _ => throw new NixImageException(ErrorCodes.InvalidSbomSetting, $"NixImageSbom '{value}' names '{name}', which is not an SBOM format this package writes. Use CycloneDX, SPDX, both (CycloneDX;SPDX, the default) or none."),
+            };
+            if (!mediaTypes.Contains(mediaType))
+            {
+                mediaTypes.Add(mediaType);
+            }
+        }
+
+        // One order whatever the project's: the documents and their referrers come out the same.
+        return [.. mediaTypes.Order(StringComparer.Ordinal)];
     }
 
     private static LayerCompression LayerCompressionOf(string? value) => (value ?? string.Empty).Trim().ToLowerInvariant() switch

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Nixery.Build.Oci;
 
 namespace Nixery.Build.Settings;
 
@@ -122,6 +123,10 @@ public static class SettingCatalog
         Property("NixImageCacheMaxSize", (i, v) => i with { CacheMaxSize = v.Text }, documentedDefault: "`10GB` (10×10⁹ bytes)", resolved: r => Number(r.Request.CacheMaxSize)),
         Property("NixImageCompressionLevel", (i, v) => i with { CompressionLevel = v.Text }, documentedDefault: "`5` with gzip, `2` with zstd", resolved: r => Number(r.Request.CompressionLevel)),
         Property("NixImageLayerCompression", (i, v) => i with { LayerCompression = v.Text }, documentedDefault: "`gzip`", resolved: r => r.Request.LayerCompression.ToString().ToLowerInvariant()),
+        Property("NixImageSbom", (i, v) => i with { Sbom = v.Text }, documentedDefault: "`CycloneDX;SPDX`", resolved: r => SbomFormatsOf(r.Request)),
+        Property("ProjectAssetsFile", (i, v) => i with { AssetsFile = v.Text }),
+        Property("TargetFramework", (i, v) => i with { TargetFramework = v.Text }),
+        Property("Version", (i, v) => i with { Version = v.Text }),
         Property("_NixImageSourceDateEpoch", (i, v) => i with { SourceDateEpoch = v.Text }),
         Property("NIX_PATH", (i, v) => i with { NixPath = v.Text }),
         Property("XDG_CACHE_HOME", (i, v) => i with { XdgCacheHome = v.Text }),
@@ -207,6 +212,10 @@ public static class SettingCatalog
     };
 
     private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>NixImageSbom as resolved: the formats, or <c>none</c>.</summary>
+    private static string SbomFormatsOf(ImageRequest request) =>
+        request.SbomMediaTypes.Count == 0 ? "none" : string.Join(';', request.SbomMediaTypes.Select(m => m == MediaTypes.CycloneDxJson ? "CycloneDX" : "SPDX"));
 
     /// <summary>NixDefaultPackages as resolved: the list, or <c>none</c>.</summary>
     private static string DefaultPackagesOf(ImageRequest request)

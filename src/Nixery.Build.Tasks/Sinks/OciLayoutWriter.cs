@@ -22,7 +22,7 @@ public static class OciLayoutWriter
         Directory.CreateDirectory(blobs);
         PartialFiles.RemoveAbandoned(blobs, ".*.partial");
         var copied = 0;
-        foreach (var blob in image.AllBlobs)
+        foreach (var blob in image.AllBlobs.Concat(image.ReferrerBlobs))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var target = Path.Combine(blobs, blob.Descriptor.Digest.Hex);
@@ -61,15 +61,73 @@ public static class OciLayoutWriter
         }
     }
 
-    /// <summary>The existing index's other entries (ordered by tag), then this image's tags.</summary>
+    /// <summary>
+    /// The existing index's other entries (ordered by tag), then this image's tags, then its referrers (SBOMs: unnamed
+    /// entries with an artifact type, as OCI 1.1 tools list them in a layout). An unnamed entry of an earlier build is
+    /// kept only while the image it refers to is still named here: a rebuilt image's old SBOMs go with it.
+    /// </summary>
     private static byte[] IndexJson(ImageArtifact image, string repository, IReadOnlyList<string> tags, string existingIndex)
     {
         var ours = OciArchiveWriter.IndexEntries(image, repository, tags);
-        var kept = ExistingEntries(existingIndex)
-            .Where(d => d.Annotations?.GetValueOrDefault(RefName) is not { } name || !tags.Contains(name, StringComparer.Ordinal))
-            .OrderBy(d => d.Annotations?.GetValueOrDefault(RefName) ?? string.Empty, StringComparer.Ordinal)
-            .ThenBy(d => d.Digest.Value, StringComparer.Ordinal);
-        return OciJson.Serialize(new ImageIndex([.. kept, .. ours]));
+        var existing = ExistingEntries(existingIndex);
+        var named = existing
+            .Where(d => d.Annotations?.GetValueOrDefault(RefName) is { } name && !tags.Contains(name, StringComparer.Ordinal))
+            .OrderBy(d => d.Annotations![RefName], StringComparer.Ordinal)
+            .ThenBy(d => d.Digest.Value, StringComparer.Ordinal)
+            .ToList();
+        var referrers = image.Referrers.Select(r => r.Descriptor).ToList();
+        var live = named.Concat(ours).SelectMany(d => ImagesNamedBy(d, Path.GetDirectoryName(existingIndex)!)).Concat(image.Images.Select(i => i.Digest)).ToHashSet();
+        var unnamed = existing
+            .Where(d => d.Annotations?.GetValueOrDefault(RefName) is null && !referrers.Any(r => r.Digest == d.Digest))
+            .Where(d => d.ArtifactType is null || (SubjectOf(d, Path.GetDirectoryName(existingIndex)!) is { } subject && live.Contains(subject)))
+            .OrderBy(d => d.Digest.Value, StringComparer.Ordinal);
+        return OciJson.Serialize(new ImageIndex([.. named, .. ours, .. unnamed, .. referrers]));
+    }
+
+    /// <summary>The manifest an entry names, and for an index the manifests it lists (read from the layout; none when unreadable).</summary>
+    private static IEnumerable<Digest> ImagesNamedBy(Descriptor entry, string directory)
+    {
+        yield return entry.Digest;
+        if (MediaTypes.IsIndex(entry.MediaType) && ReadDocument(directory, entry) is { } index)
+        {
+            using (index)
+            {
+                if (index.RootElement.TryGetProperty("manifests", out var manifests) && manifests.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var manifest in manifests.EnumerateArray().ToList())
+                    {
+                        if (manifest.TryGetProperty("digest", out var d) && Digest.TryParse(d.GetString() ?? string.Empty, out var digest))
+                        {
+                            yield return digest;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The subject of the artifact manifest an entry names, or null.</summary>
+    private static Digest? SubjectOf(Descriptor entry, string directory)
+    {
+        using var manifest = ReadDocument(directory, entry);
+        return manifest is not null && manifest.RootElement.TryGetProperty("subject", out var subject) && subject.TryGetProperty("digest", out var d)
+            && Digest.TryParse(d.GetString() ?? string.Empty, out var digest)
+            ? digest
+            : null;
+    }
+
+    /// <summary>A manifest or index of the layout, parsed; null when absent, over 4 MiB or not JSON.</summary>
+    private static JsonDocument? ReadDocument(string directory, Descriptor entry)
+    {
+        var file = new FileInfo(Path.Combine(directory, "blobs", "sha256", entry.Digest.Hex));
+        try
+        {
+            return file.Exists && file.Length <= 4 << 20 ? JsonDocument.Parse(File.ReadAllBytes(file.FullName)) : null;
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The manifests an index.json already lists, with their annotations; none when there is none or it is unreadable.</summary>
@@ -83,12 +141,7 @@ public static class OciLayoutWriter
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(m => OciDocuments.Descriptor(m) with
-            {
-                Annotations = m.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object
-                    ? a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal)
-                    : null,
-            }).ToList();
+            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(OciDocuments.IndexEntry).ToList();
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -50,7 +50,7 @@ public sealed class RegistrySink : IImageSink, IDisposable
     {
         var session = await _connecting;
         var pushed = await session.PushAsync(image, cancellationToken);
-        return new SinkResult(Kind, pushed.References, pushed.Uploaded + pushed.Mounted + pushed.TagsPushed > 0);
+        return new SinkResult(Kind, pushed.References, pushed.Uploaded + pushed.Mounted + pushed.TagsPushed + pushed.ReferrersPushed > 0);
     }
 
     public void Dispose()

@@ -34,6 +34,14 @@ public abstract class ImageSinkTask : CancelableNixTask
     [Output]
     public string? ArchivePath { get; set; }
 
+    /// <summary>
+    /// The SBOM documents written beside the summary, one per format and platform, with metadata <c>Format</c>
+    /// (CycloneDX, SPDX), <c>MediaType</c>, <c>Platform</c>, <c>Subject</c> (the image's manifest digest) and
+    /// <c>Referrer</c> (the artifact manifest's digest).
+    /// </summary>
+    [Output]
+    public ITaskItem[] SbomFiles { get; set; } = [];
+
     protected RegistrySettings? RegistrySettings =>
         string.IsNullOrWhiteSpace(Registry) ? null : new RegistrySettings(Registry, InsecureRegistries, RegistryTimeout);
 
@@ -46,5 +54,15 @@ public abstract class ImageSinkTask : CancelableNixTask
         ImageDigest = result.Digest.Value;
         ArchivePath = result.ArchivePath;
         PushedReferences = string.Join(';', result.PushedReferences);
+        SbomFiles = [.. result.Sboms.Select(f =>
+        {
+            var item = new Microsoft.Build.Utilities.TaskItem(f.Path);
+            item.SetMetadata("Format", f.Format);
+            item.SetMetadata("MediaType", f.MediaType);
+            item.SetMetadata("Platform", f.Platform);
+            item.SetMetadata("Subject", f.Subject.Value);
+            item.SetMetadata("Referrer", f.Referrer.Value);
+            return item;
+        })];
     }
 }

@@ -241,7 +241,7 @@ public sealed class ImageIndexPipelineTests : IDisposable
     }
 
     /// <summary>A platform's request (each its own publish and obj folders, as per-RID publishes have); one layer cache.</summary>
-    private ImageRequest Request(string system, string name, string? format = null, string? cacheMaxSize = null, string tags = "1.0;latest")
+    private ImageRequest Request(string system, string name, string? format = null, string? cacheMaxSize = null, string tags = "1.0;latest", string sbom = "none")
     {
         var publish = Path.Combine(_root, name, "publish");
         Directory.CreateDirectory(publish);
@@ -265,6 +265,7 @@ public sealed class ImageIndexPipelineTests : IDisposable
             CacheDirectory = Path.Combine(_root, "cache"),
             CacheMaxSize = cacheMaxSize,
             HomeDirectory = _root,
+            Sbom = sbom,
         }) with
         { NixSourceIdentity = "fake-package-set-1" };
     }

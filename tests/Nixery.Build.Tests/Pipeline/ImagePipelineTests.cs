@@ -211,7 +211,8 @@ public sealed class ImagePipelineTests : IDisposable
     }
 
     /// <summary>The request as the task makes it (the factory's defaults), from a fake package set that counts as pinned.</summary>
-    private ImageRequest Request()
+    /// <param name="sbom">NixImageSbom: none unless a test is about SBOMs (their requests are counted where they are).</param>
+    private ImageRequest Request(string sbom = "none")
     {
         Directory.CreateDirectory(Path.Combine(_root, "pkgs"));
         return ImageRequestFactory.Create(new ImageInputs
@@ -231,6 +232,7 @@ public sealed class ImagePipelineTests : IDisposable
             AppCommand = ["/app/App"],
             CacheDirectory = Path.Combine(_root, "cache"),
             HomeDirectory = _root,
+            Sbom = sbom,
         }) with
         { NixSourceIdentity = "fake-package-set-1" };
     }
