@@ -24,6 +24,8 @@ public sealed class BinaryCacheTests
         var withNix = project.Publish("-r", "linux-x64");
         Assert.True(withNix.ExitCode == 0, withNix.Output);
         var nixDigest = Digest(project);
+        var sboms = new[] { ".cdx.json", ".spdx.json" }.Select(e => Path.ChangeExtension(project.DefaultArchive(), e)).ToList();
+        var nixSboms = sboms.Select(File.ReadAllBytes).ToList();
         var lockFile = Path.Combine(project.Directory, "nix-image.lock.json");
         var lockText = File.ReadAllText(lockFile);
         var closure = SignedBinaryCache.LockedPaths(lockFile);
@@ -49,6 +51,9 @@ public sealed class BinaryCacheTests
         Assert.Contains("binary cache: fetched", withoutNix.Output, StringComparison.Ordinal);
         Assert.Equal(nixDigest, Digest(project));
         Assert.Contains(server.Requests, r => r.EndsWith(".nar.xz", StringComparison.Ordinal));
+
+        // The same SBOMs, byte for byte: the lock carries what the documents say of each store path.
+        Assert.Equal(nixSboms, sboms.Select(File.ReadAllBytes));
 
         using (var image = new ImageReader(project.DefaultArchive()))
         {

@@ -46,10 +46,27 @@ public sealed class OciLayoutTests
         Assert.NotEqual(firstDigest, secondDigest);
         Assert.All(times, t => Assert.Equal(t.Value, File.GetLastWriteTimeUtc(t.Key)));
         var added = Directory.GetFiles(blobs).Except(times.Keys).Count();
-        Assert.Equal(3, added); // the app layer, the config and the manifest
+        // The app layer, the config and the manifest; the two SBOMs and their artifact manifests (the empty config
+        // they share was there).
+        Assert.Equal(7, added);
         using var index = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "index.json")));
-        var latest = Assert.Single(index.RootElement.GetProperty("manifests").EnumerateArray());
+        var entries = index.RootElement.GetProperty("manifests").EnumerateArray().ToList();
+        var latest = Assert.Single(entries, e => e.TryGetProperty("annotations", out var a) && a.TryGetProperty("org.opencontainers.image.ref.name", out _));
         Assert.Equal(secondDigest, latest.GetProperty("digest").GetString());
+
+        // The SBOMs are listed as OCI 1.1 referrers of the new image only (the first image's went with it), and
+        // umoci, which lists and unpacks by tag, sees only the tag.
+        var referrers = entries.Where(e => !e.Equals(latest)).ToList();
+        Assert.Equal(["application/spdx+json", "application/vnd.cyclonedx+json"], referrers.Select(e => e.GetProperty("artifactType").GetString()).Order(StringComparer.Ordinal));
+        foreach (var referrer in referrers)
+        {
+            using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(blobs, referrer.GetProperty("digest").GetString()!["sha256:".Length..])));
+            Assert.Equal(secondDigest, manifest.RootElement.GetProperty("subject").GetProperty("digest").GetString());
+        }
+
+        var listed = Command.Run("umoci", ["ls", "--layout", layout]);
+        Assert.True(listed.ExitCode == 0, listed.Output);
+        Assert.Equal("latest", listed.StandardOutput.Trim());
         using var updated = ImageReader.FromLayout(layout, "latest");
         Assert.Contains("Hello from Nix!", updated.Run().Output, StringComparison.Ordinal);
     }

@@ -76,6 +76,32 @@ public sealed class ImageIndexPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task EachPlatformsSbomsAreAttachedToItsOwnImageAndWrittenUnderItsName()
+    {
+        var platforms = await BuildPlatforms([("linux-x64", "x86_64-linux"), ("linux-arm64", "aarch64-linux")], format: null, sbom: "CycloneDX;SPDX");
+
+        var result = await RunIndex(Request("x86_64-linux", "outer", sbom: "CycloneDX;SPDX"), platforms, withRegistry: true);
+
+        Assert.Equal(4, result.Sboms.Count);
+        var outer = Path.Combine(_root, "outer", "out");
+        Assert.Equal(
+            [Path.Combine(outer, "app.linux-amd64.cdx.json"), Path.Combine(outer, "app.linux-amd64.spdx.json"), Path.Combine(outer, "app.linux-arm64-v8.cdx.json"), Path.Combine(outer, "app.linux-arm64-v8.spdx.json")],
+            result.Sboms.Select(f => f.Path).Order(StringComparer.Ordinal));
+        foreach (var platform in platforms)
+        {
+            var mine = result.Sboms.Where(f => f.Subject == platform.ManifestDigest).ToList();
+            Assert.Equal(2, mine.Count);
+            var tagged = _registry.ManifestJson("demo/app", "sha256-" + platform.ManifestDigest.Hex)!.Value;
+            Assert.Equal(mine.Select(f => f.Referrer.Value).Order(StringComparer.Ordinal), tagged.GetProperty("manifests").EnumerateArray().Select(e => e.GetProperty("digest").GetString()!).Order(StringComparer.Ordinal));
+            using var bom = JsonDocument.Parse(File.ReadAllBytes(mine.Single(f => f.Format == "CycloneDX").Path));
+            Assert.Contains(platform.ManifestDigest.Hex, bom.RootElement.GetProperty("metadata").GetRawText(), StringComparison.Ordinal);
+        }
+
+        // Nothing for the index itself: the documents describe images, and the index is not one.
+        Assert.Null(_registry.ManifestJson("demo/app", "sha256-" + result.Digest.Hex));
+    }
+
+    [Fact]
     public async Task AnUnchangedIndexIsUpToDateAndPushesNothing()
     {
         var platforms = await BuildPlatforms(("linux-x64", "x86_64-linux"), ("linux-arm64", "aarch64-linux"));
@@ -217,13 +243,13 @@ public sealed class ImageIndexPipelineTests : IDisposable
     private Task<List<PlatformImage>> BuildPlatforms(params (string Rid, string System)[] platforms) => BuildPlatforms(platforms, format: null);
 
     /// <summary>Each platform's image into the shared layer cache, with no sink and no pruning: what an inner publish does.</summary>
-    private async Task<List<PlatformImage>> BuildPlatforms((string Rid, string System)[] platforms, string? format, string? cacheMaxSize = null)
+    private async Task<List<PlatformImage>> BuildPlatforms((string Rid, string System)[] platforms, string? format, string? cacheMaxSize = null, string sbom = "none")
     {
         var built = new List<PlatformImage>();
         foreach (var (rid, system) in platforms)
         {
             var pipeline = new ImagePipeline(_log, new FakeClosure(Closure(rid)), pruneCache: false);
-            var result = await pipeline.RunAsync(Request(system, rid, format, cacheMaxSize), [], CancellationToken.None);
+            var result = await pipeline.RunAsync(Request(system, rid, format, cacheMaxSize, sbom: sbom), [], CancellationToken.None);
             built.Add(new PlatformImage(rid, Platform.FromNixSystem(system), result.Digest));
         }
 

@@ -13,7 +13,7 @@ namespace Nixery.Build.Tests.Pipeline;
 /// up to date, what is built or reused, in which order a push sends, and how a damaged cache is recovered. No Nix,
 /// no sockets; the end-to-end tests run the same pipeline against the real parts.
 /// </summary>
-public sealed class ImagePipelineTests : IDisposable
+public sealed partial class ImagePipelineTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("nixery-pipeline-").FullName;
     private readonly FakeClosure _closure;
@@ -202,12 +202,13 @@ public sealed class ImagePipelineTests : IDisposable
         Assert.True(File.Exists(store.PathOf(second.Image.Layers[^1].Blob.Descriptor.Digest)));
     }
 
-    private async Task<ImageBuildResult> Run(ImageRequest request, bool withRegistry = false, TimeProvider? clock = null)
+    /// <param name="registry">The registry to push to when <paramref name="withRegistry"/>; null: the test's own.</param>
+    private async Task<ImageBuildResult> Run(ImageRequest request, bool withRegistry = false, TimeProvider? clock = null, InMemoryRegistry? registry = null)
     {
-        using var registry = withRegistry
-            ? RegistrySink.Connect(new RegistrySettings("demo.test", null, null), request.Repository, request.Tags, Path.Combine(_root, "cache"), _log, _ => null, _registry, CancellationToken.None)
+        using var sink = withRegistry
+            ? RegistrySink.Connect(new RegistrySettings("demo.test", null, null), request.Repository, request.Tags, Path.Combine(_root, "cache"), _log, _ => null, registry ?? _registry, CancellationToken.None)
             : null;
-        return await new ImagePipeline(_log, _closure, clock).RunAsync(request, ImageJob.Sinks(request, registry, _log, path: null), CancellationToken.None);
+        return await new ImagePipeline(_log, _closure, clock).RunAsync(request, ImageJob.Sinks(request, sink, _log, path: null), CancellationToken.None);
     }
 
     /// <summary>The request as the task makes it (the factory's defaults), from a fake package set that counts as pinned.</summary>

@@ -19,6 +19,28 @@ public sealed class InMemoryRegistry : HttpMessageHandler
     private readonly ConcurrentDictionary<string, MemoryStream> _uploads = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Method, string Path)> _log = new();
 
+    /// <summary>
+    /// Whether it has the OCI 1.1 referrers API: a manifest PUT with a <c>subject</c> is answered with
+    /// <c>OCI-Subject</c>, and <c>GET /v2/&lt;name&gt;/referrers/&lt;digest&gt;</c> lists the manifests whose subject that is.
+    /// Without it (as distribution 2.8), that path is 404.
+    /// </summary>
+    public bool ReferrersApi { get; init; }
+
+    /// <summary>The manifest (or index) a tag or digest names, parsed; null when there is none.</summary>
+    public JsonElement? ManifestJson(string repository, string reference)
+    {
+        var key = reference.StartsWith("sha256:", StringComparison.Ordinal)
+            ? _manifests.FirstOrDefault(m => m.Key.StartsWith(repository + ":", StringComparison.Ordinal) && Digest(m.Value.Content) == reference).Key
+            : $"{repository}:{reference}";
+        return key is not null && _manifests.TryGetValue(key, out var manifest) ? JsonDocument.Parse(manifest.Content).RootElement.Clone() : null;
+    }
+
+    /// <summary>A blob's bytes, or null.</summary>
+    public byte[]? BlobBytes(string digest) => _blobs.GetValueOrDefault(digest);
+
+    /// <summary>Puts a manifest as a client would have, under a tag or its digest (for a state a test starts from).</summary>
+    public void PutManifest(string repository, string reference, string mediaType, byte[] content) => _manifests[$"{repository}:{reference}"] = (mediaType, content);
+
     /// <summary>Every request so far: method and path (with the query).</summary>
     public IReadOnlyList<(string Method, string Path)> Log => [.. _log];
 
@@ -54,6 +76,11 @@ public sealed class InMemoryRegistry : HttpMessageHandler
         if (path == "/v2/")
         {
             return new HttpResponseMessage(HttpStatusCode.OK);
+        }
+
+        if (path.IndexOf("/referrers/", StringComparison.Ordinal) is var referrers and > 4)
+        {
+            return ReferrersApi && method == HttpMethod.Get ? Referrers(path[4..referrers], path[(referrers + "/referrers/".Length)..]) : new HttpResponseMessage(HttpStatusCode.NotFound);
         }
 
         var query = System.Web.HttpUtility.ParseQueryString(uri.Query);
@@ -154,6 +181,10 @@ public sealed class InMemoryRegistry : HttpMessageHandler
             _manifests[$"{repository}:{reference}"] = (contentType ?? string.Empty, body);
             var created = new HttpResponseMessage(HttpStatusCode.Created);
             created.Headers.Add("Docker-Content-Digest", Digest(body));
+            if (ReferrersApi && root.TryGetProperty("subject", out var subject))
+            {
+                created.Headers.Add("OCI-Subject", subject.GetProperty("digest").GetString());
+            }
             return created;
         }
 
@@ -166,6 +197,25 @@ public sealed class InMemoryRegistry : HttpMessageHandler
         response.Content.Headers.ContentLength = manifest.Content.Length;
         response.Content.Headers.TryAddWithoutValidation("Content-Type", manifest.MediaType);
         response.Headers.Add("Docker-Content-Digest", Digest(manifest.Content));
+        return response;
+    }
+
+    /// <summary>The referrers API's answer: an index of the repository's manifests whose subject is <paramref name="subject"/>.</summary>
+    private HttpResponseMessage Referrers(string repository, string subject)
+    {
+        var listed = new List<object>();
+        foreach (var (key, manifest) in _manifests.Where(m => m.Key.StartsWith(repository + ":sha256:", StringComparison.Ordinal)).OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            using var document = JsonDocument.Parse(manifest.Content);
+            var root = document.RootElement;
+            if (root.TryGetProperty("subject", out var s) && s.GetProperty("digest").GetString() == subject)
+            {
+                listed.Add(new { mediaType = manifest.MediaType, digest = Digest(manifest.Content), size = manifest.Content.Length, artifactType = root.GetProperty("artifactType").GetString() });
+            }
+        }
+
+        var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new { schemaVersion = 2, mediaType = "application/vnd.oci.image.index.v1+json", manifests = listed })) };
+        response.Content.Headers.TryAddWithoutValidation("Content-Type", "application/vnd.oci.image.index.v1+json");
         return response;
     }
 

@@ -15,6 +15,8 @@ public sealed class AnonymousRegistry : IDisposable
 /// Pushing to a registry on this machine: plain HTTP (allowed for loopback), every tag, the image intact as
 /// skopeo copies it back and bwrap runs it; then what a second push sends, counted from the registry's own
 /// access log: only what changed, a mount when another repository holds the blobs, nothing when the tag is in place.
+/// These count the image's own blobs and manifests, so they publish without SBOMs (<see cref="RegistryPush.NoSbom"/>);
+/// <c>SbomImageTests</c> counts what the SBOM referrers add.
 /// </summary>
 [Collection(EndToEndTests.Name)]
 public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
@@ -35,7 +37,7 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
     {
         using var project = SampleProject.Copy(_feed);
         var mark = _registry.Mark();
-        var publish = RegistryPush.Publish(project, _registry.Name, "hello/anonymous", ["-p:ContainerImageTags=1.0%3Blatest"]);
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/anonymous", ["-p:ContainerImageTags=1.0%3Blatest", RegistryPush.NoSbom]);
         Assert.True(publish.ExitCode == 0, publish.Output);
         var first = _registry.AccessLogSince(mark);
         _output.WriteLine("First push, from the registry's access log:\n" + first.Summary());
@@ -68,7 +70,7 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
         var source = File.ReadAllText(program);
         File.WriteAllText(program, source.Replace("// A greeting", "Console.WriteLine(\"One more line.\");\n// A greeting", StringComparison.Ordinal));
         mark = _registry.Mark();
-        publish = RegistryPush.Publish(project, _registry.Name, "hello/anonymous", ["-p:ContainerImageTags=1.0%3Blatest"]);
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/anonymous", ["-p:ContainerImageTags=1.0%3Blatest", RegistryPush.NoSbom]);
         Assert.True(publish.ExitCode == 0, publish.Output);
         var second = _registry.AccessLogSince(mark);
         _output.WriteLine("Push after a one-line change, from the registry's access log:\n" + second.Summary());
@@ -93,13 +95,13 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
     public void SamePushAgainOnlyChecksTheTagsAndASecondRepositoryMountsEveryBlob()
     {
         using var project = SampleProject.Copy(_feed);
-        var publish = RegistryPush.Publish(project, _registry.Name, "hello/first", ["-getProperty:NixImagePushedReferences", "-getProperty:NixImageDigest"]);
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/first", ["-getProperty:NixImagePushedReferences", "-getProperty:NixImageDigest", RegistryPush.NoSbom]);
         Assert.True(publish.ExitCode == 0, publish.Output);
         var outputs = JsonDocument.Parse(publish.Output[publish.Output.IndexOf('{', StringComparison.Ordinal)..]).RootElement.GetProperty("Properties");
         Assert.Equal($"{_registry.Name}/hello/first:latest", outputs.GetProperty("NixImagePushedReferences").GetString());
 
         var mark = _registry.Mark();
-        publish = RegistryPush.Publish(project, _registry.Name, "hello/first");
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/first", [RegistryPush.NoSbom]);
         Assert.True(publish.ExitCode == 0, publish.Output);
         var again = _registry.AccessLogSince(mark);
         _output.WriteLine("The same push again:\n" + again.Summary());
@@ -108,7 +110,7 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
         Assert.Single(again, e => e.Method == "HEAD" && e.Path.Contains("/manifests/latest", StringComparison.Ordinal));
 
         mark = _registry.Mark();
-        publish = RegistryPush.Publish(project, _registry.Name, "hello/second");
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/second", [RegistryPush.NoSbom]);
         Assert.True(publish.ExitCode == 0, publish.Output);
         var second = _registry.AccessLogSince(mark);
         _output.WriteLine("The same image to a second repository:\n" + second.Summary());
@@ -157,7 +159,7 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
     public async Task ABlobTheRegistryLostSinceAnEarlierPushIsFoundThroughTheRefusedManifestAndSentAgain()
     {
         using var project = SampleProject.Copy(_feed);
-        var publish = RegistryPush.Publish(project, _registry.Name, "hello/lost");
+        var publish = RegistryPush.Publish(project, _registry.Name, "hello/lost", [RegistryPush.NoSbom]);
         Assert.True(publish.ExitCode == 0, publish.Output);
         string lost;
         using (var pulled = ImageReader.FromRegistry($"{_registry.Name}/hello/lost:latest", "--src-tls-verify=false"))
@@ -174,7 +176,7 @@ public sealed class AnonymousRegistryTests : IClassFixture<AnonymousRegistry>
         var program = Path.Combine(project.Directory, "Program.cs");
         File.WriteAllText(program, File.ReadAllText(program).Replace("// A greeting", "Console.WriteLine(\"After the loss.\");\n// A greeting", StringComparison.Ordinal));
         var mark = _registry.Mark();
-        publish = RegistryPush.Publish(project, _registry.Name, "hello/lost");
+        publish = RegistryPush.Publish(project, _registry.Name, "hello/lost", [RegistryPush.NoSbom]);
         Assert.True(publish.ExitCode == 0, publish.Output);
         var log = _registry.AccessLogSince(mark);
         _output.WriteLine("Push after the registry lost a blob:\n" + log.Summary());

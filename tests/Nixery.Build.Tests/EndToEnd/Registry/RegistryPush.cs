@@ -10,6 +10,9 @@ public static class RegistryPush
     /// point into the project's temp folder (empty unless a test writes them), and the credential variables are
     /// unset unless <paramref name="environment"/> sets them.
     /// </summary>
+    /// <summary>For tests that count the image's own blobs and manifests: no SBOM referrers on top.</summary>
+    public const string NoSbom = "-p:NixImageSbom=none";
+
     public static CommandResult Publish(
         SampleProject project,
         string registry,
