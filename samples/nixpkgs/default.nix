@@ -11,7 +11,7 @@
 let
   inherit (builtins) attrNames filter genList readDir toString;
   hl = import ./lib.nix { inherit system; };
-  inherit (hl) mkHostPackage runCommand latestEntry;
+  inherit (hl) mkHostPackage runCommand latestEntry licenses;
 
   # Where each system's files come from.  The x86_64 values are the literals
   # the set always had (so its store paths stay the same).
@@ -101,6 +101,7 @@ let
   # --- libraries ------------------------------------------------------------
   zlib = mkPackage {
     pname = "zlib"; version = version.zlib;
+    meta.license = licenses.zlib;
     copy = [{ to = "lib"; from = hostLib; names = [ "libz.so.1" ]; }];
     postInstall = "ln -s libz.so.1 lib/libz.so";
   };
@@ -125,6 +126,7 @@ let
   # tool only), dev and out (the libraries), as here; man and doc are left out.
   openssl = mkPackage {
     pname = "openssl"; version = version.openssl;
+    meta.license = licenses.asl20;   # OpenSSL 3
     outputs = [ "bin" "dev" "out" ];
     copy = [
       { to = "bin"; from = hostBin; names = [ "openssl" ]; output = "bin"; }
@@ -138,6 +140,7 @@ let
 
   readline = mkPackage {
     pname = "readline"; version = version.readline;
+    meta.license = licenses.gpl3Plus;
     copy = [{ to = "lib"; from = hostLib; names = [ "libreadline.so.8" ]; }];
     libs = [ ncurses ];
   };
@@ -146,6 +149,7 @@ let
   # libsqlite3.so (what Microsoft.Data.Sqlite's system provider opens).
   sqlite = mkPackage {
     pname = "sqlite"; version = version.sqlite;
+    meta.license = licenses.publicDomain;   # as nixpkgs says it: no SPDX identifier
     outputs = [ "bin" "dev" "out" ];
     copy = [
       { to = "bin"; from = hostBin; names = [ "sqlite3" ]; output = "bin"; }
@@ -191,12 +195,14 @@ let
 
   oniguruma = mkPackage {
     pname = "oniguruma"; version = version.oniguruma;
+    meta.license = licenses.bsd2;
     copy = [{ to = "lib"; from = hostLib; names = [ "libonig.so.5" ]; }];
   };
 
   # --- data -----------------------------------------------------------------
   cacert = mkPackage {
     pname = "nss-cacert"; version = "20230311";
+    meta.license = licenses.mpl20;   # NSS's certdata
     copy = [{ to = "etc/ssl/certs"; from = /etc/ssl/certs; names = [ "ca-certificates.crt" ]; }];
     postInstall = ''
       mv etc/ssl/certs/ca-certificates.crt etc/ssl/certs/ca-bundle.crt
@@ -206,11 +212,14 @@ let
 
   iana-etc = mkPackage {
     pname = "iana-etc"; version = "20230316";
+    meta.license = licenses.mit;
     copy = [{ to = "etc"; from = /etc; names = [ "services" "protocols" ]; }];
   };
 
   tzdata = mkPackage {
     pname = "tzdata"; version = "2025b";
+    # nixpkgs' list: tzcode is BSD-3-Clause, the data public domain (which has no SPDX identifier)
+    meta.license = [ licenses.bsd3 licenses.publicDomain ];
     # everything but "localtime" (a symlink to /etc/localtime)
     copy = [{
       to = "share/zoneinfo"; from = /usr/share/zoneinfo;
@@ -221,6 +230,7 @@ let
   # --- programs -------------------------------------------------------------
   busybox = mkPackage {
     pname = "busybox"; version = version.busybox;
+    meta.license = licenses.gpl2Only;
     # x86_64: the bootstrap busybox itself; aarch64: Debian's arm64 busybox-static,
     # whose applet list is read through qemu (the build machine is x86_64)
     copy = if isAarch64 then [{ to = "bin"; from = hostBin; names = [ "busybox" ]; }]
@@ -245,6 +255,8 @@ let
 
   coreutils = mkPackage {
     pname = "coreutils"; version = "9.1";
+    # links to busybox's applets, so busybox's licence (GNU coreutils, which nixpkgs has, is GPL-3.0-or-later)
+    meta.license = licenses.gpl2Only;
     postInstall = ''
       mkdir bin
       for c in ${toString coreutilsCommands}; do
@@ -256,6 +268,7 @@ let
 
   bashInteractive = mkPackage {
     pname = "bash"; version = version.bash;
+    meta.license = licenses.gpl3Plus;
     copy = [{ to = "bin"; from = hostBin; names = [ "bash" ]; }];
     libs = [ ncurses ];
     postInstall = "ln -s bash bin/sh";
@@ -263,6 +276,7 @@ let
 
   nano = mkPackage {
     pname = "nano"; version = version.nano;
+    meta.license = licenses.gpl3Plus;
     copy = [{ to = "bin"; from = hostBin; names = [ "nano" ]; }];
     libs = [ ncurses ];
   };
@@ -278,6 +292,7 @@ let
 
   jq = mkPackage {
     pname = "jq"; version = version.jq;
+    meta.license = licenses.mit;
     copy = [
       { to = "bin"; from = hostBin; names = [ "jq" ]; }
       { to = "lib"; from = hostLib; names = [ "libjq.so.1" ]; }
@@ -310,7 +325,7 @@ let
       mkdir $out/bin
       for f in ${unwrapped}/bin/*; do ln -s "$f" $out/bin/; done
     fi
-  '' // { inherit unwrapped; inherit (unwrapped) pname version; };
+  '' // { inherit unwrapped; inherit (unwrapped) pname version meta; };
 
   dotnetCorePackages = rec {
     runtime_10_0 = wrapDotnet runtime_10_0-unwrapped;
@@ -318,6 +333,7 @@ let
 
     runtime_10_0-unwrapped = mkPackage {
       pname = "dotnet-runtime"; version = netcoreVersion;
+      meta.license = licenses.mit;
       copy = [
         { to = "share/dotnet"; from = dotnetRoot; names = muxer ++ [ "LICENSE.txt" "ThirdPartyNotices.txt" ]; }
         { to = "share/dotnet/host/fxr"; from = dotnetRoot + "/host/fxr"; names = [ fxrVersion ]; }
@@ -340,6 +356,7 @@ let
 
     aspnetcore_10_0-unwrapped = mkPackage {
       pname = "aspnetcore-runtime"; version = aspnetVersion;
+      meta.license = licenses.mit;
       # The muxer is a real copy: it finds the dotnet root from its own real
       # path.  host/ and Microsoft.NETCore.App are shared with runtime_10_0.
       copy = (if hasMuxer then [{ to = "share/dotnet"; from = dotnetRoot; names = muxer; }] else [ ]) ++ [

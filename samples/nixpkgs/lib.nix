@@ -81,9 +81,10 @@ let
   #               $dev, $lib name the other outputs)
   #   allowMissing sonames that may stay unresolved (optional dlopen deps)
   #   name        defaults to "pname-version"
+  #   meta        nixpkgs' meta (here only license, from licenses.nix): kept out of the derivation (see withMeta)
   mkHostPackage =
     { pname, version, name ? "${pname}-${version}", outputs ? [ "out" ], copy ? [ ], libs ? [ ]
-    , interpreter ? null, addNeeded ? [ ], postInstall ? "", allowMissing ? [ ] }:
+    , interpreter ? null, addNeeded ? [ ], postInstall ? "", allowMissing ? [ ], meta ? { } }:
     let
       source = c:
         if c ? src then c.src
@@ -92,7 +93,7 @@ let
           name = "${name}-host-" + replaceStrings [ "/" ] [ "-" ] c.to;
         };
     in
-      derivation ({
+      withMeta meta (derivation ({
         inherit system name pname version postInstall;
         builder = busyboxBinary;
         args = [ "sh" "-e" ./host-package.sh ];
@@ -108,7 +109,15 @@ let
         # (only for several outputs: the single-output packages keep their store paths)
         inherit outputs;
         libOutput = if builtins.elem "lib" outputs then "lib" else "out";
-      }));
+      })));
+
+  # meta as nixpkgs' stdenv attaches it: an attribute of the package and of each of its outputs, never an input
+  # of the derivation, so it changes no store path. An empty meta leaves the derivation as it is.
+  withMeta = meta: drv:
+    if meta == { } then drv
+    else drv // { inherit meta; } // builtins.listToAttrs (map
+      (o: { name = o; value = drv.${o} // { inherit meta; }; })
+      (drv.outputs or [ "out" ]));
 
   # Like nixpkgs' runCommand: run `buildCommand` (busybox sh) to make $out.
   runCommand = name: buildCommand:
@@ -121,5 +130,6 @@ let
 in
 {
   inherit busyboxBinary bootstrapLibs patchelfBinary hostFiles latestEntry getLib libDir
-    mkHostPackage runCommand;
+    mkHostPackage runCommand withMeta;
+  licenses = import ./licenses.nix;
 }

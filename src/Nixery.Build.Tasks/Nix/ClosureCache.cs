@@ -12,8 +12,11 @@ namespace Nixery.Build.Nix;
 /// </summary>
 public sealed class ClosureCache
 {
-    /// <summary>3: app-host packages resolve to their library output (resolve.nix), and packages record their output.</summary>
-    public const int FormatVersion = 3;
+    /// <summary>
+    /// 4: packages record their <c>meta.license</c> (3: app-host packages resolve to their library output, and packages
+    /// record their output). A closure cached by an older version has no licences, so it is not reused.
+    /// </summary>
+    public const int FormatVersion = 4;
 
     private readonly string _path;
 

@@ -43,7 +43,17 @@ internal static class LockJson
             throw new FormatException($"the storePath '{storePath}' of {where} is not a store path");
         }
 
-        return new ResolvedPackage(String(value, "name", where), String(value, "attrPath", where), storePath, String(value, "origin", where), String(value, "output", where));
+        // Optional: a lock written before licences were recorded has none, and a package may have none (absent, or
+        // null from a hand edit); when given it is the SPDX expression resolve.nix wrote.
+        string? license = null;
+        if (value.TryGetProperty("license", out var licenseProperty) && licenseProperty.ValueKind != JsonValueKind.Null)
+        {
+            license = licenseProperty.ValueKind == JsonValueKind.String && licenseProperty.GetString()!.Trim().Length > 0
+                ? licenseProperty.GetString()
+                : throw new FormatException($"'license' of {where} is {(licenseProperty.ValueKind == JsonValueKind.String ? "empty" : Kind(licenseProperty))}, not an SPDX licence expression");
+        }
+
+        return new ResolvedPackage(String(value, "name", where), String(value, "attrPath", where), storePath, String(value, "origin", where), String(value, "output", where), license);
     }
 
     public static StorePathInfo StorePath(string path, JsonElement value, string platform)

@@ -125,8 +125,10 @@ public sealed partial class NixClient
         {
             var (p, request) = pair;
             var outputName = p.GetProperty("outputName").GetString()!;
+            // resolve.nix gives an SPDX expression or null (meta.license said none it can name).
+            var license = p.TryGetProperty("license", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString() : null;
             return new Resolution(
-                new ResolvedPackage(request.Name, p.GetProperty("attrPath").GetString()!, p.GetProperty("storePath").GetString()!, request.Origin, outputName),
+                new ResolvedPackage(request.Name, p.GetProperty("attrPath").GetString()!, p.GetProperty("storePath").GetString()!, request.Origin, outputName, license),
                 p.GetProperty("drvPath").GetString()!,
                 outputName);
         }).ToList();

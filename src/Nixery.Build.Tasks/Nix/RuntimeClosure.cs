@@ -8,7 +8,12 @@ namespace Nixery.Build.Nix;
 /// <param name="StorePath">The output the image takes (<see cref="Output"/>), realised.</param>
 /// <param name="Origin">The setting that asked for it (NixPackage, NixDefaultPackages, ...).</param>
 /// <param name="OutputName">Nix's name of that output: <c>bin</c>, <c>lib</c>, <c>out</c>.</param>
-public sealed record ResolvedPackage(string Name, string AttributePath, string StorePath, string Origin, string OutputName = "out")
+/// <param name="License">
+/// The package's <c>meta.license</c> as an SPDX licence expression (<c>MIT</c>, <c>BSD-3-Clause AND MIT</c>), or null
+/// when the package set says none that is one (no meta, a licence without an SPDX identifier, free text): resolve.nix's
+/// <c>licenseOf</c> decides, and nothing here guesses.
+/// </param>
+public sealed record ResolvedPackage(string Name, string AttributePath, string StorePath, string Origin, string OutputName = "out", string? License = null)
 {
     /// <summary>Which output was asked for: the libraries of an app-host package, else what the attribute names.</summary>
     public PackageOutput Output => PackageRequest.OutputOf(Origin);
@@ -22,16 +27,22 @@ public sealed record ResolvedPackage(string Name, string AttributePath, string S
         w.WriteString("attrPath", AttributePath);
         w.WriteString("output", OutputName);
         w.WriteString("storePath", StorePath);
+        if (License is { } license)
+        {
+            w.WriteString("license", license);
+        }
+
         w.WriteEndObject();
     }
 
-    /// <summary>Reads a package <see cref="Write"/> wrote.</summary>
+    /// <summary>Reads a package <see cref="Write"/> wrote (without <c>license</c> when it had none).</summary>
     internal static ResolvedPackage Read(JsonElement json) => new(
         json.GetProperty("name").GetString()!,
         json.GetProperty("attrPath").GetString()!,
         json.GetProperty("storePath").GetString()!,
         json.GetProperty("origin").GetString()!,
-        json.GetProperty("output").GetString()!);
+        json.GetProperty("output").GetString()!,
+        json.TryGetProperty("license", out var license) ? license.GetString() : null);
 }
 
 /// <summary>One store path of a runtime closure, as the Nix database records it.</summary>

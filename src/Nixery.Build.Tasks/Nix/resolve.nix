@@ -9,8 +9,8 @@
 #              "bin") or "lib" (its libraries, as nixpkgs' lib.getLib: "lib" when it has one, else "out")
 #
 # Returns { missing = [ names ]; notPackages = [ names ]; } when any name fails, without
-# instantiating anything; otherwise { packages = [ { name attrPath drvPath storePath outputName storeName } ] } in
-# the order of `names`.
+# instantiating anything; otherwise { packages = [ { name attrPath drvPath storePath outputName storeName license } ] }
+# in the order of `names`, where license is the package's meta.license as an SPDX expression, or null (see licenseOf).
 # (Not `outPath`: JSON output turns any attribute set with an outPath into that string.)
 { source, system, names }:
 let
@@ -75,6 +75,44 @@ let
     else if p ? out && isDerivation p.out then p.out
     else p;
 
+  # meta.license as an SPDX licence expression, or null when it does not say one: never a guess, and never a
+  # failure (meta is not part of the derivation, and a broken meta must not stop the build).
+  #   licenses.mit (an attribute set with spdxId)      -> "MIT"
+  #   [ licenses.bsd3 licenses.mit ]                    -> "BSD-3-Clause AND MIT" (nixpkgs: parts of the package
+  #                                                        are licensed differently, so all of them apply)
+  #   an element without spdxId (licenses.free, unfree, publicDomain), an SPDX exception on its own
+  #   (licenses.llvm-exception: it belongs after WITH, which a list cannot say), an empty list, a plain string
+  #   (legacy free text or short names), anything else            -> null
+  # spdxId is taken as it is when it is one SPDX identifier (a trailing + allowed: nixpkgs' older "GPL-2.0+") or
+  # "<identifier> WITH <exception>"; anything else in it is not parsed, so it also gives null.
+  isSpdxId = s: builtins.match "[A-Za-z0-9][A-Za-z0-9.-]*[+]?" s != null;
+  # SPDX exception ids end in -exception[-version] or -note (Linux-syscall-note); the deprecated licence ids
+  # "GPL-2.0-with-classpath-exception" and the like are licences.
+  isExceptionId = s:
+    let l = toLower s;
+    in builtins.match "(.*-exception(-.*)?|.*-note)" l != null && builtins.match ".*-with-.*" l == null;
+  isLicenceTerm = s:
+    let parts = builtins.filter builtins.isString (builtins.split " WITH " s);
+    in (builtins.length parts == 1 && isSpdxId s && !(isExceptionId s))
+      || (builtins.length parts == 2 && isSpdxId (builtins.head parts) && !(isExceptionId (builtins.head parts))
+        && isSpdxId (builtins.elemAt parts 1));
+  spdxOf = l:
+    if builtins.isAttrs l && l ? spdxId && builtins.isString l.spdxId && isLicenceTerm l.spdxId then l.spdxId else null;
+  unique = builtins.foldl' (seen: x: if builtins.elem x seen then seen else seen ++ [ x ]) [ ];
+  expressionOf = license:
+    if builtins.isList license then
+      let ids = map spdxOf license;
+      in if ids == [ ] || builtins.elem null ids then null else builtins.concatStringsSep " AND " (unique ids)
+    else spdxOf license;
+  licenseOf = p:
+    let
+      meta = if builtins.isAttrs p then p.meta or null else null;
+      license = if builtins.isAttrs meta then meta.license or null else null;
+      # tryEval catches a throw (or failed assert) anywhere meta's values come from; the checks above keep
+      # every other step from failing. The result is a string or null, so forcing it forces all it used.
+      tried = builtins.tryEval (expressionOf license);
+    in if tried.success && (tried.value == null || builtins.isString tried.value) then tried.value else null;
+
   describe = r:
     let p = if r.output == "lib" then getLib r.result.value else r.result.value;
     in {
@@ -84,6 +122,8 @@ let
       storePath = p.outPath;
       outputName = p.outputName or "out";
       storeName = p.name;
+      # The attribute's meta (what was asked for), which nixpkgs gives every output too.
+      license = licenseOf r.result.value;
     };
 in
 if missing != [ ] || notPackages != [ ] then { inherit missing notPackages; }

@@ -148,14 +148,4 @@ public sealed class NixpkgsShapesTests
         var run = image.Run();
         Assert.True(run.ExitCode == 0, run.Output);
     }
-
-    /// <summary>NIX_CONFIG as the builds have it, for a test that calls Nix directly.</summary>
-    private sealed class NixEnvironment : IDisposable
-    {
-        private readonly string? _before = Environment.GetEnvironmentVariable("NIX_CONFIG");
-
-        public NixEnvironment() => Environment.SetEnvironmentVariable("NIX_CONFIG", SampleProject.NixConfig);
-
-        public void Dispose() => Environment.SetEnvironmentVariable("NIX_CONFIG", _before);
-    }
 }

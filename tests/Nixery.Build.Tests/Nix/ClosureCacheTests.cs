@@ -34,6 +34,35 @@ public sealed class ClosureCacheTests : IDisposable
     }
 
     [Fact]
+    public void PackagesKeepTheirLicenceAndThoseWithoutOneComeBackWithout()
+    {
+        var jq = _temp.CreateDirectory("store/aaaa-jq-1.6");
+        var tzdata = _temp.CreateDirectory("store/cccc-tzdata-2025b");
+        var closure = new RuntimeClosure(
+            [new ResolvedPackage("jq", "jq", jq, "NixPackage", "out", "MIT"), new ResolvedPackage("tzdata", "tzdata", tzdata, "NixDefaultPackages")],
+            new SortedDictionary<string, StorePathInfo>(StringComparer.Ordinal)
+            {
+                [jq] = new StorePathInfo(jq, 1000, [jq]),
+                [tzdata] = new StorePathInfo(tzdata, 500, []),
+            });
+        var file = _temp.Combine("obj", "closure.json");
+        var cache = new ClosureCache(file);
+
+        cache.Save("f1", closure);
+
+        var loaded = cache.TryLoad("f1");
+        Assert.NotNull(loaded);
+        Assert.Equal(["MIT", null], loaded.Packages.Select(p => p.License));
+        Assert.Equal(closure.Packages, loaded.Packages);
+
+        // Written only when there is one: no "license": null.
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
+        var packages = document.RootElement.GetProperty("packages").EnumerateArray().ToList();
+        Assert.Equal("MIT", packages[0].GetProperty("license").GetString());
+        Assert.False(packages[1].TryGetProperty("license", out _));
+    }
+
+    [Fact]
     public void GarbledFileIsAMiss()
     {
         File.WriteAllText(_temp.Combine("closure.json"), "{ nope");

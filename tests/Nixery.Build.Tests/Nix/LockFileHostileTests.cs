@@ -54,6 +54,9 @@ public sealed class LockFileHostileTests : IDisposable
         { "a package's storePath is a number", "'storePath' of package 1 of platform 'x86_64-linux' is a number, not a string" },
         { "a package's name is null", "'name' of package 1 of platform 'x86_64-linux' is null, not a string" },
         { "a package's storePath is not a store path", "the storePath '/etc/passwd' of package 1 of platform 'x86_64-linux' is not a store path" },
+        { "a package's license is a number", "'license' of package 1 of platform 'x86_64-linux' is a number, not an SPDX licence expression" },
+        { "a package's license is an array", "'license' of package 1 of platform 'x86_64-linux' is an array, not an SPDX licence expression" },
+        { "a package's license is empty", "'license' of package 1 of platform 'x86_64-linux' is empty, not an SPDX licence expression" },
         { "no closure", "platform 'x86_64-linux' has no 'closure'" },
         { "a closure entry that is not a store path", "the closure entry '/nix/store/../../etc/passwd' of platform 'x86_64-linux' is not a store path" },
         { "a closure entry that is a string", $"the closure entry {Glibc} of platform 'x86_64-linux' is a string, not an object" },
@@ -133,6 +136,9 @@ public sealed class LockFileHostileTests : IDisposable
             case "a package's storePath is a number": package["storePath"] = 7; break;
             case "a package's name is null": package["name"] = null; break;
             case "a package's storePath is not a store path": package["storePath"] = "/etc/passwd"; break;
+            case "a package's license is a number": package["license"] = 1; break;
+            case "a package's license is an array": package["license"] = new JsonArray("MIT", "BSD-3-Clause"); break;
+            case "a package's license is empty": package["license"] = " "; break;
             case "no closure": platform.AsObject().Remove("closure"); break;
             case "a closure entry that is not a store path": platform["closure"]!["/nix/store/../../etc/passwd"] = glibc.DeepClone(); break;
             case "a closure entry that is a string": platform["closure"]![Glibc] = "glibc"; break;

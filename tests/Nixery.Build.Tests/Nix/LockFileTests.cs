@@ -351,6 +351,102 @@ public sealed class LockFileTests : IDisposable
     }
 
     [Fact]
+    public void APackagesLicenceIsWrittenAfterItsStorePathOnlyWhenItHasOne()
+    {
+        var platforms = Both();
+        var x86 = platforms["x86_64-linux"];
+        platforms["x86_64-linux"] = x86 with { Packages = [x86.Packages[0], x86.Packages[1] with { License = "MIT" }] };
+
+        var bytes = LockFile.Serialize(platforms);
+
+        var text = Encoding.UTF8.GetString(bytes);
+        Assert.Contains($"\"storePath\": \"{Jq}\",\n          \"license\": \"MIT\"\n        }}", text, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(bytes);
+        var cacert = document.RootElement.GetProperty("platforms").GetProperty("x86_64-linux").GetProperty("packages")[0];
+        Assert.False(cacert.TryGetProperty("license", out _));
+        Assert.Equal([null, "MIT"], LockFile.Parse(bytes)["x86_64-linux"].Packages.Select(p => p.License));
+        Assert.Equal(platforms["x86_64-linux"].Packages, LockFile.Parse(bytes)["x86_64-linux"].Packages);
+    }
+
+    [Fact]
+    public void ALockWrittenBeforeLicencesWereRecordedReadsWithNone()
+    {
+        // Version 2 as the releases before licences wrote it: packages without "license".
+        var text = $$"""
+            {
+              "version": 2,
+              "platforms": {
+                "x86_64-linux": {
+                  "source": "channel https://example.org/nixexprs.tar.xz",
+                  "packages": [
+                    {
+                      "name": "jq",
+                      "origin": "NixPackage",
+                      "attrPath": "jq",
+                      "output": "bin",
+                      "storePath": "{{Jq}}"
+                    }
+                  ],
+                  "closure": {
+                    "{{Jq}}": {
+                      "name": "jq",
+                      "version": "1.7.1",
+                      "narHash": "{{HashOf(Jq)}}",
+                      "narSize": 1000,
+                      "references": []
+                    }
+                  }
+                }
+              }
+            }
+            """;
+        File.WriteAllText(LockPath, text);
+
+        var locked = LockFile.Read(LockPath)["x86_64-linux"];
+
+        Assert.Equal([new ResolvedPackage("jq", "jq", Jq, "NixPackage", "bin")], locked.Packages);
+        Assert.Null(locked.Packages[0].License);
+        Assert.Null(LockFile.Mismatch(locked, "channel https://example.org/nixexprs.tar.xz", [new PackageRequest("jq", "NixPackage")]));
+    }
+
+    [Fact]
+    public void ALicenceGivenAsNullIsNone()
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(LockFile.Serialize(Both()))!;
+        json["platforms"]!["x86_64-linux"]!["packages"]![1]!["license"] = null;
+
+        var read = LockFile.Parse(Encoding.UTF8.GetBytes(json.ToJsonString()));
+
+        Assert.Null(read["x86_64-linux"].Packages[1].License);
+    }
+
+    [Fact]
+    public void UpdatingALockWithoutLicencesWithTheSameClosureAndItsLicencesWritesThem()
+    {
+        // A lock from before licences, then a build with Nix of this version: the same closure, now with licences.
+        LockFile.Update(LockPath, "x86_64-linux", X86());
+        var x86 = X86();
+        var licensed = x86 with { Packages = [x86.Packages[0] with { License = "MPL-2.0" }, x86.Packages[1] with { License = "MIT" }] };
+
+        Assert.True(LockFile.Update(LockPath, "x86_64-linux", licensed));
+
+        Assert.Equal(["MPL-2.0", "MIT"], LockFile.Read(LockPath)["x86_64-linux"].Packages.Select(p => p.License));
+        Assert.False(LockFile.Update(LockPath, "x86_64-linux", licensed));
+    }
+
+    [Fact]
+    public void TheLicenceDoesNotMakeALockStale()
+    {
+        var x86 = X86();
+        var licensed = x86 with { Packages = [x86.Packages[0], x86.Packages[1] with { License = "MIT" }] };
+        PackageRequest[] wanted = [new("cacert", "NixDefaultPackages"), new("jq", "NixPackage")];
+
+        Assert.Null(LockFile.Mismatch(licensed, x86.Source, wanted));
+        Assert.Null(LockFile.Mismatch(x86, x86.Source, wanted));
+        Assert.Null(LockFile.Inconsistency(licensed));
+    }
+
+    [Fact]
     public void MismatchIsNullForTheSameSourceAndPackages()
     {
         var locked = X86();
