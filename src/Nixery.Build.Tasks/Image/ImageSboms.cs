@@ -64,13 +64,18 @@ public static class ImageSboms
         var packages = request.AssetsFile is { } assets && request.TargetFramework is { } framework
             ? AppPackages.Read(assets, framework, request.RuntimeIdentifier)
             : AppPackages.None;
+        // nixpkgs' meta.license of each requested package (in the closure and the lock alike), for its store path.
+        var licences = closure.Packages
+            .Where(p => p.License is not null)
+            .GroupBy(p => p.StorePath, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().License!, StringComparer.Ordinal);
         return new ImageContents(
             new SbomImage(request.Repository, manifestDigest, request.Platform, request.Created),
             closure,
             string.IsNullOrEmpty(request.AppName) ? null : new SbomApp(request.AppName, request.AppVersion ?? string.Empty),
             packages,
             baseImage is null ? null : new SbomBaseImage(WithoutDigest(baseImage.Reference), baseImage.ManifestDigest),
-            StorePathLicenses: null);
+            licences);
     }
 
     private static string WithoutDigest(string reference) =>

@@ -280,7 +280,8 @@ public sealed class RegistryPusher
 
         try
         {
-            locations.Remember(request.Registry.Name, request.Repository, image.ContentBlobs.Select(b => b.Descriptor.Digest));
+            // The SBOMs' documents and empty config too: another repository then mounts them as it mounts the layers.
+            locations.Remember(request.Registry.Name, request.Repository, image.ContentBlobs.Concat(image.Referrers.SelectMany(r => r.Blobs)).Select(b => b.Descriptor.Digest));
             locations.Save();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -331,8 +331,8 @@ public static class ImageRequestFactory
             }
         }
 
-        // One order whatever the project's: the documents and their referrers come out the same.
-        return [.. mediaTypes.Order(StringComparer.Ordinal)];
+        // One order whatever the project's (CycloneDX, then SPDX): the documents and their referrers come out the same.
+        return [.. new[] { MediaTypes.CycloneDxJson, MediaTypes.SpdxJson }.Where(mediaTypes.Contains)];
     }
 
     private static LayerCompression LayerCompressionOf(string? value) => (value ?? string.Empty).Trim().ToLowerInvariant() switch

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Nixery.Build.Tests.Support;
 
 namespace Nixery.Build.Tests.EndToEnd;
 

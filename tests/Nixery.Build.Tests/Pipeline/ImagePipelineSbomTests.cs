@@ -103,8 +103,14 @@ public sealed partial class ImagePipelineTests
     {
         var plain = await Run(Request(), withRegistry: true);
         var tag = "sha256-" + plain.Digest.Hex;
-        var signature = """{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":1}]}"""u8.ToArray();
-        _registry.PutManifest("demo/app", tag, MediaTypes.OciIndex, signature);
+        // Another tool's signature, attached the same way before this build (its manifest is in the repository).
+        var signature = System.Text.Encoding.UTF8.GetBytes("""{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json","subject":{"digest":""" + "\"" + plain.Digest.Value + "\"}}");
+        var signatureDigest = Digest.Of(signature);
+        _registry.PutManifest("demo/app", signatureDigest.Value, MediaTypes.OciManifest, signature);
+        var tagged = System.Text.Encoding.UTF8.GetBytes(
+            """{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.cosign.artifact.sig.v1+json","digest":"""
+            + "\"" + signatureDigest.Value + "\",\"size\":" + signature.Length + "}]}");
+        _registry.PutManifest("demo/app", tag, MediaTypes.OciIndex, tagged);
 
         var result = await Run(Request(Both), withRegistry: true);
 
