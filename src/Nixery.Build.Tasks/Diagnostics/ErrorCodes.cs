@@ -191,10 +191,13 @@ public static class ErrorCodes
     /// <summary>The app's runtimeconfig.json, or a roll-forward variable of the image's environment, is something the .NET host would refuse.</summary>
     public const string RuntimeConfigUnusable = "NIXIMG058";
 
-    // SBOMs: NIXIMG056 and NIXIMG059.
+    // SBOMs: NIXIMG056, NIXIMG059 and NIXIMG062.
 
     /// <summary>NixImageSbom names a format this package does not write (CycloneDX, SPDX or none).</summary>
     public const string InvalidSbomSetting = "NIXIMG056";
+
+    /// <summary>A registry refused the SBOMs as OCI referrers (a warning: the image itself is pushed).</summary>
+    public const string ReferrersRefused = "NIXIMG062";
 
     /// <summary>The app's NuGet assets file (obj/project.assets.json), which the SBOM's package list comes from, cannot be read.</summary>
     public const string AssetsFileUnreadable = "NIXIMG059";

@@ -180,6 +180,12 @@ public static class LockFile
                     var name = DerivationName.FromDeriver(info.Deriver) ?? DerivationName.Parse(RuntimeClosure.NameOf(info.Path));
                     w.WriteString("name", name.Name);
                     w.WriteString("version", name.Version);
+                    if (StorePathText.IsStorePath(info.Deriver))
+                    {
+                        // The derivation's own path, as Nix knows it: the SBOM names it (nix:drv_path), with or without Nix.
+                        w.WriteString("deriver", info.Deriver);
+                    }
+
                     w.WriteString("narHash", info.NarHash!.ToString());
                     w.WriteNumber("narSize", info.NarSize);
                     w.WriteStartArray("references");

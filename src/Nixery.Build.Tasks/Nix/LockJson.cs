@@ -89,7 +89,16 @@ internal static class LockJson
             throw new FormatException($"'narHash' of {where} is '{hashText}', not a NAR hash (sha256:<52 Nix base-32 characters>)");
         }
 
-        return new StorePathInfo(path, narSize, references, narHash, (version.Length == 0 ? name : name + "-" + version) + ".drv");
+        // The derivation's path when the lock has it (written since SBOMs name it); else a base name that gives its name and version back.
+        string? deriver = null;
+        if (value.TryGetProperty("deriver", out var d) && d.ValueKind != JsonValueKind.Null)
+        {
+            deriver = d.ValueKind == JsonValueKind.String && StorePathText.IsStorePath(d.GetString()) && d.GetString()!.EndsWith(".drv", StringComparison.Ordinal)
+                ? d.GetString()
+                : throw new FormatException($"'deriver' of {where} is {(d.ValueKind == JsonValueKind.String ? $"'{d.GetString()}'" : Kind(d))}, not the store path of a derivation");
+        }
+
+        return new StorePathInfo(path, narSize, references, narHash, deriver ?? (version.Length == 0 ? name : name + "-" + version) + ".drv");
     }
 
     private static string Kind(JsonElement value) => value.ValueKind switch

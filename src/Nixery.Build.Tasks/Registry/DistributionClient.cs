@@ -251,17 +251,9 @@ internal sealed class DistributionClient
         using var response = await SendAsync(
             new RegistryRequest(what, () => new HttpRequestMessage(HttpMethod.Get, Api($"referrers/{subject}"))) { Scopes = Scopes },
             cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-
-        if (!response.IsSuccessStatusCode)
-        {
-            throw await _errors.FailedAsync(response, what, 1);
-        }
-
-        return ReferrersIn(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+        // 404 is the spec's "no such API"; other refusals (405, 400 from registries that route the path elsewhere)
+        // mean the same here: the tag schema is used instead.
+        return response.IsSuccessStatusCode ? ReferrersIn(await response.Content.ReadAsByteArrayAsync(cancellationToken)) : null;
     }
 
     /// <summary>The descriptors an index of referrers lists; null when the bytes are not such an index.</summary>

@@ -200,23 +200,18 @@ public sealed class RegistryPusher
                 continue;
             }
 
-            var uploader = new BlobUploader(connection, locations, _options, _log);
-            foreach (var blob in ours.SelectMany(r => r.Blobs).DistinctBy(b => b.Descriptor.Digest))
+            bool api;
+            try
             {
-                await uploader.PushAsync(blob, "SBOM", cancellationToken);
+                api = await AttachAsync(ours, tagged, tag, connection, locations, cancellationToken);
             }
-
-            var api = false;
-            foreach (var referrer in ours)
+            catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed)
             {
-                api |= await client.PutManifestAsync(referrer.Manifest, referrer.Manifest.Descriptor.Digest.Value, cancellationToken);
-            }
-
-            if (!api)
-            {
-                var merged = (tagged ?? []).Where(d => !ours.Any(r => r.Manifest.Descriptor.Digest == d.Digest)).Concat(ours.Select(r => r.Descriptor)).ToList();
-                var bytes = OciJson.Serialize(new ImageIndex(merged));
-                await client.PutManifestAsync(new ImageBlob(new Descriptor(MediaTypes.OciIndex, Digest.Of(bytes), bytes.Length), () => new MemoryStream(bytes, writable: false)), tag, cancellationToken);
+                // The image is pushed and tagged; a registry that takes no OCI 1.1 artifacts should not undo that.
+                _log.Warning(
+                    ErrorCodes.ReferrersRefused,
+                    $"The registry refused the SBOMs of {subject.Key} as OCI referrers ({e.Message}) The image itself is pushed; the documents are beside the build summary. Set NixImageSbom=none to stop attaching them to this registry.");
+                continue;
             }
 
             attached += ours.Count;
@@ -224,6 +219,32 @@ public sealed class RegistryPusher
         }
 
         return attached;
+    }
+
+    /// <summary>One subject's referrers: blobs, artifact manifests, then (without the API) the merged referrers tag. True when the registry has the API.</summary>
+    private async Task<bool> AttachAsync(List<Referrer> ours, IReadOnlyList<Descriptor>? tagged, string tag, RegistryConnection connection, BlobLocations? locations, CancellationToken cancellationToken)
+    {
+        var client = connection.Client;
+        var uploader = new BlobUploader(connection, locations, _options, _log);
+        foreach (var blob in ours.SelectMany(r => r.Blobs).DistinctBy(b => b.Descriptor.Digest))
+        {
+            await uploader.PushAsync(blob, "SBOM", cancellationToken);
+        }
+
+        var api = false;
+        foreach (var referrer in ours)
+        {
+            api |= await client.PutManifestAsync(referrer.Manifest, referrer.Manifest.Descriptor.Digest.Value, cancellationToken);
+        }
+
+        if (!api)
+        {
+            var merged = (tagged ?? []).Where(d => !ours.Any(r => r.Manifest.Descriptor.Digest == d.Digest)).Concat(ours.Select(r => r.Descriptor)).ToList();
+            var bytes = OciJson.Serialize(new ImageIndex(merged));
+            await client.PutManifestAsync(new ImageBlob(new Descriptor(MediaTypes.OciIndex, Digest.Of(bytes), bytes.Length), () => new MemoryStream(bytes, writable: false)), tag, cancellationToken);
+        }
+
+        return api;
     }
 
     private async Task<List<BlobOutcome>> PushBlobsAsync(ImageArtifact image, RegistryConnection connection, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)

@@ -89,7 +89,8 @@ internal sealed record SbomGraph(SbomComponent Image, IReadOnlyList<SbomComponen
             {
                 StorePath = info.Path,
                 NarSize = info.NarSize,
-                Deriver = string.IsNullOrEmpty(info.Deriver) || info.Deriver == "unknown-deriver" ? null : info.Deriver,
+                // Only a derivation's store path: a lock from before SBOMs gives a base name, which names no derivation.
+                Deriver = info.Deriver is { } deriver && deriver.StartsWith('/') ? deriver : null,
             });
         }
 

@@ -449,7 +449,7 @@ public sealed class FreshnessSequenceTests : IClassFixture<BaseImageRegistry>
                 case Destination.OciLayout:
                     using (var index = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(LayoutPath, "index.json"))))
                     {
-                        var entry = Assert.Single(index.RootElement.GetProperty("manifests").EnumerateArray());
+                        var entry = Assert.Single(index.RootElement.GetProperty("manifests").EnumerateArray(), e => e.TryGetProperty("annotations", out var a) && a.TryGetProperty("org.opencontainers.image.ref.name", out _));
                         return summary with { Manifest = entry.GetProperty("digest").GetString()! };
                     }
 

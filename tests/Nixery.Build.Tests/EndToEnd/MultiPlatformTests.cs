@@ -32,7 +32,7 @@ public sealed class MultiPlatformTests
         AddLibraryWithAPackage(project);
         var archive = Path.Combine(project.Root, "hello-multi.tar");
         var layout = Path.Combine(project.Root, "layout");
-        string[] arguments = [BothPlatforms, $"-p:ContainerRegistry={registry.Name}", "-p:ContainerRepository=hello/multi", $"-p:ContainerArchiveOutputPath={archive}", $"-p:NixImageOciLayoutPath={layout}"];
+        string[] arguments = [BothPlatforms, $"-p:ContainerRegistry={registry.Name}", "-p:ContainerRepository=hello/multi", $"-p:ContainerArchiveOutputPath={archive}", $"-p:NixImageOciLayoutPath={layout}", RegistryPush.NoSbom];
 
         var publish = project.Publish(arguments, RegistryPush.IsolatedEnvironment(project));
         Assert.True(publish.ExitCode == 0, publish.Output);

@@ -169,6 +169,93 @@ public sealed class SbomValidationTests : IDisposable
     }
 
     /// <summary>
+    /// The whole promise through <c>dotnet publish</c>, against the real registry and tools: the image pushed with
+    /// its SBOMs attached as referrers by the tag schema (distribution 2.8 has no referrers API), read back with
+    /// skopeo; the layout listing them beside the tag umoci sees; the files beside the summary valid for the
+    /// CycloneDX library and the purl and licence parsers, with the app's NuGet packages and the requested packages'
+    /// licences; and a second, unchanged publish that sends the registry nothing.
+    /// </summary>
+    [Fact]
+    public async Task APublishAttachesValidDocumentsInTheRegistryAndTheLayoutAndAnUnchangedOneSendsNothing()
+    {
+        using var registry = new Registry.TestRegistry();
+        using var project = RestoredProject();
+        var layout = Path.Combine(project.Directory, "layout");
+        var publish = Registry.RegistryPush.Publish(project, registry.Name, "sbom/app", [$"-p:NixImageOciLayoutPath={layout}", "-p:Version=2.5.0"]);
+        Assert.True(publish.ExitCode == 0, publish.Output);
+        var summaryPath = project.DefaultArchive("linux-x64").Replace("hellonix.tar", "sbom-app.json", StringComparison.Ordinal);
+        using var summary = JsonDocument.Parse(File.ReadAllBytes(summaryPath));
+        var digest = summary.RootElement.GetProperty("manifestDigest").GetString()!;
+        var cdx = Path.ChangeExtension(summaryPath, ".cdx.json");
+        var spdx = Path.ChangeExtension(summaryPath, ".spdx.json");
+        Assert.Contains($"SBOMs: {cdx}, {spdx}", publish.Output, StringComparison.Ordinal);
+
+        // Valid for the CycloneDX project's validator; every purl and licence parses in both documents.
+        var (exitCode, output) = SbomValidators.ValidateCycloneDx(cdx);
+        Assert.True(exitCode == 0, $"The CycloneDX library rejects the published document:\n{output}");
+        foreach (var file in new[] { cdx, spdx })
+        {
+            using var parsed = SbomValidators.ParsePurlsAndLicences(file);
+            Assert.All(parsed.RootElement.GetProperty("purls").EnumerateArray(), p => Assert.True(p.GetProperty("error").ValueKind == JsonValueKind.Null, p.ToString()));
+            Assert.All(parsed.RootElement.GetProperty("licences").EnumerateArray(), l => Assert.True(l.GetProperty("error").ValueKind == JsonValueKind.Null, l.ToString()));
+        }
+
+        // What it lists: the image, the store paths with their NAR hashes and the licence nixpkgs' meta gives jq,
+        // the app and its version, the NuGet package it ships (not the PrivateAssets one), the project it references.
+        using (var bom = JsonDocument.Parse(File.ReadAllBytes(cdx)))
+        {
+            var components = bom.RootElement.GetProperty("components").EnumerateArray().ToList();
+            string Purl(JsonElement c) => c.TryGetProperty("purl", out var p) ? p.GetString()! : string.Empty;
+            var jq = Assert.Single(components, c => Purl(c).StartsWith("pkg:nix/jq@", StringComparison.Ordinal));
+            Assert.Equal("MIT", jq.GetProperty("licenses")[0].GetProperty("expression").GetString());
+            Assert.Equal("SHA-256", jq.GetProperty("hashes")[0].GetProperty("alg").GetString());
+            Assert.Contains(components, c => Purl(c) == "pkg:nuget/Newtonsoft.Json@13.0.3");
+            Assert.DoesNotContain(components, c => c.GetProperty("name").GetString() == "SharpZipLib");
+            Assert.Contains(components, c => c.GetProperty("name").GetString() == "Lib");
+            Assert.Contains(components, c => c.GetProperty("name").GetString() == "HelloNix" && c.GetProperty("version").GetString() == "2.5.0");
+            Assert.Contains(digest["sha256:".Length..], bom.RootElement.GetProperty("metadata").GetRawText(), StringComparison.Ordinal);
+        }
+
+        // The registry: the referrers tag lists both artifact manifests (read with skopeo); each names the image as
+        // its subject and carries the very file.
+        var tag = "sha256-" + digest["sha256:".Length..];
+        var index = Command.Run("skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{registry.Name}/sbom/app:{tag}"]);
+        Assert.True(index.ExitCode == 0, index.Output);
+        using var listed = JsonDocument.Parse(index.StandardOutput);
+        var referrers = listed.RootElement.GetProperty("manifests").EnumerateArray().ToList();
+        Assert.Equal(["application/spdx+json", "application/vnd.cyclonedx+json"], referrers.Select(r => r.GetProperty("artifactType").GetString()).Order(StringComparer.Ordinal));
+        using var http = new HttpClient();
+        foreach (var referrer in referrers)
+        {
+            var raw = Command.Run("skopeo", ["inspect", "--raw", "--tls-verify=false", $"docker://{registry.Name}/sbom/app@{referrer.GetProperty("digest").GetString()}"]);
+            Assert.True(raw.ExitCode == 0, raw.Output);
+            using var manifest = JsonDocument.Parse(raw.StandardOutput);
+            Assert.Equal(digest, manifest.RootElement.GetProperty("subject").GetProperty("digest").GetString());
+            var layer = manifest.RootElement.GetProperty("layers")[0];
+            var bytes = await http.GetByteArrayAsync($"http://{registry.Name}/v2/sbom/app/blobs/{layer.GetProperty("digest").GetString()}");
+            Assert.Equal(File.ReadAllBytes(layer.GetProperty("mediaType").GetString() == "application/spdx+json" ? spdx : cdx), bytes);
+        }
+
+        // The layout: the referrers listed without a tag; umoci sees the tag only, and the image runs from it.
+        var tags = Command.Run("umoci", ["ls", "--layout", layout]);
+        Assert.True(tags.ExitCode == 0, tags.Output);
+        Assert.Equal("latest", tags.StandardOutput.Trim());
+        using (var image = ImageReader.FromLayout(layout, "latest"))
+        {
+            Assert.Equal(digest, image.Inspect().GetProperty("Digest").GetString());
+            Assert.Contains("Hello from Nix!", image.Run().Output, StringComparison.Ordinal);
+        }
+
+        // Unchanged: the registry is only asked, and the documents stay as they were.
+        var before = File.ReadAllBytes(cdx);
+        var mark = registry.Mark();
+        var again = Registry.RegistryPush.Publish(project, registry.Name, "sbom/app", [$"-p:NixImageOciLayoutPath={layout}", "-p:Version=2.5.0"]);
+        Assert.True(again.ExitCode == 0, again.Output);
+        Assert.All(registry.AccessLogSince(mark), e => Assert.True(e.Method is "GET" or "HEAD", $"{e.Method} {e.Path}"));
+        Assert.Equal(before, File.ReadAllBytes(cdx));
+    }
+
+    /// <summary>
     /// HelloNix with what a real app has: a package with files (Newtonsoft.Json), a PrivateAssets="all" package with
     /// files that publish leaves out (SharpZipLib), an analyzer package (xunit.analyzers), Nixery.Build itself, and a
     /// project reference that brings its own package (System.IO.Hashing). Restored for linux-x64.

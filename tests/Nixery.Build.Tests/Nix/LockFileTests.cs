@@ -181,6 +181,19 @@ public sealed class LockFileTests : IDisposable
     }
 
     [Fact]
+    public void TheDeriversPathIsKeptSoABuildFromTheLockNamesTheSameDerivation()
+    {
+        using var document = JsonDocument.Parse(LockFile.Serialize(Both()));
+        var closure = document.RootElement.GetProperty("platforms").GetProperty("x86_64-linux").GetProperty("closure");
+        Assert.EndsWith("-jq-1.7.1.drv", closure.GetProperty(Jq).GetProperty("deriver").GetString(), StringComparison.Ordinal);
+        Assert.False(closure.GetProperty(JqLib).TryGetProperty("deriver", out _));
+
+        var parsed = LockFile.Parse(LockFile.Serialize(Both()))["x86_64-linux"].Paths;
+        Assert.Equal(Both()["x86_64-linux"].Paths[Jq].Deriver, parsed[Jq].Deriver);
+        Assert.Equal("jq-1.7.1-lib.drv", parsed[JqLib].Deriver);
+    }
+
+    [Fact]
     public void AnUnknownDeriverCountsAsNone()
     {
         var platform = new LockedPlatform("NIX_PATH <nixpkgs>", [], new Dictionary<string, StorePathInfo>

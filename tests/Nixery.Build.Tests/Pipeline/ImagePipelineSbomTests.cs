@@ -99,6 +99,19 @@ public sealed partial class ImagePipelineTests
     }
 
     [Fact]
+    public async Task ARegistryThatRefusesArtifactsGetsTheImageAndAWarning()
+    {
+        using var registry = new InMemoryRegistry { RefusesArtifacts = true };
+        var result = await Run(Request(Both), withRegistry: true, registry: registry);
+
+        Assert.Equal(result.Digest.Value, registry.TagDigest("demo/app", "latest"));
+        var warning = Assert.Single(_log.Warnings);
+        Assert.Equal(ErrorCodes.ReferrersRefused, warning.Code);
+        Assert.Contains("NixImageSbom=none", warning.Message, StringComparison.Ordinal);
+        Assert.All(result.Sboms, f => Assert.True(File.Exists(f.Path)));
+    }
+
+    [Fact]
     public async Task TheReferrersTagKeepsWhatOthersAttachedToTheImage()
     {
         var plain = await Run(Request(), withRegistry: true);

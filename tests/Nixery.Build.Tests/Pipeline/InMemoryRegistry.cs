@@ -26,6 +26,9 @@ public sealed class InMemoryRegistry : HttpMessageHandler
     /// </summary>
     public bool ReferrersApi { get; init; }
 
+    /// <summary>Whether it refuses manifests with a <c>subject</c> (OCI 1.1 artifacts), as some older registries do.</summary>
+    public bool RefusesArtifacts { get; init; }
+
     /// <summary>The manifest (or index) a tag or digest names, parsed; null when there is none.</summary>
     public JsonElement? ManifestJson(string repository, string reference)
     {
@@ -169,6 +172,11 @@ public sealed class InMemoryRegistry : HttpMessageHandler
         {
             using var document = JsonDocument.Parse(body);
             var root = document.RootElement;
+            if (RefusesArtifacts && root.TryGetProperty("subject", out var artifactSubject) && artifactSubject.ValueKind == JsonValueKind.Object)
+            {
+                return new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = new StringContent("""{"errors":[{"code":"MANIFEST_INVALID"}]}""") };
+            }
+
             var index = root.TryGetProperty("manifests", out var manifests);
             var named = index
                 ? manifests.EnumerateArray().Select(d => d.GetProperty("digest").GetString()!)

@@ -35,11 +35,11 @@ public sealed class EntryPointTests : IClassFixture<AnonymousRegistry>
     public void PushNixImageAfterAPublishPushesOnceThenNothingNew()
     {
         using var project = SampleProject.Copy(_feed);
-        var publish = project.Publish("-r", "linux-x64");
+        var publish = project.Publish("-r", "linux-x64", RegistryPush.NoSbom);
         Assert.True(publish.ExitCode == 0, publish.Output);
 
         var mark = _registry.Mark();
-        var push = Msbuild(project, "PushNixImage", $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/after-publish");
+        var push = Msbuild(project, "PushNixImage", RegistryPush.NoSbom, $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/after-publish");
         Assert.True(push.ExitCode == 0, push.Output);
         var first = _registry.AccessLogSince(mark);
         _output.WriteLine("-t:PushNixImage after a publish:\n" + first.Summary());
@@ -48,7 +48,7 @@ public sealed class EntryPointTests : IClassFixture<AnonymousRegistry>
         Assert.DoesNotContain("MSB4006", push.Output, StringComparison.Ordinal);
 
         mark = _registry.Mark();
-        var again = Msbuild(project, "PushNixImage", $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/after-publish");
+        var again = Msbuild(project, "PushNixImage", RegistryPush.NoSbom, $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/after-publish");
         Assert.True(again.ExitCode == 0, again.Output);
         var second = _registry.AccessLogSince(mark);
         _output.WriteLine("The same -t:PushNixImage again:\n" + second.Summary());
@@ -67,7 +67,7 @@ public sealed class EntryPointTests : IClassFixture<AnonymousRegistry>
         using var project = SampleProject.Copy(_feed);
 
         var mark = _registry.Mark();
-        var push = Msbuild(project, "PushNixImage", $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/clean", "-p:ContainerImageTags=1.0%3Blatest");
+        var push = Msbuild(project, "PushNixImage", RegistryPush.NoSbom, $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/clean", "-p:ContainerImageTags=1.0%3Blatest");
 
         Assert.True(push.ExitCode == 0, push.Output);
         var log = _registry.AccessLogSince(mark);
@@ -84,7 +84,7 @@ public sealed class EntryPointTests : IClassFixture<AnonymousRegistry>
         using var project = SampleProject.Copy(_feed);
 
         var mark = _registry.Mark();
-        var publish = Msbuild(project, "PublishNixImage", $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/publish-target", "-p:ContainerImageTags=a%3Bb");
+        var publish = Msbuild(project, "PublishNixImage", RegistryPush.NoSbom, $"-p:ContainerRegistry={_registry.Name}", "-p:ContainerRepository=entry/publish-target", "-p:ContainerImageTags=a%3Bb");
 
         Assert.True(publish.ExitCode == 0, publish.Output);
         var log = _registry.AccessLogSince(mark);
