@@ -16,7 +16,8 @@ namespace Nixery.Build.Pipeline;
 /// (<see cref="RequestKey"/>: every input, the package set, the popularity file, the engine), the closure
 /// (<see cref="ClosureKey"/>), each layer (<see cref="LayerKey"/>), the image (<see cref="ImageInputs"/>: the request
 /// file's bytes, the publish folder as it is now, the base's manifest, the engine), the index (<see cref="IndexInputs"/>),
-/// the lock file (<see cref="LockIsCurrent"/>, <see cref="WriteLock"/>) and each destination (<see cref="IsUpToDate"/>).
+/// the lock file (<see cref="LockIsCurrent"/>, <see cref="WriteLock"/>), each destination (<see cref="IsUpToDate"/>)
+/// and the SBOMs (the assets file is in <see cref="ImageInputs"/>; their referrers are recorded with the image).
 /// It decides once per run, against the last summary, and writes the summary (<see cref="Record"/>). The closure
 /// source, the layer planner and the sinks are handed its keys or ask it; the caches below (<c>Nix/ClosureCache</c>,
 /// <c>Cache/LayerCache</c>, blobs by digest) only store under those keys and check what they give back.

@@ -181,14 +181,20 @@ public sealed class SbomValidationTests : IDisposable
         using var registry = new Registry.TestRegistry();
         using var project = RestoredProject();
         var layout = Path.Combine(project.Directory, "layout");
-        var publish = Registry.RegistryPush.Publish(project, registry.Name, "sbom/app", [$"-p:NixImageOciLayoutPath={layout}", "-p:Version=2.5.0"]);
+        var publish = Registry.RegistryPush.Publish(project, registry.Name, "sbom/app", [$"-p:NixImageOciLayoutPath={layout}", "-p:Version=2.5.0", "-getItem:NixImageSbomFile"]);
         Assert.True(publish.ExitCode == 0, publish.Output);
+        using var outputs = JsonDocument.Parse(publish.Output[publish.Output.IndexOf('{', StringComparison.Ordinal)..]);
+        var items = outputs.RootElement.GetProperty("Items").GetProperty("NixImageSbomFile").EnumerateArray().ToList();
         var summaryPath = project.DefaultArchive("linux-x64").Replace("hellonix.tar", "sbom-app.json", StringComparison.Ordinal);
         using var summary = JsonDocument.Parse(File.ReadAllBytes(summaryPath));
         var digest = summary.RootElement.GetProperty("manifestDigest").GetString()!;
         var cdx = Path.ChangeExtension(summaryPath, ".cdx.json");
         var spdx = Path.ChangeExtension(summaryPath, ".spdx.json");
-        Assert.Contains($"SBOMs: {cdx}, {spdx}", publish.Output, StringComparison.Ordinal);
+        // The build hands them to later targets as items, with what each is.
+        Assert.Equal([cdx, spdx], items.Select(i => i.GetProperty("FullPath").GetString()));
+        Assert.Equal(["CycloneDX", "SPDX"], items.Select(i => i.GetProperty("Format").GetString()));
+        Assert.All(items, i => Assert.Equal(digest, i.GetProperty("Subject").GetString()));
+        Assert.All(items, i => Assert.Equal("linux/amd64", i.GetProperty("Platform").GetString()));
 
         // Valid for the CycloneDX project's validator; every purl and licence parses in both documents.
         var (exitCode, output) = SbomValidators.ValidateCycloneDx(cdx);
