@@ -2,7 +2,7 @@
 # Benchmark: peak memory of reading a large popularity file (NixPopularityFile), as the image step does: the file
 # checked whole when the request is made (PopularityFile.Load), then read for a closure's counts when the layers are
 # grouped (PackBench popularity: a closure of 40 names, some of them in the file). Generates a file of about 50 MB
-# (1.3 million entries, the shape of Nixery's), and reports the peak RSS (/usr/bin/time -v) with it and with no file,
+# (1.45 million entries, the shape of Nixery's), and reports the peak RSS (/usr/bin/time -v) with it and with no file,
 # RUNS times each, alternating, medians. Target (issue 25): at most 50 MB more with the file.
 # Usage: bench/popularity.sh [runs] [before-commit]   (default 3; with a commit, its reader is measured too,
 # interleaved, with this harness). Results: bench/popularity-last-run.md
@@ -23,7 +23,7 @@ python3 - "$file" <<'PY'
 import sys
 with open(sys.argv[1], "w") as out:
     out.write("{\n")
-    n = 1_300_000
+    n = 1_450_000
     for i in range(n):
         out.write(f'  "package-{i:07d}-{i % 97}.{i % 13}.{i % 7}": {(i * 7919) % 100000}{"," if i < n - 1 else ""}\n')
     out.write("}\n")
