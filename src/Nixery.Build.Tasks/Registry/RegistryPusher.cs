@@ -196,10 +196,7 @@ public sealed class RegistryPusher
         var uploader = new BlobUploader(connection, locations, _options, _log);
         var outcomes = new BlobOutcome[blobs.Count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelUploads), CancellationToken = cancellationToken };
-        // The largest first: the push lasts at least as long as its largest blob, so that one starts at once and the
-        // small ones fill the other slots beside it (in layer order, the runtime's layer started after a dozen others).
-        var order = Enumerable.Range(0, blobs.Count).OrderByDescending(i => blobs[i].Blob.Descriptor.Size).ThenBy(i => i);
-        await Parallel.ForEachAsync(order, parallel, async (i, token) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, blobs.Count), parallel, async (i, token) =>
         {
             outcomes[i] = await uploader.PushAsync(blobs[i].Blob, blobs[i].Label, token, trustRecord);
         });
