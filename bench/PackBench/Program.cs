@@ -25,6 +25,21 @@ if (args.Length > 0 && args[0] == "decompress")
     return;
 }
 
+// Usage: PackBench popularity <file|none> <name-version>...
+// Reads a popularity file as the image step does (PopularityFile.Load, then the grouping of a closure of the given
+// names, all top level) and prints: seconds, the names' summed counts, and the number of layers. With "none", no file
+// (the baseline for peak RSS).
+if (args.Length > 0 && args[0] == "popularity")
+{
+    var clock = Stopwatch.StartNew();
+    var data = args[1] == "none" ? Popularity.None : PopularityFile.Load(args[1]);
+    var storePaths = args.Skip(2).Select(n => "/nix/store/" + new string('a', 32) + "-" + n).ToList();
+    var grouped = LayerGrouping.Group(storePaths.Select(p => new ClosureNode(p, 1, [])).ToList(), storePaths, data, 94);
+    var ratings = grouped.Aggregate(0UL, (sum, g) => sum + g.Rating);
+    Console.WriteLine(FormattableString.Invariant($"{clock.Elapsed.TotalSeconds:0.000} {ratings} {grouped.Count}"));
+    return;
+}
+
 // Usage: PackBench [gzip:|zstd:]<level> <store path>...
 // Groups the closure of the given store paths (they must form a closed set; pass `nix-store -qR` output) as the
 // product does, writes every layer with the product's LayerWriter (layers and chunks in parallel) with the codec

@@ -70,6 +70,8 @@ public static class LayerGrouping
         }
 
         var count = nodes.Count + 1;
+        // A popularity file is read here, keeping the counts of this closure's names only.
+        popularity = popularity.For(nodes.Select(n => n.Path));
         var popularityOf = new ulong[count];
         var successors = new List<int>[count];
         successors[0] = [];

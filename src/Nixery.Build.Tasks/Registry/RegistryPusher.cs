@@ -174,7 +174,7 @@ public sealed class RegistryPusher
         var recorded = outcomes.Count(o => o == BlobOutcome.Recorded);
         _log.Info(toTag.Count == 0
             ? $"Registry {request.Registry}/{request.Repository}: every tag already points at {image.Digest}; nothing pushed"
-            : $"Pushed to {request.Registry}/{request.Repository} in {stopwatch.Elapsed.TotalSeconds:0.0} s: {uploaded} blob(s) uploaded, {mounted} mounted, {there} already there ({recorded} known from earlier pushes); {toTag.Count} tag(s) set");
+            : $"Pushed to {request.Registry}/{request.Repository} in {stopwatch.Elapsed.TotalSeconds:0.00} s: {uploaded} blob(s) uploaded, {mounted} mounted, {there} already there ({recorded} known from earlier pushes); {toTag.Count} tag(s) set");
         return new RegistryPushResult(request.References.ToList(), uploaded, mounted, there, toTag.Count, inPlace.Count) { ReferrersPushed = referrers };
     }
 
