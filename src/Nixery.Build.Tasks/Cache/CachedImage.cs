@@ -18,7 +18,7 @@ public static class CachedImage
         {
             var blobs = new CheckedBlobs(store);
             var image = OciImageReader.Read(blobs, manifestDigest);
-            return referrers is null or { Count: 0 } ? image : image with { Referrers = referrers.Select(r => Referrer.Read(blobs, r)).ToList() };
+            return referrers is null or { Count: 0 } ? image : image with { Referrers = referrers.Select(r => OciImageReader.ReadReferrer(blobs, r)).ToList() };
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or IOException or UnauthorizedAccessException)
         {

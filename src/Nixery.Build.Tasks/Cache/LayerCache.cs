@@ -237,7 +237,7 @@ public sealed class LayerCache
             }
 
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(OciDocuments.Descriptor).ToList();
+            return OciDocuments.IndexEntries(document.RootElement);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -39,23 +39,21 @@ public static class ImageSboms
     }
 
     /// <summary>
-    /// The image's referrers as the layer cache recorded them for an image found up to date, read back; null when
-    /// they are not all there or are not the documents the request asks for (then the image is built again).
+    /// An image found up to date, read back from the layer cache once, with the referrers the cache recorded for it
+    /// when the request asks for SBOMs; null when the image or its referrers are not all there, or they are not the
+    /// documents the request asks for (then the image is built again).
     /// </summary>
-    public static BuiltImage? WithRecordedReferrers(ImageRequest request, BuiltImage? image, LayerCache cache)
+    public static BuiltImage? ReadCached(ImageRequest request, Digest manifestDigest, LayerCache cache)
     {
-        if (image is null || request.SbomMediaTypes.Count == 0)
+        if (request.SbomMediaTypes.Count == 0)
         {
-            return image;
+            return CachedImage.Read(cache.Blobs, manifestDigest);
         }
 
-        var recorded = cache.RecordedReferrers(image.Digest);
-        if (recorded is null || !recorded.Select(r => r.ArtifactType).SequenceEqual(request.SbomMediaTypes))
-        {
-            return null;
-        }
-
-        return CachedImage.Read(cache.Blobs, image.Digest, recorded);
+        var recorded = cache.RecordedReferrers(manifestDigest);
+        return recorded is not null && recorded.Select(r => r.ArtifactType).SequenceEqual(request.SbomMediaTypes)
+            ? CachedImage.Read(cache.Blobs, manifestDigest, recorded)
+            : null;
     }
 
     /// <summary>What the image holds, as its documents say it.</summary>

@@ -25,12 +25,16 @@ public static class OciDocuments
     }
 
     /// <summary>An index's entry: a descriptor with its annotations (a tag's name in a layout, a referrer's created time) kept.</summary>
-    public static Descriptor IndexEntry(JsonElement element) => Descriptor(element) with
-    {
-        Annotations = element.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object
+    public static Descriptor IndexEntry(JsonElement element) => Descriptor(element) with { Annotations = Annotations(element) };
+
+    /// <summary>Every entry an index (an <c>index.json</c>, a referrers list) names, with annotations.</summary>
+    public static IReadOnlyList<Descriptor> IndexEntries(JsonElement index) => index.GetProperty("manifests").EnumerateArray().Select(IndexEntry).ToList();
+
+    /// <summary>The <c>annotations</c> of a descriptor or manifest; null when it has none.</summary>
+    public static IReadOnlyDictionary<string, string>? Annotations(JsonElement owner) =>
+        owner.TryGetProperty("annotations", out var a) && a.ValueKind == JsonValueKind.Object
             ? a.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal)
-            : null,
-    };
+            : null;
 
     public static (Descriptor Config, IReadOnlyList<Descriptor> Layers) Manifest(JsonElement manifest)
     {

@@ -49,6 +49,33 @@ public static class OciImageReader
             layers.Select((l, i) => new LayerBlob(Blob(source, l), diffIds[i], i < history.Count ? history[i] : string.Empty)).ToList());
     }
 
+    /// <summary>
+    /// Reads a referrer back by its descriptor: the artifact manifest whole and checked against its digest (as a
+    /// manifest is), then its config and one document looked up.
+    /// </summary>
+    /// <exception cref="FormatException">A blob is missing, or the manifest is not an artifact manifest with one document and a subject.</exception>
+    /// <exception cref="JsonException">The manifest is not JSON.</exception>
+    public static Referrer ReadReferrer(IBlobSource source, Descriptor descriptor)
+    {
+        var bytes = Document(source, descriptor.Digest, MediaTypes.OciManifest, descriptor.Size);
+        using var json = JsonDocument.Parse(bytes);
+        var root = json.RootElement;
+        var (config, layers) = OciDocuments.Manifest(root);
+        var artifactType = root.TryGetProperty("artifactType", out var a) ? a.GetString() : null;
+        if (layers.Count != 1 || artifactType is null || !root.TryGetProperty("subject", out var subject))
+        {
+            throw new FormatException($"{descriptor.Digest} is not an artifact manifest with one document and a subject");
+        }
+
+        return new Referrer(
+            Blob(source, new Descriptor(MediaTypes.OciManifest, descriptor.Digest, bytes.Length)),
+            Blob(source, config),
+            Blob(source, layers[0]),
+            artifactType,
+            OciDocuments.Descriptor(subject).Digest,
+            OciDocuments.Annotations(root));
+    }
+
     private static ImageBlob Blob(IBlobSource source, Descriptor descriptor) =>
         source.Find(descriptor.Digest, descriptor.Size, descriptor.MediaType) is { } blob
             ? blob with { Descriptor = descriptor }

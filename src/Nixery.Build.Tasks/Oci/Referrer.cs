@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Nixery.Build.Oci;
 
 /// <summary>
@@ -36,48 +34,4 @@ public sealed record Referrer(ImageBlob Manifest, ImageBlob Config, ImageBlob Do
             Subject = new Descriptor(subject.MediaType, subject.Digest, subject.Size),
             Annotations = new Dictionary<string, string> { ["org.opencontainers.image.created"] = OciJson.FormatTime(created) },
         };
-
-    /// <summary>
-    /// Reads a referrer back from <paramref name="source"/> by its descriptor: the manifest checked against its
-    /// digest, then its config and one document looked up.
-    /// </summary>
-    /// <exception cref="FormatException">A blob is missing, or the manifest is not an artifact manifest with one document and a subject.</exception>
-    /// <exception cref="JsonException">The manifest is not JSON.</exception>
-    public static Referrer Read(IBlobSource source, Descriptor descriptor)
-    {
-        var manifest = source.Find(descriptor.Digest, descriptor.Size, MediaTypes.OciManifest) ?? throw new FormatException($"the referrer {descriptor.Digest} is missing");
-        byte[] bytes;
-        using (var stream = manifest.Open())
-        using (var buffer = new MemoryStream())
-        {
-            stream.CopyTo(buffer);
-            bytes = buffer.ToArray();
-        }
-
-        if (Digest.Of(bytes) != descriptor.Digest)
-        {
-            throw new FormatException($"the referrer {descriptor.Digest} does not match its bytes");
-        }
-
-        using var json = JsonDocument.Parse(bytes);
-        var root = json.RootElement;
-        var (config, layers) = OciDocuments.Manifest(root);
-        var artifactType = root.TryGetProperty("artifactType", out var a) ? a.GetString() : null;
-        if (layers.Count != 1 || artifactType is null || !root.TryGetProperty("subject", out var subject))
-        {
-            throw new FormatException($"{descriptor.Digest} is not an artifact manifest with one document and a subject");
-        }
-
-        ImageBlob Find(Descriptor d) => source.Find(d.Digest, d.Size, d.MediaType) is { } blob ? blob with { Descriptor = d } : throw new FormatException($"the blob {d.Digest} is missing");
-        var annotations = root.TryGetProperty("annotations", out var annotated) && annotated.ValueKind == JsonValueKind.Object
-            ? annotated.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? string.Empty, StringComparer.Ordinal)
-            : null;
-        return new Referrer(
-            manifest with { Descriptor = new Descriptor(MediaTypes.OciManifest, descriptor.Digest, bytes.Length) },
-            Find(config),
-            Find(layers[0]),
-            artifactType,
-            OciDocuments.Descriptor(subject).Digest,
-            annotations);
-    }
 }

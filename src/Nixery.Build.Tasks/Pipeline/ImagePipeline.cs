@@ -70,7 +70,7 @@ public sealed class ImagePipeline
             freshness = freshness.Rebuilt();
         }
 
-        var cached = freshness.UpToDate ? ImageSboms.WithRecordedReferrers(request, CachedImage.Read(cache.Blobs, freshness.Previous!.ManifestDigest), cache) : null;
+        var cached = freshness.UpToDate ? ImageSboms.ReadCached(request, freshness.Previous!.ManifestDigest, cache) : null;
         if (freshness.UpToDate && cached is null)
         {
             _log.Info("Nixery.Build: the layer cache no longer holds the last image or its SBOMs; building it again.");

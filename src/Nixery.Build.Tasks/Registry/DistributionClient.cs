@@ -262,7 +262,7 @@ internal sealed class DistributionClient
         try
         {
             using var document = System.Text.Json.JsonDocument.Parse(index);
-            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(OciDocuments.IndexEntry).ToList();
+            return OciDocuments.IndexEntries(document.RootElement);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

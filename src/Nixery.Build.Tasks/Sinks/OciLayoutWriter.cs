@@ -76,10 +76,11 @@ public static class OciLayoutWriter
             .ThenBy(d => d.Digest.Value, StringComparer.Ordinal)
             .ToList();
         var referrers = image.Referrers.Select(r => r.Descriptor).ToList();
-        var live = named.Concat(ours).SelectMany(d => ImagesNamedBy(d, Path.GetDirectoryName(existingIndex)!)).Concat(image.Images.Select(i => i.Digest)).ToHashSet();
+        var directory = Path.GetDirectoryName(existingIndex)!;
+        var live = named.Concat(ours).SelectMany(d => ImagesNamedBy(d, directory)).Concat(image.Images.Select(i => i.Digest)).ToHashSet();
         var unnamed = existing
             .Where(d => d.Annotations?.GetValueOrDefault(RefName) is null && !referrers.Any(r => r.Digest == d.Digest))
-            .Where(d => d.ArtifactType is null || (SubjectOf(d, Path.GetDirectoryName(existingIndex)!) is { } subject && live.Contains(subject)))
+            .Where(d => d.ArtifactType is null || (SubjectOf(d, directory) is { } subject && live.Contains(subject)))
             .OrderBy(d => d.Digest.Value, StringComparer.Ordinal);
         return OciJson.Serialize(new ImageIndex([.. named, .. ours, .. unnamed, .. referrers]));
     }
@@ -141,7 +142,7 @@ public static class OciLayoutWriter
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            return document.RootElement.GetProperty("manifests").EnumerateArray().Select(OciDocuments.IndexEntry).ToList();
+            return [.. OciDocuments.IndexEntries(document.RootElement)];
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
