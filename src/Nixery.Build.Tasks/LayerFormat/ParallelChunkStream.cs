@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 
 namespace Nixery.Build.LayerFormat;
@@ -9,8 +8,9 @@ namespace Nixery.Build.LayerFormat;
 /// (<see cref="ParallelGzipStream"/>, <see cref="ParallelZstdStream"/>). Chunk boundaries depend only on the byte
 /// count and each chunk is compressed on its own, so the output is the same however many threads there are and however
 /// they run. Compressed chunks are written by a thread of the stream's own, so hashing and writing them overlaps with
-/// the caller producing the next ones; at most <c>2 × workers</c> chunks are in flight, so memory does not grow with
-/// the layer. A stream that never fills its first chunk (an app layer, the symlink layer) starts no thread at all: its
+/// the caller producing the next ones. A chunk holds one of the workers' in-flight slots from its submission until its
+/// compressed bytes are written (<see cref="CompressionWorkers.InFlightLimit"/>, shared by every layer written at
+/// once), so memory grows neither with the layer nor with the number of layers written in parallel. A stream that never fills its first chunk (an app layer, the symlink layer) starts no thread at all: its
 /// one chunk is compressed on the caller's thread, to the same bytes.
 /// </summary>
 public abstract class ParallelChunkStream : Stream
@@ -33,8 +33,8 @@ public abstract class ParallelChunkStream : Stream
         _output = output;
         _workers = workers;
         _chunkSize = chunkSize;
-        _pending = new BlockingCollection<Task<CompressedChunk>>(2 * workers.Count);
-        _chunk = ArrayPool<byte>.Shared.Rent(chunkSize);
+        _pending = new BlockingCollection<Task<CompressedChunk>>();
+        _chunk = workers.Buffers.Rent(chunkSize);
     }
 
     public override bool CanRead => false;
@@ -106,7 +106,10 @@ public abstract class ParallelChunkStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    /// <summary>A compressed chunk in a pooled buffer (<see cref="ArrayPool{T}.Shared"/>), returned once written.</summary>
+    /// <summary>The workers' buffers, which a chunk's compressed bytes are rented from (<see cref="CompressedChunk"/>).</summary>
+    protected ChunkBuffers Buffers => _workers.Buffers;
+
+    /// <summary>A compressed chunk in a buffer rented from <see cref="Buffers"/>, returned once written.</summary>
     protected readonly record struct CompressedChunk(byte[] Bytes, int Length);
 
     /// <summary>
@@ -167,12 +170,16 @@ public abstract class ParallelChunkStream : Stream
                     _output.Write(chunk.Bytes.AsSpan(0, chunk.Length));
                 }
 
-                ArrayPool<byte>.Shared.Return(chunk.Bytes);
+                _workers.Buffers.Return(chunk.Bytes);
             }
             catch (Exception e)
             {
-                // Keep draining (the chunks hold pooled buffers); the producer sees the error at its next chunk.
+                // Keep draining (the chunks hold pooled buffers and slots); the producer sees the error at its next chunk.
                 _writerError ??= e;
+            }
+            finally
+            {
+                _workers.ReleaseSlot();
             }
         }
     }
@@ -201,7 +208,7 @@ public abstract class ParallelChunkStream : Stream
                 }
                 finally
                 {
-                    ArrayPool<byte>.Shared.Return(only.Bytes);
+                    _workers.Buffers.Return(only.Bytes);
                 }
 
                 _chunk = [];
@@ -215,9 +222,19 @@ public abstract class ParallelChunkStream : Stream
                 _writer.Start();
             }
 
-            // Blocks while the writer is 2 × workers chunks behind: memory stays bounded.
-            _pending.Add(_workers.Run(() => CompressAndReturn(data, count, final, before)));
-            _chunk = final ? [] : ArrayPool<byte>.Shared.Rent(_chunkSize);
+            // Blocks while the build's chunks in flight are at the workers' limit: memory stays bounded.
+            _workers.WaitForSlot();
+            try
+            {
+                _pending.Add(_workers.Run(() => CompressAndReturn(data, count, final, before)));
+            }
+            catch
+            {
+                _workers.ReleaseSlot();
+                throw;
+            }
+
+            _chunk = final ? [] : _workers.Buffers.Rent(_chunkSize);
             _filled = 0;
         });
     }
@@ -231,10 +248,7 @@ public abstract class ParallelChunkStream : Stream
         }
         finally
         {
-            if (data.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(data);
-            }
+            _workers.Buffers.Return(data);
         }
     }
 

@@ -43,14 +43,15 @@ public sealed class ParallelGzipStream : ParallelChunkStream
         Output.Write(trailer);
     }
 
-    protected override CompressedChunk CompressChunk(byte[] data, int count, bool final, long streamLength) => Compress(data, count, final, _level);
+    protected override CompressedChunk CompressChunk(byte[] data, int count, bool final, long streamLength) => Compress(Buffers, data, count, final, _level);
 
     /// <summary>One chunk as raw deflate; ends with a sync flush unless it is the last (then with the final block).</summary>
-    private static CompressedChunk Compress(byte[] data, int count, bool final, int level)
+    private static CompressedChunk Compress(ChunkBuffers buffers, byte[] data, int count, bool final, int level)
     {
-        // Pooled output, so the 1 MiB buffers of a big layer are reused instead of piling up on the large object
-        // heap; sized for zlib-ng's worst case (its fastest level can grow data by 1/8) plus flush and final blocks.
-        var bytes = ArrayPool<byte>.Shared.Rent(WorstCase(count));
+        // Rented output, so the 1 MiB buffers of a big layer are reused instead of piling up on the large object
+        // heap; sized for zlib-ng's worst case (its fastest level can grow data by 1/8) plus flush and final blocks,
+        // for a full chunk even when this one is shorter, so that every output buffer has the one size.
+        var bytes = buffers.Rent(WorstCase(Math.Max(count, data.Length)));
         try
         {
             var effective = level > 0 && LooksIncompressible(data.AsSpan(0, count)) ? 0 : level;
@@ -75,7 +76,7 @@ public sealed class ParallelGzipStream : ParallelChunkStream
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            buffers.Return(bytes);
             throw;
         }
     }

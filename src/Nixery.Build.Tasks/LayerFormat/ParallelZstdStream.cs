@@ -16,7 +16,7 @@ public sealed class ParallelZstdStream : ParallelChunkStream
 {
     /// <summary>
     /// 2 MiB: on the .NET runtime's files, 4 MiB frames were 1–2% smaller than 1 MiB ones at levels 2–3 (bench/README.md,
-    /// "zstd layers"); 2 MiB keeps most of that while at most 2 × workers chunks are in flight.
+    /// "zstd layers"); 2 MiB keeps most of that while at most workers + 1 chunks are in flight.
     /// </summary>
     public const int DefaultChunkSize = 2 << 20;
 
@@ -43,11 +43,12 @@ public sealed class ParallelZstdStream : ParallelChunkStream
         if (count == 0 && streamLength > 0)
         {
             // The stream ended on a chunk boundary: its frames are complete, nothing to add.
-            return new CompressedChunk(ArrayPool<byte>.Shared.Rent(1), 0);
+            return new CompressedChunk([], 0);
         }
 
-        var bound = Compressor.GetCompressBound(count) + 32;
-        var bytes = ArrayPool<byte>.Shared.Rent(bound);
+        // For a full chunk even when this one is shorter, so that every output buffer has the one size.
+        var bound = Compressor.GetCompressBound(Math.Max(count, data.Length)) + 32;
+        var bytes = Buffers.Rent(bound);
         if (!_compressors.TryTake(out var compressor))
         {
             compressor = new Compressor(_level);
@@ -62,7 +63,7 @@ public sealed class ParallelZstdStream : ParallelChunkStream
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(bytes);
+            Buffers.Return(bytes);
             compressor.Dispose();
             throw;
         }

@@ -104,6 +104,44 @@ public sealed class ParallelGzipStreamTests : IDisposable
         Assert.True(chunked.Length < whole.Length * 1.05, $"chunked {chunked.Length} vs one stream {whole.Length}");
     }
 
+    [Fact]
+    public async Task LayersWrittenAtOnceShareOneBoundOnChunksInFlight()
+    {
+        // Two layers, each written by its own thread, into outputs that hold every write until released: the
+        // producers must stop at the workers' limit in all, not at a limit each.
+        using var workers = new CompressionWorkers(2);
+        using var release = new ManualResetEventSlim();
+        var outputs = new[] { new HeldStream(release), new HeldStream(release) };
+        var input = MixedData(40 * Chunk);
+        var writers = outputs.Select(output => Task.Factory.StartNew(
+            () =>
+            {
+                using var gzip = new ParallelGzipStream(output, workers, 6, Chunk);
+                gzip.Write(input);
+            },
+            TaskCreationOptions.LongRunning)).ToArray();
+
+        // Wait until both producers are blocked: nothing more is submitted for a while.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var settled = 0;
+        var last = -1;
+        while (settled < 20 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+            var now = workers.InFlight;
+            settled = now == last && now > 0 ? settled + 1 : 0;
+            last = now;
+        }
+
+        Assert.Equal(workers.InFlightLimit, workers.InFlight);
+        Assert.All(writers, w => Assert.False(w.IsCompleted));
+
+        release.Set();
+        await Task.WhenAll(writers);
+        Assert.Equal(0, workers.InFlight);
+        Assert.All(outputs, o => Assert.Equal(input, Decompress(o.ToArray())));
+    }
+
     public void Dispose() => _workers.Dispose();
 
     private byte[] Compress(byte[] input, int level, CompressionWorkers? workers = null)
@@ -141,5 +179,22 @@ public sealed class ParallelGzipStreamTests : IDisposable
         }
 
         return data;
+    }
+
+    /// <summary>A memory stream whose writes of compressed chunks wait until <paramref name="release"/> is set (the gzip header goes through).</summary>
+    private sealed class HeldStream(ManualResetEventSlim release) : MemoryStream
+    {
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (count > 64)
+            {
+                release.Wait();
+            }
+
+            base.Write(buffer, offset, count);
+        }
+
+        // MemoryStream's span overload of a derived type calls the array one, so this one must not call the base.
+        public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer.ToArray(), 0, buffer.Length);
     }
 }
