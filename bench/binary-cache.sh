@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: a build without Nix (lock file + binary cache) against the build with Nix, on the same app and closure.
-#   1. xz: the product's decompressor (SharpCompress, as NarCompression runs it) against `xz -d`, on the closure's NARs.
+#   1. xz: the product's decompressors as NarCompression runs them (the system's liblzma, and the SharpCompress fallback)
+#      against `xz -d`, on the closure's NARs, one stream at a time.
 #   2. cold image step: with Nix (store warm, layer cache empty) against without Nix (layer and NAR caches empty, NARs
 #      served over HTTP from a cache that `nix copy ?compression=xz` filled and signed), and the same manifest digest.
 #   3. peak RSS of the publish without Nix, for the normal closure and for one with 1 GiB more NAR: it must not grow
@@ -55,19 +56,21 @@ say ""
 packbench="$root/bench/PackBench/bin/Release/net10.0/PackBench.dll"
 dotnet build "$root/bench/PackBench" -c Release -nologo -clp:ErrorsOnly > /dev/null
 nars=("$work"/cache/nar/*.nar.xz)
-ours_xz=(); xz_d=()
+native_xz=(); managed_xz=(); xz_d=()
 for i in $(seq "$runs"); do
-  read -r out_bytes secs _ < <(dotnet "$packbench" decompress xz "${nars[@]}"); ours_xz+=("$(awk -v s="$secs" 'BEGIN{print int(s*1000)}')")
+  read -r out_bytes secs _ native_decoder < <(dotnet "$packbench" decompress xz "${nars[@]}"); native_xz+=("$(awk -v s="$secs" 'BEGIN{print int(s*1000)}')")
+  read -r out_bytes secs _ managed_decoder < <(dotnet "$packbench" decompress xz:managed "${nars[@]}"); managed_xz+=("$(awk -v s="$secs" 'BEGIN{print int(s*1000)}')")
   s=$(date +%s%N); cat "${nars[@]}" | xz -d > /dev/null; xz_d+=($(( ($(date +%s%N) - s) / 1000000 )))
 done
-ours_xz_ms="$(printf '%s\n' "${ours_xz[@]}" | median)"; xz_ms="$(printf '%s\n' "${xz_d[@]}" | median)"
+native_ms="$(printf '%s\n' "${native_xz[@]}" | median)"; managed_ms="$(printf '%s\n' "${managed_xz[@]}" | median)"; xz_ms="$(printf '%s\n' "${xz_d[@]}" | median)"
 mbps() { awk -v b="$1" -v ms="$2" 'BEGIN { printf "%.0f", b / 1e6 / (ms / 1000) }'; }
-say "## 1. xz decompression, $((out_bytes / 1048576)) MiB of NAR"
+say "## 1. xz decompression, $((out_bytes / 1048576)) MiB of NAR, one stream at a time (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
 say ""
 say "| decoder | time | throughput (NAR bytes out) |"
 say "|---|---|---|"
-say "| SharpCompress (NarCompression, one thread) | $ours_xz_ms ms | $(mbps "$out_bytes" "$ours_xz_ms") MB/s |"
-say "| \`xz -d\` (liblzma) | $xz_ms ms | $(mbps "$out_bytes" "$xz_ms") MB/s |"
+say "| NarCompression, as builds run it: ${native_decoder//-/ } | $native_ms ms | $(mbps "$out_bytes" "$native_ms") MB/s |"
+say "| NarCompression, the fallback without liblzma: ${managed_decoder//-/ } | $managed_ms ms | $(mbps "$out_bytes" "$managed_ms") MB/s |"
+say "| \`xz -d\` ($(xz --version | tail -1)) | $xz_ms ms | $(mbps "$out_bytes" "$xz_ms") MB/s |"
 say ""
 
 # 2. cold image step -------------------------------------------------------------------------------------------------
@@ -82,12 +85,14 @@ for i in $(seq "$runs"); do
   [ "$nix_digest" = "$lock_digest" ] || { echo "digests differ: $nix_digest (Nix) and $lock_digest (lock)"; exit 1; }
 done
 with_ms="$(printf '%s\n' "${with[@]}" | median)"; without_ms="$(printf '%s\n' "${without[@]}" | median)"
-say "## 2. Cold image step (ComputeNixImageRequest + PrepareNixImage + BuildNixImage)"
+say "## 2. Cold image step (ComputeNixImageRequest + PrepareNixImage + BuildNixImage; load after: $(cut -d' ' -f1-3 /proc/loadavg))"
 say ""
 say "| build | time | manifest digest |"
 say "|---|---|---|"
 say "| with Nix (Nix resolves and realises; store warm; empty layer cache) | $with_ms ms | \`$nix_digest\` |"
 say "| without Nix (lock; every NAR fetched over HTTP, xz, into an empty layer cache) | $without_ms ms | \`$lock_digest\` |"
+say ""
+say "Without Nix over with Nix: $(awk -v a="$without_ms" -v b="$with_ms" 'BEGIN { printf "%.2f", a / b }')×."
 say ""
 
 # 3. peak RSS against NAR size ---------------------------------------------------------------------------------------

@@ -3,17 +3,20 @@ using System.Globalization;
 using Nixery.Build.LayerFormat;
 using Nixery.Build.Layers;
 
-// Usage: PackBench decompress <compression> <file>...
+// Usage: PackBench decompress <compression>[:managed] <file>...
 // Decompresses each file as a build without Nix does (NarCompression) into a sink that only counts, and prints:
-// output bytes, seconds, MB/s of output.
+// output bytes, seconds, MB/s of output, and the xz decoder used ("liblzma 5.4.1", or "SharpCompress" where the system
+// has no liblzma or with ":managed").
 if (args.Length > 0 && args[0] == "decompress")
 {
+    var narCompression = args[1].Split(':')[0];
+    var nativeXz = !args[1].EndsWith(":managed", StringComparison.Ordinal);
     var clock = Stopwatch.StartNew();
     long bytes = 0;
     var buffer = new byte[1 << 16];
     foreach (var file in args.Skip(2))
     {
-        using var nar = Nixery.Build.BinaryCache.NarCompression.Decompress(File.OpenRead(file), args[1]);
+        using var nar = Nixery.Build.BinaryCache.NarCompression.Decompress(File.OpenRead(file), narCompression, nativeXz);
         for (int read; (read = nar.Read(buffer)) > 0;)
         {
             bytes += read;
@@ -21,7 +24,8 @@ if (args.Length > 0 && args[0] == "decompress")
     }
 
     var elapsed = clock.Elapsed.TotalSeconds;
-    Console.WriteLine(FormattableString.Invariant($"{bytes} {elapsed:0.000} {bytes / 1e6 / elapsed:0.0}"));
+    var decoder = Nixery.Build.BinaryCache.NarCompression.XzDecoder(nativeXz).Replace(' ', '-');
+    Console.WriteLine(FormattableString.Invariant($"{bytes} {elapsed:0.000} {bytes / 1e6 / elapsed:0.0} {decoder}"));
     return;
 }
 

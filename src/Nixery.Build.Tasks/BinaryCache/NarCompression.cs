@@ -8,15 +8,16 @@ namespace Nixery.Build.BinaryCache;
 
 /// <summary>
 /// Uncompresses a NAR as a binary cache serves it (a narinfo's <c>Compression</c>): xz (cache.nixos.org), zstd,
-/// bzip2 (Nix's default), gzip, or none. Everything streams: the compressed bytes are read as the NAR is, a buffer at a
+/// bzip2 (Nix's default), gzip, or none. xz goes through the system's liblzma where there is one (<see cref="NativeXz"/>),
+/// through SharpCompress where not. Everything streams: the compressed bytes are read as the NAR is, a buffer at a
 /// time, never the whole NAR.
 /// </summary>
 /// <remarks>
 /// Corrupt or cut-short compressed data is an <see cref="InvalidDataException"/> (the decoder's own exception is its
 /// inner exception), and so is a stream that holds no data: no NAR is empty. An exception of the compressed stream
 /// itself (a dropped connection) comes through as it is. None of this replaces checking the NAR's SHA-256 and size
-/// against the narinfo: Nix writes zstd without a checksum, SharpCompress does not check xz's, and a flipped bit there
-/// may decode to other bytes without a word.
+/// against the narinfo: Nix writes zstd without a checksum, SharpCompress does not check xz's (liblzma does), and a
+/// flipped bit there may decode to other bytes without a word.
 /// </remarks>
 public static class NarCompression
 {
@@ -36,7 +37,19 @@ public static class NarCompression
     /// caller disposes only the returned stream. <paramref name="compressed"/> need not be seekable.
     /// </summary>
     /// <exception cref="NotSupportedException"><paramref name="compression"/> is not one of <see cref="Supported"/>.</exception>
-    public static Stream Decompress(Stream compressed, string compression)
+    public static Stream Decompress(Stream compressed, string compression) => Decompress(compressed, compression, nativeXz: true);
+
+    /// <summary>
+    /// The decoder <see cref="Decompress(Stream, string)"/> uses for xz here: liblzma and its version, or SharpCompress.
+    /// </summary>
+    internal static string XzDecoder(bool nativeXz) =>
+        nativeXz && NativeXz.IsAvailable ? $"liblzma {NativeXz.Version}" : "SharpCompress";
+
+    /// <summary>
+    /// <see cref="Decompress(Stream, string)"/>, with xz through liblzma where there is one only if
+    /// <paramref name="nativeXz"/> (false: SharpCompress, for tests and the benchmark).
+    /// </summary>
+    internal static Stream Decompress(Stream compressed, string compression, bool nativeXz)
     {
         ArgumentNullException.ThrowIfNull(compressed);
         ArgumentNullException.ThrowIfNull(compression);
@@ -46,12 +59,12 @@ public static class NarCompression
                 $"The binary cache compresses this NAR with '{compression}', which Nixery.Build cannot uncompress; it reads {string.Join(", ", Supported)}.");
         }
 
-        return new DecompressingStream(new SourceStream(compressed), compression.Length == 0 ? "none" : compression);
+        return new DecompressingStream(new SourceStream(compressed), compression.Length == 0 ? "none" : compression, nativeXz);
     }
 
-    private static Stream OpenDecoder(string compression, SourceStream source) => compression switch
+    private static Stream OpenDecoder(string compression, SourceStream source, bool nativeXz) => compression switch
     {
-        "xz" => new XZStream(source),
+        "xz" => (nativeXz ? NativeXz.TryCreate() : null) is { } native ? new NativeXzStream(source, native) : new XZStream(source),
         "zstd" => new DecompressionStream(source, bufferSize: 0, checkEndOfStream: true, leaveOpen: true),
         // SharpCompress rather than SharpZipLib here: it reads the concatenated streams that parallel bzip2 tools write.
         "bzip2" => BZip2Stream.Create(source, CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: true, tolerateTruncatedStream: false),
@@ -64,7 +77,7 @@ public static class NarCompression
     /// The NAR's bytes: opens the decoder on the first read (so a bad header fails as bad data does, on a read),
     /// reads xz streams written one after another as one, and turns decoder failures into <see cref="InvalidDataException"/>.
     /// </summary>
-    private sealed class DecompressingStream(SourceStream source, string compression) : Nixery.Build.Streams.ReadOnlyStream
+    private sealed class DecompressingStream(SourceStream source, string compression, bool nativeXz) : Nixery.Build.Streams.ReadOnlyStream
     {
         private readonly string _what = compression == "none" ? "The NAR" : $"The {compression}-compressed NAR";
         private Stream? _decoder;
@@ -111,13 +124,13 @@ public static class NarCompression
 
         private int ReadDecoded(Span<byte> buffer)
         {
-            _decoder ??= OpenDecoder(compression, source);
+            _decoder ??= OpenDecoder(compression, source, nativeXz);
             var read = _decoder.Read(buffer);
 
-            // An xz file may be several xz streams, with null padding between them; SharpCompress reads one.
-            while (read == 0 && compression == "xz" && source.SkipXzStreamPadding())
+            // An xz file may be several xz streams, with null padding between them; SharpCompress reads one (liblzma all).
+            while (read == 0 && _decoder is XZStream && source.SkipXzStreamPadding())
             {
-                _decoder = OpenDecoder(compression, source);
+                _decoder = new XZStream(source);
                 read = _decoder.Read(buffer);
             }
 
@@ -131,6 +144,48 @@ public static class NarCompression
                 _disposed = true;
                 _decoder?.Dispose();
                 source.DisposeInner();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// xz through liblzma: decodes straight from the source's buffer into the caller's, taking the input a buffer at
+    /// a time as it comes (one read of the compressed stream, not a full buffer, so the NAR streams as it arrives).
+    /// </summary>
+    private sealed class NativeXzStream(SourceStream source, NativeXz decoder) : Nixery.Build.Streams.ReadOnlyStream
+    {
+        private long _produced;
+        private bool _ended;
+
+        public override long Length => throw new NotSupportedException();
+
+        protected override long BytesRead => _produced;
+
+        public override int Read(Span<byte> buffer)
+        {
+            while (!_ended && !buffer.IsEmpty)
+            {
+                // Empty only at the end of the input: then liblzma finishes, and tells a cut-short stream.
+                var input = source.Buffered();
+                _ended = decoder.Decode(input, finish: input.IsEmpty, buffer, out var consumed, out var produced);
+                source.Skip(consumed);
+                if (produced > 0)
+                {
+                    _produced += produced;
+                    return produced;
+                }
+            }
+
+            return 0;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                decoder.Dispose();
             }
 
             base.Dispose(disposing);
@@ -186,6 +241,16 @@ public static class NarCompression
 
             _position++;
             return _buffer[_start++];
+        }
+
+        /// <summary>The buffered bytes, after one read of the compressed stream if there were none; empty at its end.</summary>
+        public ReadOnlySpan<byte> Buffered() => Fill() ? _buffer.AsSpan(_start, _end - _start) : default;
+
+        /// <summary>Passes over the first <paramref name="count"/> of the <see cref="Buffered"/> bytes.</summary>
+        public void Skip(int count)
+        {
+            _start += count;
+            _position += count;
         }
 
         /// <summary>

@@ -9,7 +9,8 @@ namespace Nixery.Build.Tests.BinaryCache;
 /// to caches with <c>compression=xz</c>, <c>zstd</c>, <c>bzip2</c>, <c>gzip</c> and <c>none</c>, and every one must
 /// uncompress to what <c>nix-store --dump</c> writes. The 4 MiB multi-block xz stream was made with
 /// <c>xz -6 --block-size=1MiB</c> from <see cref="PatternedData"/>. Bad data of any kind is an
-/// <see cref="InvalidDataException"/>; a failing source stream fails as itself.
+/// <see cref="InvalidDataException"/>; a failing source stream fails as itself. Every test runs twice: here with xz
+/// through the system's liblzma, in <see cref="NarCompressionWithSharpCompressTests"/> through SharpCompress.
 /// </summary>
 public class NarCompressionTests
 {
@@ -46,7 +47,7 @@ public class NarCompressionTests
 
     // xz -6 -T1 --block-size=1MiB of PatternedData(4 MiB): 4 blocks, 3620 bytes.
     private const int LargeSize = 4 * 1024 * 1024;
-    private const string LargeXz =
+    internal const string LargeXz =
         "/Td6WFoAAATm1rRGAgAhARYAAAB0L+Wj7///A19dAABqmWe5iPEdYZ0RLvIB6q05Be6EQiWj8pjkRfyTUs33bAHK5KtbAmct7Yfu" +
         "RWHBz9J2i2d5YGnQnX095WTmxbmvoNDDmc7+wv4XAt4qUMKcgSDv23WR4pNF3nIArzf2DWBLqzrNYA4G7xP2KEEzNvlMcAUNVdUP" +
         "WqD0kJTXtVECAK+kYJzSp+kkoZO9Vx0J4b62736R0DojJqWcq+iILu476lbWFfdtHE7cY/Naqq505MRqDFY+65uyCFq3ZyPQkxWf" +
@@ -157,7 +158,7 @@ public class NarCompressionTests
     {
         var compressed = Convert.FromBase64String(LargeXz);
         using var source = new TrickleStream(compressed, chunk: 300);
-        using var nar = NarCompression.Decompress(source, "xz");
+        using var nar = Open(source, "xz");
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[100_000];
         int[] sizes = [1, 7, 4096, 65_537, 100_000, 13];
@@ -190,7 +191,7 @@ public class NarCompressionTests
     public void ASourceThatGivesAFewBytesAReadIsReadInFull(string compression, int chunk)
     {
         // Network streams return short reads; SharpCompress's xz reader took one for the end of a block header.
-        using var nar = NarCompression.Decompress(new TrickleStream(Convert.FromBase64String(DirTest[compression]), chunk), compression);
+        using var nar = Open(new TrickleStream(Convert.FromBase64String(DirTest[compression]), chunk), compression);
         using var copy = new MemoryStream();
 
         nar.CopyTo(copy);
@@ -203,7 +204,7 @@ public class NarCompressionTests
     {
         var compressed = Convert.FromBase64String(LargeXz);
         using var source = new TrickleStream(compressed, chunk: 256);
-        using var nar = NarCompression.Decompress(source, "xz");
+        using var nar = Open(source, "xz");
 
         var first = new byte[1000];
         nar.ReadExactly(first);
@@ -227,7 +228,17 @@ public class NarCompressionTests
 
         var e = Assert.Throws<InvalidDataException>(() => Decompress(concatenated, "xz"));
 
-        Assert.Contains("multiple of 4", e.Message, StringComparison.Ordinal);
+        // liblzma reads the padding itself and says only that the data is corrupt.
+        Assert.Contains(UsesLiblzma ? "the xz data is corrupt" : "multiple of 4", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void XzGoesThroughTheSystemsLiblzmaOnLinuxAndSharpCompressWhenTold()
+    {
+        // Every Linux this runs on has liblzma (xz links it): its absence here would leave the native tests untested.
+        Assert.True(Nixery.Build.BinaryCache.NativeXz.IsAvailable || !OperatingSystem.IsLinux(), "no liblzma.so.5 on this Linux");
+        Assert.Equal(UsesLiblzma, NarCompression.XzDecoder(NativeXz).StartsWith("liblzma ", StringComparison.Ordinal));
+        Assert.Equal("SharpCompress", NarCompression.XzDecoder(nativeXz: false));
     }
 
     [Theory]
@@ -295,7 +306,7 @@ public class NarCompressionTests
     {
         var compressed = Convert.FromBase64String(compression == "none" ? RefTestNar : compression == "xz" ? LargeXz : DirTest[compression]);
         var failure = new IOException("connection reset");
-        using var nar = NarCompression.Decompress(new TrickleStream(compressed, chunk: 64, failAfter: 100, failure), compression);
+        using var nar = Open(new TrickleStream(compressed, chunk: 64, failAfter: 100, failure), compression);
 
         var e = Assert.Throws<IOException>(() => nar.CopyTo(Stream.Null));
 
@@ -308,7 +319,7 @@ public class NarCompressionTests
     public void DisposingTheNarDisposesTheCompressedStream(string compression)
     {
         var source = new TrickleStream(Convert.FromBase64String(RefTest[compression]), chunk: 1000);
-        var nar = NarCompression.Decompress(source, compression);
+        var nar = Open(source, compression);
         nar.ReadByte();
 
         nar.Dispose();
@@ -320,7 +331,7 @@ public class NarCompressionTests
     [Fact]
     public void TheNarStreamIsForwardOnly()
     {
-        using var nar = NarCompression.Decompress(new MemoryStream(Convert.FromBase64String(RefTest["xz"])), "xz");
+        using var nar = Open(new MemoryStream(Convert.FromBase64String(RefTest["xz"])), "xz");
 
         Assert.True(nar.CanRead);
         Assert.False(nar.CanSeek);
@@ -362,11 +373,18 @@ public class NarCompressionTests
         return all[..length];
     }
 
-    private static byte[] Decompress(string base64, string compression) => Decompress(Convert.FromBase64String(base64), compression);
+    /// <summary>Whether xz may go through liblzma (where the system has it).</summary>
+    protected virtual bool NativeXz => true;
 
-    private static byte[] Decompress(byte[] compressed, string compression)
+    private bool UsesLiblzma => NativeXz && Nixery.Build.BinaryCache.NativeXz.IsAvailable;
+
+    private Stream Open(Stream compressed, string compression) => NarCompression.Decompress(compressed, compression, NativeXz);
+
+    private byte[] Decompress(string base64, string compression) => Decompress(Convert.FromBase64String(base64), compression);
+
+    private byte[] Decompress(byte[] compressed, string compression)
     {
-        using var nar = NarCompression.Decompress(new MemoryStream(compressed), compression);
+        using var nar = Open(new MemoryStream(compressed), compression);
         using var copy = new MemoryStream();
         nar.CopyTo(copy);
         return copy.ToArray();
@@ -428,4 +446,10 @@ public class NarCompressionTests
             base.Dispose(disposing);
         }
     }
+}
+
+/// <summary>Every test of <see cref="NarCompressionTests"/> with xz through SharpCompress, the fallback without liblzma.</summary>
+public sealed class NarCompressionWithSharpCompressTests : NarCompressionTests
+{
+    protected override bool NativeXz => false;
 }
