@@ -21,6 +21,11 @@ public sealed class BinaryCacheClient : IDisposable
     /// <summary>The largest narinfo read: real ones are under 2 KiB.</summary>
     public const int MaxNarInfoSize = 64 * 1024;
 
+    /// <summary>How many times a request that got no answer at all is made before the cache counts as unreachable.</summary>
+    public const int Attempts = 3;
+
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
+
     private readonly HttpClient _http;
     private long _received;
 
@@ -74,6 +79,27 @@ public sealed class BinaryCacheClient : IDisposable
         }
 
         var address = CacheLocation.Address(cache, relative);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await GetAsync(address, relative, cancellationToken);
+            }
+            catch (HttpRequestException e) when (e.StatusCode is null && attempt < Attempts)
+            {
+                // No answer at all (a connection refused or reset before the response): as Nix's own download-attempts,
+                // ask again after a short pause; an answer, however bad, is never asked again.
+                await Task.Delay(RetryPause * attempt, cancellationToken);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new CacheFileMissingException($"it could not be reached{(attempt > 1 ? $" in {attempt} attempts" : string.Empty)} ({e.Message})");
+            }
+        }
+    }
+
+    private async Task<Stream> GetAsync(Uri address, string relative, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
         HttpResponseMessage? response = null;
@@ -94,10 +120,6 @@ public sealed class BinaryCacheClient : IDisposable
             var stream = new ResponseStream(response, body, this, cancellationToken);
             response = null;
             return stream;
-        }
-        catch (HttpRequestException e)
-        {
-            throw new CacheFileMissingException($"it could not be reached ({e.Message})");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
