@@ -136,23 +136,37 @@ public sealed class RegistryPusher
         var locations = Locations(request);
         // A tag in place proves the repository holds the blobs, and an index's platform manifests too.
         var platformManifestsToPush = inPlace.Count == 0;
-        // A new image's SBOMs: asked about, and their blobs sent, while the image's own blobs go up; only their
-        // manifests must wait for the image's.
-        var referrerBlobs = toTag.Count > 0 && inPlace.Count == 0 && image.Referrers.Count > 0
-            ? SendReferrerBlobsAsync(image, connection, locations, cancellationToken)
-            : null;
-        try
+        if (toTag.Count > 0 && inPlace.Count == 0)
         {
-            await PushImageAsync();
-        }
-        catch when (referrerBlobs is not null)
-        {
-            // Not left running (or failing unobserved) behind the failure that ends the push.
-            await referrerBlobs.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw;
+            outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: true, cancellationToken);
         }
 
-        var referrers = await PutReferrerManifestsAsync(await (referrerBlobs ?? SendReferrerBlobsAsync(image, connection, locations, cancellationToken)), connection, cancellationToken);
+        foreach (var tag in toTag)
+        {
+            try
+            {
+                if (platformManifestsToPush)
+                {
+                    await PushPlatformManifestsAsync(image, client, cancellationToken);
+                    platformManifestsToPush = false;
+                }
+
+                await client.PutManifestAsync(image.Root, tag, cancellationToken);
+            }
+            catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed && outcomes.Contains(BlobOutcome.Recorded))
+            {
+                // The registry lost a blob an earlier push left there (garbage collected, deleted, wiped): check them all.
+                _log.Info($"  the registry refused the manifest, so it lacks a blob an earlier push sent; checking every blob ({e.Message})");
+                outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: false, cancellationToken);
+                await PushPlatformManifestsAsync(image, client, cancellationToken);
+                platformManifestsToPush = false;
+                await client.PutManifestAsync(image.Root, tag, cancellationToken);
+            }
+
+            _log.Info($"  pushed {request.Registry}/{request.Repository}:{tag}@{image.Digest}");
+        }
+
+        var referrers = await PushReferrersAsync(image, connection, locations, cancellationToken);
         Remember(locations, request, image);
         var uploaded = outcomes.Count(o => o == BlobOutcome.Uploaded);
         var mounted = outcomes.Count(o => o == BlobOutcome.Mounted);
@@ -162,53 +176,19 @@ public sealed class RegistryPusher
             ? $"Registry {request.Registry}/{request.Repository}: every tag already points at {image.Digest}; nothing pushed"
             : $"Pushed to {request.Registry}/{request.Repository} in {stopwatch.Elapsed.TotalSeconds:0.00} s: {uploaded} blob(s) uploaded, {mounted} mounted, {there} already there ({recorded} known from earlier pushes); {toTag.Count} tag(s) set");
         return new RegistryPushResult(request.References.ToList(), uploaded, mounted, there, toTag.Count, inPlace.Count) { ReferrersPushed = referrers };
-
-        async Task PushImageAsync()
-        {
-            if (toTag.Count > 0 && inPlace.Count == 0)
-            {
-                outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: true, cancellationToken);
-            }
-
-            foreach (var tag in toTag)
-            {
-                try
-                {
-                    if (platformManifestsToPush)
-                    {
-                        await PushPlatformManifestsAsync(image, client, cancellationToken);
-                        platformManifestsToPush = false;
-                    }
-
-                    await client.PutManifestAsync(image.Root, tag, cancellationToken);
-                }
-                catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed && outcomes.Contains(BlobOutcome.Recorded))
-                {
-                    // The registry lost a blob an earlier push left there (garbage collected, deleted, wiped): check them all.
-                    _log.Info($"  the registry refused the manifest, so it lacks a blob an earlier push sent; checking every blob ({e.Message})");
-                    outcomes = await PushBlobsAsync(image, connection, locations, trustRecord: false, cancellationToken);
-                    await PushPlatformManifestsAsync(image, client, cancellationToken);
-                    platformManifestsToPush = false;
-                    await client.PutManifestAsync(image.Root, tag, cancellationToken);
-                }
-
-                _log.Info($"  pushed {request.Registry}/{request.Repository}:{tag}@{image.Digest}");
-            }
-        }
     }
 
     /// <summary>
-    /// The first half of attaching every image's referrers (its SBOMs): for each subject, whether the registry lists
-    /// them already, by the referrers tag schema's tag <c>sha256-&lt;hex&gt;</c> or by the referrers API (then nothing is
-    /// sent), and otherwise their blobs. It needs no image manifest in the registry, so a push runs it beside the
-    /// image's own blobs; <see cref="PutReferrerManifestsAsync"/> finishes once the image is there.
+    /// Attaches every image's referrers (its SBOMs) that the registry does not list yet: their blobs, then each artifact
+    /// manifest by digest. A registry with the referrers API says so (<c>OCI-Subject</c> on the PUT) and lists them
+    /// itself; for one without (distribution 2.8), the referrers tag schema: the index at tag <c>sha256-&lt;hex&gt;</c>
+    /// of the subject, merged with what it already lists. Already listed (by the tag or the API): nothing is sent.
+    /// Returns how many were attached.
     /// </summary>
-    private async Task<List<PendingReferrers>> SendReferrerBlobsAsync(ImageArtifact image, RegistryConnection connection, BlobLocations? locations, CancellationToken cancellationToken)
+    private async Task<int> PushReferrersAsync(ImageArtifact image, RegistryConnection connection, BlobLocations? locations, CancellationToken cancellationToken)
     {
         var client = connection.Client;
-        var pending = new List<PendingReferrers>();
-        var uploader = new BlobUploader(connection, locations, _options, _log);
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelUploads), CancellationToken = cancellationToken };
+        var attached = 0;
         foreach (var subject in image.Referrers.GroupBy(r => r.Subject))
         {
             var ours = subject.ToList();
@@ -220,67 +200,52 @@ public sealed class RegistryPusher
                 continue;
             }
 
-            try
-            {
-                await Parallel.ForEachAsync(ours.SelectMany(r => r.Blobs).DistinctBy(b => b.Descriptor.Digest), parallel, async (blob, token) =>
-                    await uploader.PushAsync(blob, "SBOM", token));
-                pending.Add(new PendingReferrers(subject.Key, ours, tagged, tag));
-            }
-            catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed)
-            {
-                WarnRefused(subject.Key, e);
-            }
-        }
-
-        return pending;
-    }
-
-    /// <summary>
-    /// The second half: each subject's artifact manifests by digest, at once, then, where the registry has no referrers
-    /// API (no <c>OCI-Subject</c> in its answers; distribution 2.8), the referrers tag's index, merged with what it
-    /// already listed. Returns how many were attached.
-    /// </summary>
-    private async Task<int> PutReferrerManifestsAsync(List<PendingReferrers> pending, RegistryConnection connection, CancellationToken cancellationToken)
-    {
-        var client = connection.Client;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelUploads), CancellationToken = cancellationToken };
-        var attached = 0;
-        foreach (var (subject, ours, tagged, tag) in pending)
-        {
             bool api;
             try
             {
-                var answers = new bool[ours.Count];
-                await Parallel.ForEachAsync(Enumerable.Range(0, ours.Count), parallel, async (i, token) =>
-                    answers[i] = await client.PutManifestAsync(ours[i].Manifest, ours[i].Manifest.Descriptor.Digest.Value, token));
-                api = answers.Any(a => a);
-                if (!api)
-                {
-                    var merged = (tagged ?? []).Where(d => !ours.Any(r => r.Manifest.Descriptor.Digest == d.Digest)).Concat(ours.Select(r => r.Descriptor)).ToList();
-                    var bytes = OciJson.Serialize(new ImageIndex(merged));
-                    await client.PutManifestAsync(new ImageBlob(new Descriptor(MediaTypes.OciIndex, Digest.Of(bytes), bytes.Length), () => new MemoryStream(bytes, writable: false)), tag, cancellationToken);
-                }
+                api = await AttachAsync(ours, tagged, tag, connection, locations, cancellationToken);
             }
             catch (NixImageException e) when (e.Code == ErrorCodes.RegistryRequestFailed)
             {
-                WarnRefused(subject, e);
+                // The image is pushed and tagged; a registry that takes no OCI 1.1 artifacts should not undo that.
+                _log.Warning(
+                    ErrorCodes.ReferrersRefused,
+                    $"The registry refused the SBOMs of {subject.Key} as OCI referrers ({e.Message}) The image itself is pushed; the documents are beside the build summary. Set NixImageSbom=none to stop attaching them to this registry.");
                 continue;
             }
 
             attached += ours.Count;
-            _log.Info($"  attached {ours.Count} SBOM(s) to {DistributionClient.Short(subject)} ({(api ? "the registry's referrers API" : "referrers tag " + tag[..19] + "…")})");
+            _log.Info($"  attached {ours.Count} SBOM(s) to {DistributionClient.Short(subject.Key)} ({(api ? "the registry's referrers API" : "referrers tag " + tag[..19] + "…")})");
         }
 
         return attached;
     }
 
-    // The image is pushed and tagged; a registry that takes no OCI 1.1 artifacts should not undo that.
-    private void WarnRefused(Digest subject, NixImageException e) => _log.Warning(
-        ErrorCodes.ReferrersRefused,
-        $"The registry refused the SBOMs of {subject} as OCI referrers ({e.Message}) The image itself is pushed; the documents are beside the build summary. Set NixImageSbom=none to stop attaching them to this registry.");
+    /// <summary>One subject's referrers: blobs, artifact manifests, then (without the API) the merged referrers tag. True when the registry has the API.</summary>
+    private async Task<bool> AttachAsync(List<Referrer> ours, IReadOnlyList<Descriptor>? tagged, string tag, RegistryConnection connection, BlobLocations? locations, CancellationToken cancellationToken)
+    {
+        var client = connection.Client;
+        var uploader = new BlobUploader(connection, locations, _options, _log);
+        // The documents' blobs, then their manifests, each set at once: a handful of small requests whose round trips
+        // would otherwise add up after the image's own push.
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelUploads), CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(ours.SelectMany(r => r.Blobs).DistinctBy(b => b.Descriptor.Digest), parallel, async (blob, token) =>
+            await uploader.PushAsync(blob, "SBOM", token));
 
-    /// <summary>A subject's referrers the registry does not list yet, their blobs sent: what is left is their manifests.</summary>
-    private sealed record PendingReferrers(Digest Subject, List<Referrer> Ours, IReadOnlyList<Descriptor>? Tagged, string Tag);
+        var answers = new bool[ours.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ours.Count), parallel, async (i, token) =>
+            answers[i] = await client.PutManifestAsync(ours[i].Manifest, ours[i].Manifest.Descriptor.Digest.Value, token));
+        var api = answers.Any(a => a);
+
+        if (!api)
+        {
+            var merged = (tagged ?? []).Where(d => !ours.Any(r => r.Manifest.Descriptor.Digest == d.Digest)).Concat(ours.Select(r => r.Descriptor)).ToList();
+            var bytes = OciJson.Serialize(new ImageIndex(merged));
+            await client.PutManifestAsync(new ImageBlob(new Descriptor(MediaTypes.OciIndex, Digest.Of(bytes), bytes.Length), () => new MemoryStream(bytes, writable: false)), tag, cancellationToken);
+        }
+
+        return api;
+    }
 
     private async Task<List<BlobOutcome>> PushBlobsAsync(ImageArtifact image, RegistryConnection connection, BlobLocations? locations, bool trustRecord, CancellationToken cancellationToken)
     {
