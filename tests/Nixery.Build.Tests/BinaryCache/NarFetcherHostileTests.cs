@@ -315,11 +315,13 @@ public sealed partial class NarFetcherTests
         using var server = new StallingServer(folder, stallOn);
         var clock = Stopwatch.StartNew();
 
-        var error = await FailsAsync(new Uri(server.Url), code, timeout: TimeSpan.FromSeconds(5));
+        // 8 s: the progress line comes from a 2 s timer once 1.5 s passed without a byte, so on a busy machine (the
+        // narinfo itself arriving late) a 5 s timeout could end the fetch before any tick saw the stall.
+        var error = await FailsAsync(new Uri(server.Url), code, timeout: TimeSpan.FromSeconds(8));
 
-        Assert.InRange(clock.Elapsed.TotalSeconds, 4, 20);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 7, 25);
         Assert.Contains(server.Url, error.Message, StringComparison.Ordinal);
-        Assert.Contains("sent nothing for 5 s (NixImageRegistryTimeout)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("sent nothing for 8 s (NixImageRegistryTimeout)", error.Message, StringComparison.Ordinal);
         Assert.Contains(_log.Lines, l => l.StartsWith($"binary cache: waiting for {Hello} from {server.Url}: nothing received for", StringComparison.Ordinal));
     }
 
