@@ -226,16 +226,16 @@ public sealed class RegistryPusher
     {
         var client = connection.Client;
         var uploader = new BlobUploader(connection, locations, _options, _log);
-        // The documents' blobs, then their manifests, each set at once: a handful of small requests whose round trips
-        // would otherwise add up after the image's own push.
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.MaxParallelUploads), CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(ours.SelectMany(r => r.Blobs).DistinctBy(b => b.Descriptor.Digest), parallel, async (blob, token) =>
-            await uploader.PushAsync(blob, "SBOM", token));
+        foreach (var blob in ours.SelectMany(r => r.Blobs).DistinctBy(b => b.Descriptor.Digest))
+        {
+            await uploader.PushAsync(blob, "SBOM", cancellationToken);
+        }
 
-        var answers = new bool[ours.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, ours.Count), parallel, async (i, token) =>
-            answers[i] = await client.PutManifestAsync(ours[i].Manifest, ours[i].Manifest.Descriptor.Digest.Value, token));
-        var api = answers.Any(a => a);
+        var api = false;
+        foreach (var referrer in ours)
+        {
+            api |= await client.PutManifestAsync(referrer.Manifest, referrer.Manifest.Descriptor.Digest.Value, cancellationToken);
+        }
 
         if (!api)
         {
