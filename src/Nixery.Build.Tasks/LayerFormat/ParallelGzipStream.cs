@@ -50,8 +50,8 @@ public sealed class ParallelGzipStream : ParallelChunkStream
     {
         // Rented output, so the 1 MiB buffers of a big layer are reused instead of piling up on the large object
         // heap; sized for zlib-ng's worst case (its fastest level can grow data by 1/8) plus flush and final blocks,
-        // for a full chunk even when this one is shorter, so that every output buffer has the one size.
-        var bytes = buffers.Rent(WorstCase(Math.Max(count, data.Length)));
+        // for a full chunk (the input buffer's length) even when this one is shorter, so every output buffer has one size.
+        var bytes = buffers.Rent(WorstCase(data.Length));
         try
         {
             var effective = level > 0 && LooksIncompressible(data.AsSpan(0, count)) ? 0 : level;

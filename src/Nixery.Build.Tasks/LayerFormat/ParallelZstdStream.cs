@@ -46,8 +46,8 @@ public sealed class ParallelZstdStream : ParallelChunkStream
             return new CompressedChunk([], 0);
         }
 
-        // For a full chunk even when this one is shorter, so that every output buffer has the one size.
-        var bound = Compressor.GetCompressBound(Math.Max(count, data.Length)) + 32;
+        // For a full chunk (the input buffer's length) even when this one is shorter, so every output buffer has one size.
+        var bound = Compressor.GetCompressBound(data.Length) + 32;
         var bytes = Buffers.Rent(bound);
         if (!_compressors.TryTake(out var compressor))
         {
